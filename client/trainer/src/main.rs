@@ -1,0 +1,63 @@
+//! `trainer`: the trainer's command. Runs the local stack, validates and publishes
+//! the course, manages student keys, scores tests and reads the deployed stack.
+
+mod config;
+mod keys;
+mod local;
+mod sample;
+mod score;
+mod student;
+mod sync;
+mod target;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version, about = "Run, publish and score Ework Trainings tests")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole system on this machine (API, encrypted store, scheduler, outbox).
+    Local(local::Args),
+    /// Check a course folder and report every problem at once.
+    Validate(validate::Args),
+    /// Validate a course folder and publish what changed.
+    Sync(sync::Args),
+    /// Issue, rotate, revoke and list students' API keys.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Print the deployed stack's API URL, bucket and usage plan.
+    Config(config::Args),
+    /// Export or erase everything stored about a student (GDPR).
+    #[command(subcommand)]
+    Student(student::Command),
+    /// Grade closed tests and send the emails now.
+    Score(score::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Local(args) => local::run(args).await,
+        Command::Validate(args) => validate::run(args).await,
+        Command::Sync(args) => sync::run(args).await,
+        Command::Keys(cmd) => keys::run(cmd).await,
+        Command::Config(args) => config::run(args).await,
+        Command::Student(cmd) => student::run(cmd).await,
+        Command::Score(args) => score::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Where every object lives in the bucket (or the local data dir).
+//!
+//! Course content keeps the original layout; everything the system itself keeps
+//! lives under `_system/`, a prefix no subject id can take (ids start with a
+//! letter or digit).
+
+use crate::ids::{check_id, StudentId, SubjectName, TestId};
+use std::fmt;
+
+/// A storage key made only of id-like segments joined by `/`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid storage key {0:?}")]
+pub struct BadKey(pub String);
+
+impl ObjectKey {
+    /// Parses a key read back from a store listing. System segments may start with `_`.
+    pub fn parse(raw: &str) -> Result<Self, BadKey> {
+        let ok = !raw.is_empty()
+            && raw.split('/').all(|seg| {
+                let body = seg.strip_prefix('_').unwrap_or(seg);
+                check_id("key segment", body).is_ok()
+            });
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(BadKey(raw.to_owned()))
+        }
+    }
+
+    fn join(parts: &[&str]) -> Self {
+        Self(parts.join("/"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const ROSTER: &str = "studentsList.json";
+pub const QUESTIONS: &str = "questions.json";
+pub const ANSWER_KEY: &str = "questionsKey.json";
+pub const SUBMISSION: &str = "testResult.json";
+pub const RECEIPT: &str = "receipt.json";
+pub const SCORE: &str = "score.json";
+pub const SYSTEM_PREFIX: &str = "_system/";
+
+pub fn roster() -> ObjectKey {
+    ObjectKey::join(&[ROSTER])
+}
+
+pub fn catalog() -> ObjectKey {
+    ObjectKey::join(&["_system", "catalog.json"])
+}
+
+pub fn key_registry() -> ObjectKey {
+    ObjectKey::join(&["_system", "keys.json"])
+}
+
+pub fn questions(subject: &SubjectName, test: &TestId) -> ObjectKey {
+    ObjectKey::join(&[subject.as_str(), test.as_str(), QUESTIONS])
+}
+
+pub fn answer_key(subject: &SubjectName, test: &TestId) -> ObjectKey {
+    ObjectKey::join(&[subject.as_str(), test.as_str(), ANSWER_KEY])
+}
+
+/// Prefix of everything stored for one test (questions, key and submissions).
+pub fn test_prefix(subject: &SubjectName, test: &TestId) -> String {
+    format!("{subject}/{test}/")
+}
+
+pub fn submission(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
+    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), SUBMISSION])
+}
+
+pub fn receipt(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
+    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), RECEIPT])
+}
+
+pub fn score(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
+    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), SCORE])
+}
+
+/// Ledger entry recording that one email was sent; created once.
+pub fn ledger_entry(run: &str, email_id: &str) -> ObjectKey {
+    ObjectKey::join(&["_system", "ledger", run, email_id])
+}
+
+pub fn ledger_prefix(run: &str) -> String {
+    format!("_system/ledger/{run}/")
+}
+
+/// Tests already covered by a trainer report.
+pub fn reported_marker(subject: &SubjectName, test: &TestId) -> ObjectKey {
+    ObjectKey::join(&["_system", "reported", subject.as_str(), test.as_str()])
+}
+
+/// What a per-student key under a test prefix refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentObject {
+    pub subject: SubjectName,
+    pub test: TestId,
+    pub student: StudentId,
+    pub file: String,
+}
+
+/// Splits `<subject>/<test>/<student>/<file>` back into its parts.
+pub fn parse_student_object(key: &str) -> Option<StudentObject> {
+    let mut it = key.split('/');
+    let (s, t, st, f) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() {
+        return None;
+    }
+    Some(StudentObject {
+        subject: SubjectName::parse(s).ok()?,
+        test: TestId::parse(t).ok()?,
+        student: StudentId::parse(st).ok()?,
+        file: f.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_the_original_layout() {
+        let s = SubjectName::parse("operating-systems").unwrap();
+        let t = TestId::parse("test01").unwrap();
+        let st = StudentId::parse("student01").unwrap();
+        assert_eq!(questions(&s, &t).as_str(), "operating-systems/test01/questions.json");
+        assert_eq!(
+            submission(&s, &t, &st).as_str(),
+            "operating-systems/test01/student01/testResult.json"
+        );
+        let back = parse_student_object(submission(&s, &t, &st).as_str()).unwrap();
+        assert_eq!(back.student, st);
+        assert_eq!(back.file, SUBMISSION);
+    }
+
+    #[test]
+    fn parsed_keys_refuse_traversal() {
+        assert!(ObjectKey::parse("a/../b").is_err());
+        assert!(ObjectKey::parse("/a").is_err());
+        assert!(ObjectKey::parse("a//b").is_err());
+        assert!(ObjectKey::parse("_system/keys.json").is_ok());
+    }
+}

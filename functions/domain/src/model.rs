@@ -1,0 +1,121 @@
+//! The course model, in the original JSON shapes so existing material keeps working.
+
+use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One entry of `studentsList.json`. Unknown fields are kept so nothing the trainer
+/// wrote is lost on a round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Student {
+    pub student_id: StudentId,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When present, the student only sees these subjects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subjects: Option<Vec<SubjectName>>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Student {
+    pub fn takes(&self, subject: &SubjectName) -> bool {
+        self.subjects.as_ref().is_none_or(|s| s.contains(subject))
+    }
+}
+
+/// The whole roster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Roster(pub Vec<Student>);
+
+impl Roster {
+    pub fn find(&self, id: &StudentId) -> Option<&Student> {
+        self.0.iter().find(|s| &s.student_id == id)
+    }
+}
+
+/// One possible answer of a question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerOption {
+    pub answer_id: AnswerId,
+    pub answer_body: String,
+}
+
+/// One question of `questions.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Question {
+    pub question_id: QuestionId,
+    pub question: String,
+    pub answers: Vec<AnswerOption>,
+}
+
+impl Question {
+    pub fn has_answer(&self, answer: &AnswerId) -> bool {
+        self.answers.iter().any(|a| &a.answer_id == answer)
+    }
+}
+
+/// One entry of `questionsKey.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyEntry {
+    pub question_id: QuestionId,
+    pub answer: AnswerId,
+}
+
+/// One answer of a submission (`testResult.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GivenAnswer {
+    pub question_id: QuestionId,
+    pub answer: AnswerId,
+}
+
+/// A published test as listed in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestMeta {
+    pub subject: SubjectName,
+    pub test_id: TestId,
+    pub title: String,
+    pub published_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+impl TestMeta {
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        now < self.due_at
+    }
+}
+
+/// Every published test. Kept as one object so a request needs one read to know
+/// what is open.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub tests: Vec<TestMeta>,
+}
+
+impl Catalog {
+    pub fn find(&self, subject: &SubjectName, test: &TestId) -> Option<&TestMeta> {
+        self.tests
+            .iter()
+            .find(|t| &t.subject == subject && &t.test_id == test)
+    }
+}
+
+/// What the student gets back for an upload, and what is stored next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub received_at: DateTime<Utc>,
+    /// SHA-256 of the stored `testResult.json`, hex.
+    pub sha256: String,
+    /// True when this upload replaced an earlier one.
+    pub replaced: bool,
+    /// Questions of the test without an answer in this upload.
+    pub unanswered: usize,
+}
