@@ -1,0 +1,354 @@
+//! The local store: the same keys as the bucket, as files under a data dir, each
+//! encrypted at rest with AES-256-GCM.
+//!
+//! Layout under the data dir:
+//! - `store.key`: the 32-byte data key, created once with mode 0600.
+//! - `objects/<seg>/.../<last>~`: current objects. The `~` suffix (never part of an
+//!   id) keeps a file name from colliding with a directory of the same name, e.g.
+//!   a student called `questions.json`.
+//! - `versions/<seg>/.../<last>~/<nanos>-<random>`: earlier versions, like bucket versioning.
+//! - `tmp/`: writes land here first and are renamed into place, so a reader never
+//!   sees half an object.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ework_domain::layout::ObjectKey;
+use ework_domain::ports::{Created, ObjectInfo, ObjectStore, StoreError};
+use rand::RngCore;
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const MAGIC: &[u8; 4] = b"EWK1";
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const OVERHEAD: u64 = (MAGIC.len() + NONCE_LEN + TAG_LEN) as u64;
+const FILE_SUFFIX: char = '~';
+
+/// An encrypted directory store. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore").field("root", &self.inner.root).finish()
+    }
+}
+
+fn failed(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Failed(format!("{context}: {e}"))
+}
+
+impl LocalStore {
+    /// Opens (creating on first use) a store in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let root = dir.as_ref().to_path_buf();
+        for sub in ["objects", "versions", "tmp"] {
+            fs::create_dir_all(root.join(sub)).map_err(|e| failed(&format!("creating {}", root.join(sub).display()), e))?;
+        }
+        let key = load_or_create_key(&root.join("store.key"))?;
+        let cipher = Aes256Gcm::new_from_slice(&key).map_err(|e| failed("store key", e))?;
+        Ok(Self { inner: Arc::new(Inner { root, cipher }) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| failed("store task", e))?
+    }
+}
+
+fn load_or_create_key(path: &Path) -> Result<[u8; 32], StoreError> {
+    let mut key = [0u8; 32];
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(mut file) => {
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            file.write_all(&key).and_then(|_| file.sync_all()).map_err(|e| failed("writing store.key", e))?;
+            return Ok(key);
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed(&format!("creating {}", path.display()), e)),
+    }
+    let meta = fs::metadata(path).map_err(|e| failed("reading store.key", e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "store.key is readable by other users; chmod 600 it");
+    }
+    let mut file = fs::File::open(path).map_err(|e| failed("reading store.key", e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| failed("reading store.key", e))?;
+    if bytes.len() != key.len() {
+        return Err(StoreError::Failed(format!(
+            "{} must hold exactly 32 bytes (found {}); restore it from a backup",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    key.copy_from_slice(&bytes);
+    Ok(key)
+}
+
+impl Inner {
+    fn object_path(&self, key: &ObjectKey) -> PathBuf {
+        let mut path = self.root.join("objects");
+        path.push(format!("{}{FILE_SUFFIX}", key.as_str()));
+        path
+    }
+
+    fn versions_dir(&self, key: &ObjectKey) -> PathBuf {
+        let mut path = self.root.join("versions");
+        path.push(format!("{}{FILE_SUFFIX}", key.as_str()));
+        path
+    }
+
+    fn encrypt(&self, key: &ObjectKey, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        // The key is authenticated too, so a file moved to another key fails to open.
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: key.as_str().as_bytes() })
+            .map_err(|_| StoreError::Failed(format!("encrypting {key}")))?;
+        let mut out = Vec::with_capacity(sealed.len() + MAGIC.len() + NONCE_LEN);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn decrypt(&self, key: &ObjectKey, data: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let corrupt = || StoreError::Failed(format!("{key} cannot be decrypted (wrong store.key or damaged file)"));
+        if data.len() < OVERHEAD as usize || &data[..MAGIC.len()] != MAGIC {
+            return Err(corrupt());
+        }
+        let (nonce, sealed) = data[MAGIC.len()..].split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: key.as_str().as_bytes() })
+            .map_err(|_| corrupt())
+    }
+
+    /// Writes sealed bytes to a fresh temp file, flushed to disk.
+    fn write_temp(&self, sealed: &[u8]) -> Result<PathBuf, StoreError> {
+        let mut name = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut name);
+        let path = self.root.join("tmp").join(hex::encode(name));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| failed("creating temp file", e))?;
+        file.write_all(sealed).and_then(|_| file.sync_data()).map_err(|e| {
+            let _ = fs::remove_file(&path);
+            failed("writing temp file", e)
+        })?;
+        Ok(path)
+    }
+
+    fn ensure_parent(path: &Path) -> Result<(), StoreError> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| failed(&format!("creating {}", parent.display()), e))?;
+        }
+        Ok(())
+    }
+
+    fn keep_version(&self, key: &ObjectKey, current: &Path) -> Result<(), StoreError> {
+        let dir = self.versions_dir(key);
+        fs::create_dir_all(&dir).map_err(|e| failed("creating versions dir", e))?;
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let mut tag = [0u8; 4];
+        rand::rngs::OsRng.fill_bytes(&mut tag);
+        match fs::hard_link(current, dir.join(format!("{nanos:020}-{}", hex::encode(tag)))) {
+            Ok(()) => Ok(()),
+            // Replaced or purged by a concurrent writer: nothing left to keep.
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(failed("keeping old version", e)),
+        }
+    }
+
+    fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        match fs::read(self.object_path(key)) {
+            Ok(data) => self.decrypt(key, &data).map(Some),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(failed(&format!("reading {key}"), e)),
+        }
+    }
+
+    fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StoreError> {
+        let target = self.object_path(key);
+        Self::ensure_parent(&target)?;
+        let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
+        if target.exists() {
+            self.keep_version(key, &target)?;
+        }
+        fs::rename(&temp, &target).map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            failed(&format!("storing {key}"), e)
+        })
+    }
+
+    fn create(&self, key: &ObjectKey, bytes: &[u8]) -> Result<Created, StoreError> {
+        let target = self.object_path(key);
+        Self::ensure_parent(&target)?;
+        let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
+        // link(2) fails if the target exists: the exclusive create of a complete file.
+        let outcome = match fs::hard_link(&temp, &target) {
+            Ok(()) => Ok(Created::Now),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Created::AlreadyExisted),
+            Err(e) => Err(failed(&format!("creating {key}"), e)),
+        };
+        let _ = fs::remove_file(&temp);
+        outcome
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let objects = self.root.join("objects");
+        // Start at the deepest directory the prefix names completely.
+        let dir_part = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+        if dir_part.split('/').any(|s| s == ".." || s == ".") {
+            return Ok(Vec::new());
+        }
+        let start = if dir_part.is_empty() { objects.clone() } else { objects.join(dir_part) };
+        let mut found = Vec::new();
+        let mut stack = vec![start];
+        while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(failed(&format!("listing {}", dir.display()), e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| failed("listing", e))?;
+                let path = entry.path();
+                let meta = entry.metadata().map_err(|e| failed("listing", e))?;
+                if meta.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Ok(rel) = path.strip_prefix(&objects) else { continue };
+                let Some(rel) = rel.to_str().and_then(|r| r.strip_suffix(FILE_SUFFIX)) else { continue };
+                if !rel.starts_with(prefix) {
+                    continue;
+                }
+                let Ok(key) = ObjectKey::parse(rel) else { continue };
+                found.push(ObjectInfo {
+                    key,
+                    size: meta.len().saturating_sub(OVERHEAD),
+                    last_modified: meta.modified().ok().map(DateTime::<Utc>::from),
+                });
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        match fs::remove_file(self.object_path(key)) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(failed(&format!("removing {key}"), e)),
+        }
+        let versions = self.versions_dir(key);
+        if let Ok(entries) = fs::read_dir(&versions) {
+            removed += entries.count();
+            fs::remove_dir_all(&versions).map_err(|e| failed(&format!("removing versions of {key}"), e))?;
+        }
+        Ok(removed)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalStore {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.get(&key)).await
+    }
+
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.put(&key, &bytes)).await
+    }
+
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.create(&key, &bytes)).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.blocking(move |s| s.list(&prefix)).await
+    }
+
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.purge(&key)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> ObjectKey {
+        ObjectKey::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn objects_are_encrypted_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.put(&key("s/t/questions.json"), b"What is a kernel?".to_vec()).await.unwrap();
+        let raw = fs::read(dir.path().join("objects/s/t/questions.json~")).unwrap();
+        assert!(!raw.windows(6).any(|w| w == b"kernel"));
+        assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"What is a kernel?");
+    }
+
+    #[tokio::test]
+    async fn the_key_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.put(&key("a"), b"x".to_vec()).await.unwrap();
+        let mode = fs::metadata(dir.path().join("store.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = LocalStore::open(dir.path()).unwrap();
+        assert_eq!(again.get(&key("a")).await.unwrap().unwrap(), b"x");
+    }
+
+    #[tokio::test]
+    async fn a_file_moved_to_another_key_does_not_decrypt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.put(&key("a"), b"x".to_vec()).await.unwrap();
+        fs::copy(dir.path().join("objects/a~"), dir.path().join("objects/b~")).unwrap();
+        assert!(store.get(&key("b")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_student_named_like_a_file_does_not_collide_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.put(&key("s/t/questions.json"), b"q".to_vec()).await.unwrap();
+        store.put(&key("s/t/questions.json/testResult.json"), b"r".to_vec()).await.unwrap();
+        assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"q");
+        assert_eq!(store.list("s/t/").await.unwrap().len(), 2);
+    }
+}

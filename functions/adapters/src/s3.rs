@@ -1,0 +1,192 @@
+//! The S3 store: one versioned, encrypted bucket.
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::Client;
+use chrono::{DateTime, Utc};
+use ework_domain::layout::ObjectKey;
+use ework_domain::ports::{Created, ObjectInfo, ObjectStore, StoreError};
+
+/// Loads the AWS configuration from the standard chain (env, profile, role);
+/// `AWS_ENDPOINT_URL` points it at an emulator.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// An S3 client; path-style addressing when a custom endpoint is configured,
+/// because emulators on 127.0.0.1 have no per-bucket host names.
+pub fn s3_client(config: &aws_config::SdkConfig) -> Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    Client::from_conf(builder.build())
+}
+
+/// A bucket used as the object store. Every write asks for server-side encryption.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    kms_key_id: Option<String>,
+}
+
+impl S3Store {
+    /// `kms_key_id`: encrypt with this KMS key (SSE-KMS); `None` uses SSE-S3 (AES256).
+    pub fn new(client: Client, bucket: String, kms_key_id: Option<String>) -> Self {
+        Self { client, bucket, kms_key_id: kms_key_id.filter(|k| !k.trim().is_empty()) }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn encrypted_put(&self, key: &ObjectKey, bytes: Vec<u8>) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type("application/json")
+            .body(ByteStream::from(bytes));
+        match &self.kms_key_id {
+            Some(kms) => put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(kms),
+            None => put.server_side_encryption(ServerSideEncryption::Aes256),
+        }
+    }
+}
+
+/// Sorts SDK failures into "try again later" and "broken".
+fn classify<E>(what: &str, err: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let server_side = err.raw_response().is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
+    let retryable = server_side
+        || matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
+        || matches!(err.code(), Some("SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout" | "Throttling"));
+    let detail = match err.code() {
+        Some(code) => format!("{what}: {code}: {}", err.message().unwrap_or_default()),
+        None => format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+    };
+    if retryable {
+        StoreError::Unavailable(detail)
+    } else {
+        StoreError::Failed(detail)
+    }
+}
+
+fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+fn to_chrono(t: &aws_sdk_s3::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let result = self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await;
+        match result {
+            Ok(out) => {
+                let body = out.body.collect().await.map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+                Ok(Some(body.into_bytes().to_vec()))
+            }
+            Err(err) if matches!(err.as_service_error(), Some(e) if e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(classify(&format!("reading {key}"), err)),
+        }
+    }
+
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.encrypted_put(key, bytes)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&format!("writing {key}"), e))
+    }
+
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        match self.encrypted_put(key, bytes).if_none_match("*").send().await {
+            Ok(_) => Ok(Created::Now),
+            Err(err) if http_status(&err) == Some(412) => Ok(Created::AlreadyExisted),
+            Err(err) => Err(classify(&format!("creating {key}"), err)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&format!("listing {prefix}"), e))?;
+            for object in page.contents() {
+                let Some(raw) = object.key() else { continue };
+                // Objects put there by hand with odd names are not ours: skip them.
+                let Ok(key) = ObjectKey::parse(raw) else {
+                    tracing::warn!(key = raw, "skipping object with an unexpected key");
+                    continue;
+                };
+                found.push(ObjectInfo {
+                    key,
+                    size: object.size().unwrap_or_default().max(0) as u64,
+                    last_modified: object.last_modified().and_then(to_chrono),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut doomed: Vec<(String, Option<String>)> = Vec::new();
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key.as_str())
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| classify(&format!("listing versions of {key}"), e))?;
+            for v in page.versions() {
+                if v.key() == Some(key.as_str()) {
+                    doomed.push((key.to_string(), v.version_id().map(str::to_owned)));
+                }
+            }
+            for m in page.delete_markers() {
+                if m.key() == Some(key.as_str()) {
+                    doomed.push((key.to_string(), m.version_id().map(str::to_owned)));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+        }
+        for (k, version) in doomed {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&k)
+                .set_version_id(version)
+                .send()
+                .await
+                .map_err(|e| classify(&format!("deleting {k}"), e))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,177 @@
+//! One conformance suite for every `ObjectStore` backend: the local encrypted
+//! directory and S3 (against moto server on 127.0.0.1, started by scripts/test.sh).
+
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+};
+use ework_adapters::local::LocalStore;
+use ework_adapters::s3::{s3_client, S3Store};
+use ework_domain::layout::ObjectKey;
+use ework_domain::ports::{Created, ObjectStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn key(s: &str) -> ObjectKey {
+    ObjectKey::parse(s).unwrap()
+}
+
+/// The behaviour every backend must share.
+async fn conformance(store: &dyn ObjectStore) {
+    // A missing object reads as None, not an error.
+    assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap(), None);
+
+    // Put then get returns the same bytes; a second put replaces them.
+    store.put(&key("s/t/questions.json"), b"v1".to_vec()).await.unwrap();
+    store.put(&key("s/t/questions.json"), b"v2".to_vec()).await.unwrap();
+    assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"v2");
+
+    // Create is create-once: the second create changes nothing.
+    let receipt = key("s/t/student01/score.json");
+    assert_eq!(store.create(&receipt, b"first".to_vec()).await.unwrap(), Created::Now);
+    assert_eq!(store.create(&receipt, b"second".to_vec()).await.unwrap(), Created::AlreadyExisted);
+    assert_eq!(store.get(&receipt).await.unwrap().unwrap(), b"first");
+
+    // Listing by prefix is sorted, complete and exact.
+    for i in 0..25 {
+        store.put(&key(&format!("s/t/student{i:02}/testResult.json")), vec![b'x'; i]).await.unwrap();
+    }
+    store.put(&key("s/t2/questions.json"), b"other test".to_vec()).await.unwrap();
+    store.put(&key("_system/keys.json"), b"{}".to_vec()).await.unwrap();
+    let listed = store.list("s/t/").await.unwrap();
+    let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(listed.len(), 27, "{keys:?}");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted: {keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("s/t/")));
+    let five = listed.iter().find(|o| o.key.as_str() == "s/t/student05/testResult.json").unwrap();
+    assert_eq!(five.size, 5);
+    assert_eq!(store.list("s/t/student1").await.unwrap().len(), 10);
+    assert_eq!(store.list("nothing/").await.unwrap().len(), 0);
+    assert_eq!(store.list("_system/").await.unwrap().len(), 1);
+
+    // Purge removes an object with every version; other objects stay.
+    let removed = store.purge(&key("s/t/questions.json")).await.unwrap();
+    assert!(removed >= 2, "both versions removed, got {removed}");
+    assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap(), None);
+    assert_eq!(store.purge(&key("s/t/questions.json")).await.unwrap(), 0);
+    assert!(store.get(&key("s/t2/questions.json")).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn local_store_meets_the_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    conformance(&store).await;
+}
+
+#[tokio::test]
+async fn local_store_keeps_every_concurrent_put_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let k = key("s/t/student01/testResult.json");
+    let writes = (0..50).map(|i| {
+        let store = store.clone();
+        let k = k.clone();
+        tokio::spawn(async move { store.put(&k, vec![i as u8; 1000 + i]).await })
+    });
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    let last = store.get(&k).await.unwrap().unwrap();
+    assert!(last.iter().all(|b| *b == last[0]) && last.len() == 1000 + last[0] as usize);
+}
+
+fn moto_url() -> String {
+    std::env::var("EWORK_MOTO_URL")
+        .expect("EWORK_MOTO_URL is not set: run the S3 tests through scripts/test.sh, which starts moto on 127.0.0.1")
+}
+
+static BUCKETS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh versioned bucket with default encryption on moto.
+async fn moto_bucket() -> (aws_sdk_s3::Client, String) {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .region(aws_config::Region::new("eu-central-1"))
+        .load()
+        .await;
+    let client = s3_client(&config);
+    let bucket = format!("conformance-{}-{}", std::process::id(), BUCKETS.fetch_add(1, Ordering::SeqCst));
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .send()
+        .await
+        .unwrap();
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().unwrap(),
+        )
+        .build();
+    client
+        .put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    (client, bucket)
+}
+
+#[tokio::test]
+async fn s3_store_meets_the_store_contract_on_moto() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client, bucket, None);
+    conformance(&store).await;
+}
+
+#[tokio::test]
+async fn s3_store_lists_past_one_page() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client, bucket, None);
+    for i in 0..1005 {
+        store.put(&key(&format!("s/t/student{i:04}/testResult.json")), b"[]".to_vec()).await.unwrap();
+    }
+    assert_eq!(store.list("s/t/").await.unwrap().len(), 1005);
+}
+
+#[tokio::test]
+async fn s3_store_writes_are_server_side_encrypted() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client.clone(), bucket.clone(), None);
+    store.put(&key("studentsList.json"), b"[]".to_vec()).await.unwrap();
+    store.create(&key("s/t/st/score.json"), b"{}".to_vec()).await.unwrap();
+    for k in ["studentsList.json", "s/t/st/score.json"] {
+        let head = client.head_object().bucket(&bucket).key(k).send().await.unwrap();
+        assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256), "{k}");
+    }
+}
+
+#[tokio::test]
+async fn s3_store_uses_kms_when_a_key_is_configured() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client.clone(), bucket.clone(), Some("alias/ework-test".into()));
+    store.put(&key("studentsList.json"), b"[]".to_vec()).await.unwrap();
+    let head = client.head_object().bucket(&bucket).key("studentsList.json").send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    assert_eq!(head.ssekms_key_id(), Some("alias/ework-test"));
+}
+
+#[tokio::test]
+async fn s3_store_reports_a_missing_bucket_as_a_failure_not_as_empty() {
+    let (client, _) = moto_bucket().await;
+    let store = S3Store::new(client, "no-such-bucket-ework".into(), None);
+    assert!(store.get(&key("studentsList.json")).await.is_err());
+    assert!(store.list("").await.is_err());
+}
