@@ -309,7 +309,7 @@ pub fn validate_answers(
         if !question.has_answer(&answer) {
             let options: Vec<&str> = question.answers.iter().map(|a| a.answer_id.as_str()).collect();
             return Err(ApiError::Unprocessable(format!(
-                "answer {answer:?} is not an option of question {} (options: {})",
+                "answer \"{answer}\" is not an option of question {} (options: {})",
                 entry.question_id,
                 options.join(", ")
             )));
