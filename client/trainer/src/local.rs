@@ -1,0 +1,200 @@
+//! `trainer local`: the whole system on one machine. The same API handlers behind a
+//! local HTTP gateway, the encrypted local store, the weekly scorer on its own
+//! schedule, and an outbox folder of `.eml` files instead of SES.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use ework_adapters::http::local_router;
+use ework_adapters::local::LocalStore;
+use ework_adapters::outbox::OutboxMailer;
+use ework_domain::api::{Api, ApiConfig};
+use ework_domain::deadline::{display_in, parse_time_zone};
+use ework_domain::keys::{self, PlainKey};
+use ework_domain::layout;
+use ework_domain::model::Roster;
+use ework_domain::ports::{Clock, FixedClock, Mailer, ObjectStore, SystemClock};
+use ework_domain::scoring::run::ScoringConfig;
+use ework_domain::scoring::scheduler::run_scheduler;
+use ework_domain::{course, store_json};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where the encrypted store, its key and the outbox live.
+    #[arg(long, env = "EWORK_DATA_DIR", default_value = ".local-data")]
+    data_dir: PathBuf,
+    /// Address to listen on. Keep the loopback default unless you know why.
+    #[arg(long, env = "EWORK_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, env = "EWORK_PORT", default_value_t = 8080)]
+    port: u16,
+    /// The trainer's time zone (IANA name): deadlines are Monday 23:00 there.
+    #[arg(long, env = "EWORK_TIME_ZONE", default_value = "Europe/Warsaw")]
+    time_zone: String,
+    /// Where the trainer's report is addressed.
+    #[arg(long, env = "EWORK_TRAINER_EMAIL", default_value = "trainer@example.com")]
+    trainer_email: String,
+    /// `From:` of every email.
+    #[arg(long, env = "EWORK_SENDER", default_value = "Ework Trainings <noreply@ework.local>")]
+    sender: String,
+    /// Freeze the clock at this instant (RFC 3339), for demos and tests.
+    #[arg(long)]
+    now: Option<DateTime<Utc>>,
+    /// Do not run the weekly scorer in the background.
+    #[arg(long)]
+    no_scheduler: bool,
+}
+
+/// The real clock, or a frozen one.
+#[derive(Clone, Copy)]
+enum LocalClock {
+    System(SystemClock),
+    Fixed(FixedClock),
+}
+
+impl Clock for LocalClock {
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            LocalClock::System(c) => c.now(),
+            LocalClock::Fixed(c) => c.now(),
+        }
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    tracing_subscriber_init();
+    let tz = parse_time_zone(&args.time_zone).map_err(anyhow::Error::msg)?;
+    let clock = match args.now {
+        Some(t) => LocalClock::Fixed(FixedClock(t)),
+        None => LocalClock::System(SystemClock),
+    };
+    let store = LocalStore::open(&args.data_dir)
+        .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?;
+    let seeded = seed_on_first_start(&store, clock.now(), tz).await?;
+
+    let api = Arc::new(Api::new(store.clone(), clock, ApiConfig { time_zone: tz }));
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another stack running? try --port 0)"))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let outbox = args.data_dir.join("outbox");
+
+    println!("Ework local stack");
+    println!("  API URL:   {url}");
+    println!("  Data dir:  {} (encrypted with its store.key)", args.data_dir.display());
+    println!("  Outbox:    {}", outbox.display());
+    println!("  Time zone: {tz} (tests close Monday 23:00)");
+    if let Some(t) = args.now {
+        println!("  Clock:     frozen at {}", display_in(t, tz));
+    }
+    match &seeded {
+        Some(students) => {
+            println!("Sample course published. Student keys (shown once; only their hashes are stored):");
+            for (id, key) in students {
+                println!("  {id}  {}", key.expose());
+            }
+            if let Some((id, key)) = students.first() {
+                println!("Take a test:");
+                println!("  test-time --api-url {url} --api-key {} --student-id {id}", key.expose());
+                println!("  curl -s -X POST {url}/api/v1/tests -H 'x-api-key: {}' -d '{{\"studentId\":\"{id}\"}}'", key.expose());
+            }
+        }
+        None => println!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>)."),
+    }
+    println!("Press Ctrl-C to stop.");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = if args.no_scheduler {
+        None
+    } else {
+        let mut config = ScoringConfig::new(args.sender.clone(), args.trainer_email.clone());
+        config.time_zone = tz;
+        let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer::open(&outbox)?);
+        let store: Arc<dyn ObjectStore> = Arc::new(store.clone());
+        let mut rx = stop_rx.clone();
+        // Its own thread and runtime: the scorer's pass need not be `Send`, and a long
+        // scoring run never competes with the API for the gateway's workers.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Some(std::thread::spawn(move || {
+            runtime.block_on(run_scheduler(store, mailer, Arc::new(clock), config, async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }))
+        }))
+    };
+
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut rx = stop_rx.clone();
+    axum::serve(listener, local_router(api))
+        .with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+        .await
+        .context("serving the local API")?;
+    if let Some(thread) = scheduler {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+    println!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn tracing_subscriber_init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ework_domain=info,trainer=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+
+/// Publishes the sample course and issues a key per student, once per data dir.
+async fn seed_on_first_start(
+    store: &LocalStore,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> anyhow::Result<Option<Vec<(String, PlainKey)>>> {
+    // The keys are the last thing seeded: until they exist, seeding is redone
+    // (publishing the same course again changes nothing).
+    if !keys::load(store).await?.keys.is_empty() {
+        return Ok(None);
+    }
+    let report = course::publish(store, &crate::sample::sample_course(), now, tz)
+        .await
+        .context("publishing the sample course")?;
+    tracing::info!(%report, "sample course published");
+    let roster: Roster = store_json::read(store, &layout::roster()).await?.unwrap_or_default();
+    let mut issued = Vec::new();
+    for student in &roster.0 {
+        let key = PlainKey::generate();
+        keys::issue(store, &student.student_id, &key, now, None).await?;
+        issued.push((student.student_id.to_string(), key));
+    }
+    Ok(Some(issued))
+}
