@@ -97,3 +97,193 @@ impl Mailer for MemoryMailer {
         Ok(format!("memory-{}", sent.len()))
     }
 }
+
+/// A small published course for tests and benchmarks: `students` students
+/// (`student001`...), subject `operating-systems`, open test `test01` with four
+/// questions (answers a-d, correct answer `b` for each), due a week after `now`.
+pub struct Fixture {
+    pub keys: Vec<(crate::ids::StudentId, crate::keys::PlainKey)>,
+    pub subject: crate::ids::SubjectName,
+    pub test: crate::ids::TestId,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Fixture {
+    pub fn key_of(&self, student: &str) -> &str {
+        self.keys
+            .iter()
+            .find(|(id, _)| id.as_str() == student)
+            .map(|(_, k)| k.expose())
+            .unwrap_or("")
+    }
+}
+
+/// Writes the [`Fixture`] course into a store.
+pub async fn seed_fixture(
+    store: &(impl ObjectStore + ?Sized),
+    students: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Fixture, crate::keys::KeyError> {
+    use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+    use crate::model::{AnswerOption, Catalog, KeyEntry, Question, Roster, Student, TestMeta};
+    use crate::{keys, layout, store_json};
+    let parse_err = |e: crate::ids::IdError| crate::keys::KeyError::Store(StoreError::Failed(e.to_string()));
+    let subject = SubjectName::parse("operating-systems").map_err(parse_err)?;
+    let test = TestId::parse("test01").map_err(parse_err)?;
+    let due_at = now + chrono::Duration::days(7);
+    let mut questions = Vec::new();
+    let mut key = Vec::new();
+    for q in 1..=4 {
+        let question_id = QuestionId::parse(q.to_string()).map_err(parse_err)?;
+        let answers = ["a", "b", "c", "d"]
+            .iter()
+            .map(|a| {
+                Ok(AnswerOption { answer_id: AnswerId::parse(*a)?, answer_body: format!("option {a} of question {q}") })
+            })
+            .collect::<Result<Vec<_>, crate::ids::IdError>>()
+            .map_err(parse_err)?;
+        questions.push(Question { question_id: question_id.clone(), question: format!("Question {q}?"), answers });
+        key.push(KeyEntry { question_id, answer: AnswerId::parse("b").map_err(parse_err)? });
+    }
+    store_json::write(store, &layout::questions(&subject, &test), &questions).await?;
+    store_json::write(store, &layout::answer_key(&subject, &test), &key).await?;
+    let catalog = Catalog {
+        tests: vec![TestMeta {
+            subject: subject.clone(),
+            test_id: test.clone(),
+            title: "Processes".into(),
+            published_at: now,
+            due_at,
+        }],
+    };
+    store_json::write(store, &layout::catalog(), &catalog).await?;
+    let mut roster = Vec::new();
+    let mut issued = Vec::new();
+    let mut registry = keys::KeyRegistry::default();
+    for i in 1..=students {
+        let id = StudentId::parse(format!("student{i:03}")).map_err(parse_err)?;
+        roster.push(Student {
+            student_id: id.clone(),
+            email: format!("{id}@example.com"),
+            name: None,
+            subjects: None,
+            extra: Default::default(),
+        });
+        let plain = keys::PlainKey::generate();
+        registry.keys.push(keys::KeyRecord {
+            student_id: id.clone(),
+            sha256: plain.hash(),
+            created_at: now,
+            gateway_key_id: None,
+            expires_at: None,
+        });
+        issued.push((id, plain));
+    }
+    store_json::write(store, &layout::roster(), &Roster(roster)).await?;
+    keys::save(store, &registry).await?;
+    Ok(Fixture { keys: issued, subject, test, due_at })
+}
+
+/// Which calls a [`FaultyStore`] or [`FaultyMailer`] fails, decided by a seeded
+/// generator so a failing run can be replayed.
+#[derive(Debug)]
+pub struct FaultPlan {
+    /// Fraction of calls that fail, 0.0..=1.0.
+    pub rate: f64,
+    rng: Mutex<rand::rngs::StdRng>,
+    pub injected: std::sync::atomic::AtomicUsize,
+}
+
+impl FaultPlan {
+    pub fn new(rate: f64, seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self { rate, rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)), injected: Default::default() }
+    }
+
+    /// Returns the kind of failure to inject now, if any.
+    fn roll(&self) -> Option<&'static str> {
+        use rand::Rng;
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        if rng.gen::<f64>() >= self.rate {
+            return None;
+        }
+        self.injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(["503 SlowDown", "timeout", "500 InternalError"][rng.gen_range(0..3)])
+    }
+
+    pub fn injected(&self) -> usize {
+        self.injected.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Wraps a store and fails a fraction of calls like a throttled or flaky S3. A
+/// failed write may or may not have happened (as with a timeout): half of the
+/// injected write failures are reported after the write was done.
+pub struct FaultyStore<S> {
+    pub inner: S,
+    pub plan: FaultPlan,
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(kind) = self.plan.roll() {
+            return Err(StoreError::Unavailable(format!("injected {kind} reading {key}")));
+        }
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        match self.plan.roll() {
+            Some(kind @ "timeout") => {
+                self.inner.put(key, bytes).await?;
+                Err(StoreError::Unavailable(format!("injected {kind} after writing {key}")))
+            }
+            Some(kind) => Err(StoreError::Unavailable(format!("injected {kind} writing {key}"))),
+            None => self.inner.put(key, bytes).await,
+        }
+    }
+
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        match self.plan.roll() {
+            Some(kind @ "timeout") => {
+                self.inner.create(key, bytes).await?;
+                Err(StoreError::Unavailable(format!("injected {kind} after creating {key}")))
+            }
+            Some(kind) => Err(StoreError::Unavailable(format!("injected {kind} creating {key}"))),
+            None => self.inner.create(key, bytes).await,
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        if let Some(kind) = self.plan.roll() {
+            return Err(StoreError::Unavailable(format!("injected {kind} listing {prefix}")));
+        }
+        self.inner.list(prefix).await
+    }
+
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        if let Some(kind) = self.plan.roll() {
+            return Err(StoreError::Unavailable(format!("injected {kind} purging {key}")));
+        }
+        self.inner.purge(key).await
+    }
+}
+
+/// Wraps a mailer and fails a fraction of sends like a throttled SES, before the
+/// message is handed over. (A send that is accepted but whose answer is lost is
+/// the documented duplicate window; the crash tests cover it.)
+pub struct FaultyMailer<M> {
+    pub inner: M,
+    pub plan: FaultPlan,
+}
+
+#[async_trait]
+impl<M: Mailer> Mailer for FaultyMailer<M> {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        match self.plan.roll() {
+            Some(kind) => Err(MailError::Unavailable(format!("injected {kind}"))),
+            None => self.inner.send(to, raw).await,
+        }
+    }
+}
