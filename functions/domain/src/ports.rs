@@ -107,3 +107,22 @@ impl<T: ObjectStore + ?Sized> ObjectStore for std::sync::Arc<T> {
         (**self).purge(key).await
     }
 }
+
+#[async_trait]
+impl<T: ObjectStore + ?Sized> ObjectStore for &T {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        (**self).put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        (**self).create(key, bytes).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        (**self).list(prefix).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        (**self).purge(key).await
+    }
+}
