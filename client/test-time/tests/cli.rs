@@ -1,0 +1,945 @@
+//! End-to-end tests of the `test-time` binary against the real local stack
+//! (`trainer local`, started per test on a free port and a temp data dir).
+//!
+//! The `trainer` binary lives in another package, so Cargo does not build it for
+//! these tests. The helper builds it once with `cargo build -p trainer` into the
+//! same target dir as this test binary (derived from the test's own path, so
+//! CARGO_TARGET_DIR and --target-dir both work). Set TEST_TIME_TRAINER_BIN to use
+//! a binary built elsewhere.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use ework_adapters::local::LocalStore;
+use ework_domain::ids::StudentId;
+use ework_domain::layout;
+use ework_domain::model::Roster;
+use ework_domain::store_json;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+const TEST_TIME: &str = env!("CARGO_BIN_EXE_test-time");
+
+// ---------------------------------------------------------------- the stack
+
+fn trainer_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("TEST_TIME_TRAINER_BIN") {
+            return PathBuf::from(p);
+        }
+        // <target>/<profile>/deps/cli-<hash> -> <target>
+        let exe = std::env::current_exe().expect("path of the test binary");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("test binary lives in <target>/<profile>/deps")
+            .to_path_buf();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "trainer",
+                "--bin",
+                "trainer",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .current_dir(&workspace)
+            .status()
+            .expect("running cargo build -p trainer");
+        assert!(
+            status.success(),
+            "cargo build -p trainer failed; the tests need the local stack"
+        );
+        target
+            .join("debug")
+            .join(format!("trainer{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// A running `trainer local`; killed on drop.
+struct Stack {
+    child: Child,
+    /// The stack's log (stderr), shown when it fails to start.
+    _log: tempfile::NamedTempFile,
+    url: String,
+    /// Student id -> key, printed on the first start of a data dir.
+    keys: BTreeMap<String, String>,
+}
+
+impl Stack {
+    /// Starts the stack on `data_dir`. `first` means the data dir is new and the
+    /// sample students' keys are expected on stdout.
+    fn start(data_dir: &Path, now: Option<DateTime<Utc>>, first: bool) -> Stack {
+        let mut cmd = Command::new(trainer_bin());
+        cmd.arg("local")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--port", "0"]);
+        if let Some(now) = now {
+            cmd.arg("--now").arg(now.to_rfc3339());
+        }
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let log_handle = log.reopen().expect("log file handle");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_handle)
+            .spawn()
+            .expect("starting trainer local");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        // Keeps draining stdout for the life of the stack, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Receiver gone: keep reading and dropping.
+                    continue;
+                }
+            }
+        });
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let mut url = None;
+        let mut keys = BTreeMap::new();
+        let mut seen = Vec::new();
+        while url.is_none() || (first && keys.len() < 4) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                panic!(
+                    "trainer local did not print the API URL and keys in time; it printed:\n{}",
+                    seen.join("\n")
+                );
+            };
+            if let Some(rest) = line.trim().strip_prefix("API URL:") {
+                url = Some(rest.trim().trim_end_matches('/').to_string());
+            }
+            // `  <studentId>  <key>` (extra columns tolerated): the id is the word before the key.
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for pair in words.windows(2) {
+                let key = pair[1];
+                let is_key = key.len() == 44
+                    && key.starts_with("ewk_")
+                    && key[4..].chars().all(|c| c.is_ascii_hexdigit());
+                if is_key {
+                    keys.insert(pair[0].trim_end_matches(':').to_string(), key.to_string());
+                }
+            }
+            seen.push(line);
+        }
+        let url = url.unwrap_or_default();
+        wait_for_port(&url);
+        Stack {
+            child,
+            _log: log,
+            url,
+            keys,
+        }
+    }
+
+    fn key(&self, student: &str) -> &str {
+        self.keys
+            .get(student)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no key printed for {student}"))
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_port(url: &str) {
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for _ in 0..100 {
+        if TcpStream::connect(&addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the stack at {url} does not accept connections");
+}
+
+// ---------------------------------------------------------------- the client
+
+/// A student's machine: a private HOME and config dir, so nothing of the
+/// developer's own configuration is read.
+struct Student {
+    home: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Student {
+    fn new() -> Student {
+        Student {
+            home: tempfile::tempdir().expect("temp home"),
+            env: Vec::new(),
+        }
+    }
+
+    /// A student with URL, key and id in TEST_TIME_* variables.
+    fn with_env(url: &str, key: &str, id: &str) -> Student {
+        let mut s = Student::new();
+        s.env = vec![
+            ("TEST_TIME_API_URL".into(), url.into()),
+            ("TEST_TIME_API_KEY".into(), key.into()),
+            ("TEST_TIME_STUDENT_ID".into(), id.into()),
+        ];
+        s
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.home.path().join("xdg")
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Run {
+        let mut cmd = Command::new(TEST_TIME);
+        cmd.args(args)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.config_dir())
+            .env_remove("TEST_TIME_API_URL")
+            .env_remove("TEST_TIME_API_KEY")
+            .env_remove("TEST_TIME_STUDENT_ID")
+            .env_remove("TEST_TIME_CONFIG")
+            .env_remove("NO_COLOR")
+            .env("TEST_TIME_TIMEOUT", "20");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting test-time");
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        // The client may exit before reading everything (that is fine).
+        let _ = pipe.write_all(stdin.as_bytes());
+        drop(pipe);
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().expect("test-time output");
+        let run = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        };
+        assert!(
+            !run.stdout.contains("\x1b["),
+            "no colours when stdout is not a terminal:\n{}",
+            run.stdout
+        );
+        run
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> Run {
+        let run = self.run(args, stdin);
+        assert_eq!(
+            run.code, 0,
+            "test-time {args:?} failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let run = self.ok(args, "");
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}):\n{}", run.stdout))
+    }
+}
+
+/// The open tests of a listing, as (subject, testId, submitted, dueAt).
+fn open_tests(listing: &Value) -> Vec<(String, String, bool, String)> {
+    let mut out = Vec::new();
+    for subject in listing.as_array().expect("listing is an array") {
+        for t in subject["tests"].as_array().expect("tests array") {
+            out.push((
+                subject["subject"].as_str().unwrap_or_default().to_string(),
+                t["testId"].as_str().unwrap_or_default().to_string(),
+                t["submitted"].as_bool().unwrap_or_default(),
+                t["dueAt"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The answer ids of each question of a test, from `show --json`.
+fn options(student: &Student, subject: &str, test: &str) -> Vec<Vec<String>> {
+    let shown = student.json(&["show", subject, test, "--json"]);
+    let questions = shown["questions"].as_array().expect("questions array");
+    questions
+        .iter()
+        .map(|q| {
+            q["answers"]
+                .as_array()
+                .expect("answers array")
+                .iter()
+                .map(|a| a["answerId"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Lines that pick operating-systems/test01 in the interactive chooser, starting
+/// with one out-of-range number at each prompt that is actually shown.
+fn choose_os_test01(listing: &Value) -> String {
+    let subjects: Vec<&Value> = listing
+        .as_array()
+        .expect("listing")
+        .iter()
+        .filter(|s| s["tests"].as_array().is_some_and(|t| !t.is_empty()))
+        .collect();
+    let mut input = String::new();
+    let os = subjects
+        .iter()
+        .position(|s| s["subject"] == "operating-systems")
+        .expect("operating-systems has open tests");
+    if subjects.len() > 1 {
+        input.push_str(&format!("99\n{}\n", os + 1));
+    }
+    let tests = subjects[os]["tests"].as_array().expect("tests");
+    if tests.len() > 1 {
+        let t = tests
+            .iter()
+            .position(|t| t["testId"] == "test01")
+            .expect("test01 open");
+        input.push_str(&format!("0\n{}\n", t + 1));
+    }
+    input
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn a_student_takes_a_test_interactively_from_listing_to_receipt() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student01"), "student01");
+    let listing = student.json(&["list", "--json"]);
+    let before = open_tests(&listing);
+    assert!(before
+        .iter()
+        .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && !submitted));
+    let opts = options(&student, "operating-systems", "test01");
+    assert!(opts.len() >= 3, "the sample test has at least 3 questions");
+
+    // Q1: an invalid answer, re-asked, then the first option in upper case.
+    // Q2: skipped. Q3: back to Q2 and answered there, then Q3 and the rest answered.
+    // Review: an unclear reply, then submit.
+    let mut input = choose_os_test01(&listing);
+    input.push_str(&format!("zz\n{}\n", opts[0][0].to_uppercase()));
+    input.push('\n');
+    input.push_str(&format!("<\n{}\n", opts[1][opts[1].len() - 1]));
+    for q in &opts[2..] {
+        input.push_str(&format!("{}\n", q[0]));
+    }
+    input.push_str("maybe\ny\n");
+    let run = student.ok(&[], &input);
+    let out = &run.stdout;
+
+    let n = opts.len();
+    assert!(out.contains(&format!("Question 1/{n}")), "{out}");
+    assert!(
+        out.contains("\"zz\" is not an answer to this question"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches(&format!("Question 2/{n}")).count(),
+        2,
+        "went back to question 2:\n{out}"
+    );
+    assert!(out.contains("Review your answers"), "{out}");
+    assert!(out.contains(&format!("{n} answered, 0 skipped")), "{out}");
+    assert!(out.contains("\"maybe\": type y, n"), "{out}");
+    assert!(out.contains("Submitted at"), "{out}");
+    assert!(out.contains("Receipt: sha256 "), "{out}");
+    assert!(
+        !out.contains("replaced your earlier"),
+        "first submission replaces nothing:\n{out}"
+    );
+    if choose_os_test01(&listing).contains("99") {
+        assert!(out.contains("\"99\" is not a number from 1 to"), "{out}");
+    }
+
+    let after = open_tests(&student.json(&["list", "--json"]));
+    assert!(after
+        .iter()
+        .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && *submitted));
+
+    // Taking it again says so, and the receipt says the answers were replaced.
+    let mut again = choose_os_test01(&student.json(&["list", "--json"]));
+    again.push_str(&"\n".repeat(n));
+    again.push_str("y\n");
+    let run = student.ok(&[], &again);
+    assert!(
+        run.stdout.contains("You already submitted this test"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("This submission replaced your earlier one."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("{n} question(s) left unanswered")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn quitting_at_the_review_sends_nothing_and_exits_non_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student02"), "student02");
+    let opts = options(&student, "operating-systems", "test01");
+    let mut input = String::new();
+    for q in &opts {
+        input.push_str(&format!("{}\n", q[0]));
+    }
+    input.push_str("n\n");
+    let run = student.run(&["take", "operating-systems", "test01"], &input);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("not submitted"), "{}", run.stderr);
+    let listing = open_tests(&student.json(&["list", "--json"]));
+    assert!(listing
+        .iter()
+        .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && !submitted));
+
+    // Input that ends in the middle of the test sends nothing either.
+    let run = student.run(
+        &["take", "operating-systems", "test01"],
+        &format!("{}\n", opts[0][0]),
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("input ended before the test was finished"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn non_interactive_submit_prints_a_receipt_and_validates_before_sending() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student03"), "student03");
+    let opts = options(&student, "operating-systems", "test01");
+    let firsts: Vec<&str> = opts.iter().map(|q| q[0].as_str()).collect();
+
+    // Wrong count and unknown options are refused locally (usage error), nothing stored.
+    let run = student.run(
+        &["submit", "operating-systems", "test01", "--answers", "a"],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "the test has {} questions but 1 answers",
+            opts.len()
+        )),
+        "{}",
+        run.stderr
+    );
+    let mut bad = firsts.clone();
+    bad[1] = "zz";
+    let run = student.run(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &bad.join(","),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("answer \"zz\" to question 2"),
+        "{}",
+        run.stderr
+    );
+    let listing = open_tests(&student.json(&["list", "--json"]));
+    assert!(listing
+        .iter()
+        .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && !submitted));
+
+    let run = student.ok(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &firsts.join(","),
+        ],
+        "",
+    );
+    assert!(run.stdout.contains("Submitted at"), "{}", run.stdout);
+    assert!(run.stdout.contains("Receipt: sha256 "), "{}", run.stdout);
+
+    // From a file, one answer per line, the last one left out; JSON receipt.
+    let file = student.home.path().join("answers.txt");
+    let mut lines: Vec<&str> = firsts.clone();
+    *lines.last_mut().unwrap() = "-";
+    std::fs::write(&file, format!("# my answers\n{}\n", lines.join("\n"))).unwrap();
+    let receipt = student.json(&[
+        "submit",
+        "operating-systems",
+        "test01",
+        "--answers-file",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(receipt["replaced"], true);
+    assert_eq!(receipt["unanswered"], 1);
+    assert_eq!(receipt["sha256"].as_str().map(str::len), Some(64));
+
+    // The table lists the test as submitted.
+    let table = student.ok(&["list"], "");
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("operating-systems") && l.contains("test01"));
+    assert!(
+        row.is_some_and(|r| r.contains("submitted")),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn first_run_asks_for_the_settings_saves_them_privately_and_reuses_them() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::new();
+    let key = stack.key("student04");
+    // A bad URL and a bad id are asked again; input then ends at the first question.
+    let input = format!("not a url\n{}\n{key}\n../x\nstudent04\n", stack.url);
+    let run = student.run(&["take", "operating-systems", "test01"], &input);
+    assert!(
+        run.stdout.contains("Welcome to test-time"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("is not valid"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("must start with a letter or digit"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains(key),
+        "the key is never echoed:\n{}",
+        run.stdout
+    );
+
+    let file = student.config_dir().join("ework").join("test-time.conf");
+    let text = std::fs::read_to_string(&file).expect("config saved under XDG_CONFIG_HOME");
+    assert!(
+        text.contains(&format!("apiKey={key}")) && text.contains("studentId=student04"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let shown = student.ok(&["config"], "");
+    assert!(shown.stdout.contains(&stack.url), "{}", shown.stdout);
+    assert!(!shown.stdout.contains(key), "key masked:\n{}", shown.stdout);
+    assert!(shown.stdout.contains(&key[..8]), "{}", shown.stdout);
+    // Saved settings are enough for the next run.
+    student.ok(&["list"], "");
+}
+
+#[test]
+fn config_round_trips_through_the_file_and_flags_override_it() {
+    let student = Student::new();
+    let file = student.home.path().join("custom.conf");
+    let file_arg = file.to_str().unwrap();
+    let key = "ewk_0123456789abcdef0123456789abcdef01234567";
+    student.ok(
+        &[
+            "--config",
+            file_arg,
+            "--api-url",
+            "http://127.0.0.1:9/api/v1/",
+            "--api-key",
+            key,
+            "--student-id",
+            "student09",
+            "config",
+            "--save",
+        ],
+        "",
+    );
+    let shown = student.ok(&["--config", file_arg, "config"], "");
+    assert!(
+        shown.stdout.contains("http://127.0.0.1:9   (from"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("ewk_0123...4567"), "{}", shown.stdout);
+    assert!(!shown.stdout.contains(key), "{}", shown.stdout);
+    assert!(shown.stdout.contains("student09"), "{}", shown.stdout);
+
+    let shown = student.ok(
+        &["--config", file_arg, "--student-id", "student10", "config"],
+        "",
+    );
+    assert!(
+        shown
+            .stdout
+            .contains("student10   (from command line / environment)"),
+        "{}",
+        shown.stdout
+    );
+
+    // --edit: Enter keeps a value, a typed one replaces it.
+    student.ok(
+        &["--config", file_arg, "config", "--edit"],
+        "\n\nstudent11\n",
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("studentId=student11") && text.contains(&format!("apiKey={key}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn original_format_config_in_home_is_used() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::new();
+    let dir = student.home.path().join(".trainings");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "apiUrl=\"{}\"\napiKey={}\nstudentId=student01\n",
+            stack.url,
+            stack.key("student01")
+        ),
+    )
+    .unwrap();
+    let listing = student.json(&["list", "--json"]);
+    assert!(!open_tests(&listing).is_empty());
+    let shown = student.ok(&["config"], "");
+    assert!(
+        shown.stdout.contains(".trainings/config"),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn missing_settings_are_named_when_not_interactive() {
+    let student = Student::new();
+    let run = student.run(&["list"], "");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("not set up yet") && run.stderr.contains("TEST_TIME_API_URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn wrong_key_and_someone_elses_id_are_refused_with_exit_code_3() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let wrong = Student::with_env(
+        &stack.url,
+        "ewk_0000000000000000000000000000000000000000",
+        "student01",
+    );
+    let run = wrong.run(&["list"], "");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("your API key was refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint: check the key"), "{}", run.stderr);
+
+    let other = Student::with_env(&stack.url, stack.key("student01"), "student02");
+    let run = other.run(&["list"], "");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("student01") && run.stderr.contains("student02"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_student_taken_off_the_roster_is_told_so() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student03"), "student03");
+    student.ok(&["list"], "");
+
+    // The trainer removes student03 from the roster; the key stays valid.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = LocalStore::open(data.path()).expect("the stack's store");
+        let mut roster: Roster = store_json::read(&store, &layout::roster())
+            .await
+            .expect("roster readable")
+            .expect("the stack keeps the roster in its data dir");
+        let gone = StudentId::parse("student03").unwrap();
+        roster.0.retain(|s| s.student_id != gone);
+        store_json::write(&store, &layout::roster(), &roster)
+            .await
+            .expect("roster written");
+    });
+
+    let run = student.run(&["list"], "");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("you are not on this course's roster"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("ask your trainer to add you"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_closed_test_is_refused_with_its_deadline_and_exit_code_4() {
+    let data = tempfile::tempdir().unwrap();
+    let start = Utc::now();
+    let stack = Stack::start(data.path(), Some(start), true);
+    let key = stack.key("student01").to_string();
+    let student = Student::with_env(&stack.url, &key, "student01");
+    let listing = open_tests(&student.json(&["list", "--json"]));
+    let (_, _, _, due) = listing
+        .iter()
+        .find(|(s, t, _, _)| s == "operating-systems" && t == "test01")
+        .expect("test01 open at the start")
+        .clone();
+    let answers = vec!["a"; options(&student, "operating-systems", "test01").len()].join(",");
+    stack.stop();
+
+    // Same data dir eight days later: every weekly deadline has passed.
+    let later = Stack::start(data.path(), Some(start + Duration::days(8)), false);
+    let student = Student::with_env(&later.url, &key, "student01");
+    let run = student.run(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &answers,
+        ],
+        "",
+    );
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    let due: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(&due).unwrap();
+    let deadline = due.format("%Y-%m-%d %H:%M").to_string();
+    assert!(run.stderr.contains("this test is closed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&deadline),
+        "deadline {deadline} named:\n{}",
+        run.stderr
+    );
+
+    let run = student.run(&["take", "operating-systems", "test01"], "");
+    assert_eq!(run.code, 4, "{}", run.stderr);
+}
+
+#[test]
+fn an_unreachable_api_is_a_network_failure_with_exit_code_5() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let student = Student::with_env(&url, "ewk_x", "student01");
+    let started = Instant::now();
+    let run = student.run(&["list"], "");
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("cannot reach the API at {url}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("connection refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: check your internet connection"),
+        "{}",
+        run.stderr
+    );
+    // The one retry waits half a second before trying again.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+}
+
+/// Answers exactly one request with `status` and `body`, then stops.
+fn one_shot_server(
+    status: &str,
+    content_type: &str,
+    body: &str,
+) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read the head and the body (small JSON) before answering.
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+        }
+        stream.write_all(response.as_bytes()).unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_server_error_is_reported_as_such_with_exit_code_6() {
+    let body =
+        r#"{"code":500,"body":"something went wrong on our side; the trainer has been told"}"#;
+    let (url, server) = one_shot_server("500 Internal Server Error", "application/json", body);
+    let student = Student::with_env(&url, "ewk_secret", "student01");
+    let run = student.run(&["list"], "");
+    let request = server.join().unwrap();
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the server had a problem (HTTP 500): something went wrong on our side"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("nothing is wrong on your side"),
+        "{}",
+        run.stderr
+    );
+    assert!(request.starts_with("POST /api/v1/tests "), "{request}");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("x-api-key: ewk_secret"),
+        "{request}"
+    );
+}
+
+#[test]
+fn a_gateway_error_page_that_is_not_json_is_still_explained() {
+    let (url, server) = one_shot_server("502 Bad Gateway", "text/html", "<html>bad gateway</html>");
+    let student = Student::with_env(&url, "ewk_secret", "student01");
+    let run = student.run(&["show", "operating-systems", "test01"], "");
+    server.join().unwrap();
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("(HTTP 502): Bad Gateway"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("<html>"), "{}", run.stderr);
+}
+
+#[test]
+fn an_api_that_never_answers_times_out_with_exit_code_5() {
+    // Bound and listening, never accepting: the request is sent and nothing comes back.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut student = Student::with_env(&url, "ewk_x", "student01");
+    student.env.push(("TEST_TIME_TIMEOUT".into(), "1".into()));
+    let run = student.run(&["list"], "");
+    drop(listener);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within 1 s"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let student = Student::new();
+    let bash = student.ok(&["completions", "bash"], "");
+    assert!(
+        bash.stdout.contains("complete -F _test__time"),
+        "{}",
+        bash.stdout
+    );
+    assert!(bash.stdout.contains("submit"), "{}", bash.stdout);
+    let man = student.ok(&["man"], "");
+    assert!(man.stdout.contains(".TH test-time"), "{}", man.stdout);
+}
