@@ -1,0 +1,158 @@
+//! `trainer validate <dir>`: reads the course folder and reports every problem at once.
+
+use crate::target::Target;
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use ework_domain::course::{self, CourseFiles, PublishError, SyncOptions};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Largest file read from a course folder; a course file is a few KiB.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The course folder (studentsList.json and subjects/<subject>/<testId>/).
+    pub dir: PathBuf,
+    /// With a target, also check against what is published there (due dates of new
+    /// tests, answer keys of scored tests).
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+}
+
+/// Time settings shared by `validate` and `sync`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClockArgs {
+    /// The trainer's IANA time zone for due dates written without an offset
+    /// [default: the stack's TimeZone parameter, else Europe/Warsaw].
+    #[arg(long, env = "EWORK_TIME_ZONE", value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    /// Pretend it is this instant (RFC 3339); for rehearsals and tests.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now, hide = true)]
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl ClockArgs {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant: {e}"))
+}
+
+/// Reads the files a course is made of (the roster and everything under `subjects/`),
+/// skipping hidden files and folders such as `.git`.
+pub fn read_course_dir(dir: &Path) -> anyhow::Result<CourseFiles> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    let mut files = CourseFiles::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let abs = dir.join(&rel);
+        let entries =
+            std::fs::read_dir(&abs).with_context(|| format!("reading {}", abs.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("reading {}", abs.display()))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel_path = rel.join(name);
+            let Some(key) = rel_path
+                .to_str()
+                .map(|p| p.replace(std::path::MAIN_SEPARATOR, "/"))
+            else {
+                continue;
+            };
+            let meta = std::fs::metadata(entry.path())
+                .with_context(|| format!("reading {}", entry.path().display()))?;
+            if meta.is_dir() {
+                // Only the roster and subjects/ matter; do not wander into unrelated folders.
+                if key == course::SUBJECTS_DIR || key.starts_with("subjects/") {
+                    pending.push(rel_path);
+                }
+            } else if meta.is_file() && CourseFiles::is_course_path(&key) {
+                if meta.len() > MAX_FILE_BYTES {
+                    bail!(
+                        "{} is larger than {} MiB; is it really a course file?",
+                        entry.path().display(),
+                        MAX_FILE_BYTES >> 20
+                    );
+                }
+                let bytes = std::fs::read(entry.path())
+                    .with_context(|| format!("reading {}", entry.path().display()))?;
+                files.insert(key, bytes);
+            }
+        }
+    }
+    Ok(files)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let files = read_course_dir(&args.dir)?;
+    let opened = if args.target.is_set() {
+        Some(args.target.open().await?)
+    } else {
+        None
+    };
+    let tz = match &opened {
+        Some(o) => o.time_zone(args.clock.time_zone.as_deref())?,
+        None => crate::target::Opened::default_time_zone(args.clock.time_zone.as_deref())?,
+    };
+    let now = args.clock.now();
+    let course = match course::parse(&files, tz) {
+        Ok(course) => course,
+        Err(problems) => {
+            eprintln!("{}: {problems}", args.dir.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match &opened {
+        Some(opened) => {
+            let published = course::load_published(opened.store.as_ref(), Some(&course)).await?;
+            match course::plan(
+                &course,
+                &published,
+                now,
+                tz,
+                SyncOptions {
+                    rescore: false,
+                    dry_run: true,
+                },
+            ) {
+                Ok(_) => {}
+                Err(PublishError::Invalid(problems)) => {
+                    eprintln!("{}: {problems}", args.dir.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", args.dir.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        None => {
+            for p in course.due_dates_not_after(now, tz) {
+                eprintln!("warning: {p} (fine for a test already published with this date)");
+            }
+        }
+    }
+    let to_publish = course.tests.iter().filter(|t| t.publish).count();
+    println!(
+        "{} is valid: {} student(s), {} test(s) ({} to publish, {} draft(s)).",
+        args.dir.display(),
+        course.roster.0.len(),
+        course.tests.len(),
+        to_publish,
+        course.tests.len() - to_publish
+    );
+    Ok(ExitCode::SUCCESS)
+}

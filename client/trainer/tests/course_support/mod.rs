@@ -1,0 +1,276 @@
+//! Shared helpers of the trainer's course/keys/student/config tests: run the binary,
+//! copy the sample course, and set up moto (S3 bucket, API Gateway usage plan and a
+//! CloudFormation stack whose outputs point at them).
+#![allow(dead_code)]
+
+use aws_config::BehaviorVersion;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const NOW: &str = "2026-11-24T10:00:00Z";
+
+/// The trainer binary with a clean environment: no target picked up from the
+/// developer's shell.
+pub fn trainer() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
+    for var in [
+        "EWORK_LOCAL_DIR",
+        "EWORK_STACK",
+        "EWORK_TIME_ZONE",
+        "AWS_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("the trainer binary runs");
+    Run {
+        ok: status.success(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ok={}\n--- stdout\n{}--- stderr\n{}",
+            self.ok, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../course-sample")
+}
+
+/// A writable copy of the sample course.
+pub fn copy_of_sample() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&sample_dir(), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A unique, valid name for buckets and stacks shared in one moto.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// moto's URL; tests that need it fail loudly when it is not there.
+pub fn moto_url() -> String {
+    std::env::var("EWORK_MOTO_URL").expect(
+        "EWORK_MOTO_URL is not set: run the tests with scripts/test.sh, which starts moto server \
+         (or start one and export EWORK_MOTO_URL=http://127.0.0.1:<port>)",
+    )
+}
+
+pub async fn aws() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .region(aws_config::Region::new("eu-central-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+pub fn s3(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The trainer binary, its AWS SDK pointed at moto.
+pub fn trainer_on_moto() -> Command {
+    let mut cmd = trainer();
+    cmd.env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_REGION", "eu-central-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN");
+    cmd
+}
+
+/// A deployed stack in moto: bucket (versioned, encrypted by default), REST API,
+/// usage plan, and a CloudFormation stack with the outputs `trainer --stack` reads.
+pub struct MotoStack {
+    pub name: String,
+    pub bucket: String,
+    pub api_id: String,
+    pub usage_plan_id: String,
+    pub aws: aws_config::SdkConfig,
+}
+
+const TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Description: Stand-in for the API stack; only its outputs matter to the trainer.
+Parameters:
+  BucketName: {Type: String}
+  ApiId: {Type: String}
+  UsagePlanId: {Type: String}
+  TimeZone: {Type: String, Default: Europe/Warsaw}
+Resources:
+  CourseBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Ref BucketName
+Outputs:
+  ApiUrl:
+    Value: !Sub "https://${ApiId}.execute-api.eu-central-1.amazonaws.com/v1"
+  ApiId:
+    Value: !Ref ApiId
+  UsagePlanId:
+    Value: !Ref UsagePlanId
+  BucketName:
+    Value: !Ref CourseBucket
+"#;
+
+impl MotoStack {
+    pub async fn create() -> MotoStack {
+        let aws = aws().await;
+        let name = unique("trainer-test");
+        let bucket = unique("course");
+        let gateway = aws_sdk_apigateway::Client::new(&aws);
+        let api = gateway.create_rest_api().name(&name).send().await.unwrap();
+        let api_id = api.id().unwrap().to_owned();
+        let plan = gateway
+            .create_usage_plan()
+            .name(&name)
+            .send()
+            .await
+            .unwrap();
+        let usage_plan_id = plan.id().unwrap().to_owned();
+        let cfn = aws_sdk_cloudformation::Client::new(&aws);
+        let param = |k: &str, v: &str| {
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        };
+        cfn.create_stack()
+            .stack_name(&name)
+            .template_body(TEMPLATE)
+            .parameters(param("BucketName", &bucket))
+            .parameters(param("ApiId", &api_id))
+            .parameters(param("UsagePlanId", &usage_plan_id))
+            .send()
+            .await
+            .unwrap();
+        let s3 = s3(&aws);
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        MotoStack {
+            name,
+            bucket,
+            api_id,
+            usage_plan_id,
+            aws,
+        }
+    }
+
+    /// The trainer, pointed at moto with `--stack` added after `args`.
+    pub fn trainer(&self, args: &[&str]) -> Command {
+        let mut cmd = trainer_on_moto();
+        cmd.args(args).args(["--stack", &self.name]);
+        cmd
+    }
+
+    /// Every current object: key -> bytes.
+    pub async fn objects(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let s3 = s3(&self.aws);
+        let mut out = std::collections::BTreeMap::new();
+        let listed = s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
+        for o in listed.contents() {
+            let key = o.key().unwrap().to_owned();
+            let got = s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            out.insert(key, got.body.collect().await.unwrap().into_bytes().to_vec());
+        }
+        out
+    }
+
+    /// Every stored version (and delete marker) as (key, version id).
+    pub async fn versions(&self) -> Vec<(String, String)> {
+        let s3 = s3(&self.aws);
+        let listed = s3
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut out: Vec<(String, String)> = listed
+            .versions()
+            .iter()
+            .map(|v| {
+                (
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        out.extend(listed.delete_markers().iter().map(|m| {
+            (
+                m.key().unwrap_or_default().to_owned(),
+                m.version_id().unwrap_or_default().to_owned(),
+            )
+        }));
+        out
+    }
+}
