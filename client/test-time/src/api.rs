@@ -76,9 +76,16 @@ impl ClientError {
         })
     }
 
-    /// Sorts an error response by status and the server's message. The contract
-    /// only gives statuses; 403 covers several cases whose messages say which.
-    pub fn from_response(status: u16, message: String) -> ClientError {
+    /// Sorts an error response by status and the server's `reason`. Servers that
+    /// send no `reason` (the original API) are sorted by their message's wording.
+    pub fn from_response(status: u16, message: String, reason: Option<&str>) -> ClientError {
+        match (status, reason) {
+            (403, Some("test_closed")) => return ClientError::TestClosed { message },
+            (403, Some("not_on_roster")) => return ClientError::NotOnRoster { message },
+            (403, Some("invalid_key" | "not_your_id")) => return ClientError::WrongKey { message },
+            (403, Some(_)) => return ClientError::Forbidden { message },
+            _ => {}
+        }
         match status {
             401 => ClientError::MissingKey { message },
             403 if message.contains(" closed at ") => ClientError::TestClosed { message },
@@ -238,12 +245,10 @@ fn read_response(response: Response) -> Result<serde_json::Value, ClientError> {
             detail: e.to_string(),
         });
     }
-    let message = parsed
-        .ok()
-        .and_then(|v| serde_json::from_value::<ErrorResponse>(v).ok())
-        .map(|e| e.body)
-        .unwrap_or_else(|| generic_message(status));
-    Err(ClientError::from_response(status.as_u16(), message))
+    let error = parsed.ok().and_then(|v| serde_json::from_value::<ErrorResponse>(v).ok());
+    let reason = error.as_ref().and_then(|e| e.reason.clone());
+    let message = error.map(|e| e.body).unwrap_or_else(|| generic_message(status));
+    Err(ClientError::from_response(status.as_u16(), message, reason.as_deref()))
 }
 
 /// For error bodies that are not ours (a proxy's HTML page, an empty gateway error).
@@ -273,28 +278,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forbidden_answers_are_told_apart_by_their_message() {
+    fn forbidden_answers_are_told_apart_by_their_reason_before_their_wording() {
+        let closed = ClientError::from_response(403, "whatever the wording".into(), Some("test_closed"));
+        assert!(matches!(closed, ClientError::TestClosed { .. }));
+        let roster = ClientError::from_response(403, "mentions a key".into(), Some("not_on_roster"));
+        assert!(matches!(roster, ClientError::NotOnRoster { .. }));
+        let other = ClientError::from_response(403, "your key".into(), Some("not_your_id"));
+        assert!(matches!(other, ClientError::WrongKey { .. }));
+        let enrolled = ClientError::from_response(403, "key roster closed at".into(), Some("not_enrolled"));
+        assert!(matches!(enrolled, ClientError::Forbidden { .. }));
+    }
+
+    #[test]
+    fn forbidden_answers_of_an_older_server_are_told_apart_by_their_message() {
         let closed = ClientError::from_response(
             403,
             "test test01 of os closed at 2026-11-30 23:00 CET; answers are no longer accepted"
                 .into(),
+            None,
         );
         assert!(matches!(closed, ClientError::TestClosed { .. }));
         let roster =
-            ClientError::from_response(403, "student x is not on the roster of this course".into());
+            ClientError::from_response(403, "student x is not on the roster of this course".into(), None);
         assert!(matches!(roster, ClientError::NotOnRoster { .. }));
-        let key = ClientError::from_response(403, "this API key is not valid".into());
+        let key = ClientError::from_response(403, "this API key is not valid".into(), None);
         assert!(matches!(key, ClientError::WrongKey { .. }));
         assert!(matches!(
-            ClientError::from_response(401, "missing".into()),
+            ClientError::from_response(401, "missing".into(), None),
             ClientError::MissingKey { .. }
         ));
         assert!(matches!(
-            ClientError::from_response(503, "busy".into()),
+            ClientError::from_response(503, "busy".into(), None),
             ClientError::Server { status: 503, .. }
         ));
         assert!(matches!(
-            ClientError::from_response(422, "bad".into()),
+            ClientError::from_response(422, "bad".into(), None),
             ClientError::Rejected { status: 422, .. }
         ));
     }

@@ -187,6 +187,7 @@ async fn one_student_cannot_list_or_submit_as_another() {
     let (status, body) = stack.call("POST", "/api/v1/tests", Some(stack.key("student01")), Some(&list)).await;
     assert_eq!(status, 403);
     assert!(body["body"].as_str().unwrap().contains("belongs to student01"), "{body}");
+    assert_eq!(body["reason"], "not_your_id");
 
     let qs = questions(&stack, "student01").await;
     let upload = answers_body("student02", first_answers(&qs));
@@ -211,6 +212,7 @@ async fn a_late_upload_is_refused_with_the_deadline_and_writes_nothing() {
     assert_eq!(status, 403);
     let msg = body["body"].as_str().unwrap();
     assert!(msg.contains("closed at 2026-11-30 23:00 CET"), "{msg}");
+    assert_eq!(body["reason"], "test_closed");
     assert_eq!(stack.snapshot().await, before);
 
     let (status, _) = stack

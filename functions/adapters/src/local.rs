@@ -272,7 +272,22 @@ impl Inner {
             removed += entries.count();
             fs::remove_dir_all(&versions).map_err(|e| failed(&format!("removing versions of {key}"), e))?;
         }
+        // Erasure must not leave a folder named after the student behind.
+        self.remove_empty_parents(&self.object_path(key), &self.root.join("objects"));
+        self.remove_empty_parents(&versions, &self.root.join("versions"));
         Ok(removed)
+    }
+
+    /// Removes now-empty directories from `path`'s parent up to (not including) `top`.
+    /// A directory that is not empty (or was just refilled by a writer) stays.
+    fn remove_empty_parents(&self, path: &Path, top: &Path) {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == top || !d.starts_with(top) || fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
 }
 
@@ -350,5 +365,22 @@ mod tests {
         store.put(&key("s/t/questions.json/testResult.json"), b"r".to_vec()).await.unwrap();
         assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"q");
         assert_eq!(store.list("s/t/").await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn purging_leaves_no_folder_named_after_what_was_erased() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let k = key("s/t/student01/testResult.json");
+        store.put(&k, b"1".to_vec()).await.unwrap();
+        store.put(&k, b"2".to_vec()).await.unwrap();
+        store.put(&key("s/t/questions.json"), b"q".to_vec()).await.unwrap();
+        assert_eq!(store.purge(&k).await.unwrap(), 2);
+        assert!(!dir.path().join("objects/s/t/student01").exists());
+        assert!(!dir.path().join("versions/s/t/student01").exists());
+        assert!(dir.path().join("objects/s/t/questions.json~").exists());
+        // The store still works where the folders were.
+        store.put(&k, b"3".to_vec()).await.unwrap();
+        assert_eq!(store.get(&k).await.unwrap().unwrap(), b"3");
     }
 }

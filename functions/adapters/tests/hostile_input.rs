@@ -240,7 +240,8 @@ async fn every_hostile_request_gets_a_precise_4xx_and_writes_nothing() {
         let text = resp.text().await.unwrap();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let message = body["body"].as_str().unwrap_or("");
-        if status != c.status || body["code"] != status || message.trim().is_empty() {
+        let reason = body["reason"].as_str().unwrap_or("");
+        if status != c.status || body["code"] != status || message.trim().is_empty() || reason.is_empty() {
             failures.push(format!("{}: want {}, got {status} {text:.200}", c.name, c.status));
         }
         if digest(&store).await != before {

@@ -69,6 +69,9 @@ pub struct Envelope<T> {
     pub test: Option<TestInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
+    /// On errors: a stable name of the error (`test_closed`, `invalid_key`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 pub type ListTestsResponse = Envelope<Vec<SubjectTests>>;

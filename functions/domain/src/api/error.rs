@@ -10,8 +10,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing API key: send your personal key in the x-api-key header")]
     MissingKey,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{1}")]
+    Forbidden(Denied, String),
     #[error("{0}")]
     NotFound(String),
     #[error("method {method} is not allowed here; use {allow}")]
@@ -26,19 +26,57 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Why a 403 was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    InvalidKey,
+    NotYourId,
+    NotOnRoster,
+    NotEnrolled,
+    TestClosed,
+}
+
+impl Denied {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Denied::InvalidKey => "invalid_key",
+            Denied::NotYourId => "not_your_id",
+            Denied::NotOnRoster => "not_on_roster",
+            Denied::NotEnrolled => "not_enrolled",
+            Denied::TestClosed => "test_closed",
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::MissingKey => 401,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(..) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::Unprocessable(_) => 422,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// A stable, machine-readable name of the error, sent as `reason` so clients
+    /// need not parse messages.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::MissingKey => "missing_key",
+            ApiError::Forbidden(denied, _) => denied.as_str(),
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
         }
     }
 

@@ -16,7 +16,7 @@ use contract::{
     with_offset, Envelope, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH, MAX_BODY_BYTES,
     TEST_PATH, UPLOAD_OK,
 };
-pub use error::ApiError;
+pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -149,21 +149,23 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         registry
             .owner_of(presented, self.clock.now())
             .cloned()
-            .ok_or_else(|| ApiError::Forbidden("this API key is not valid (revoked, expired or mistyped); ask your trainer for a new one".into()))
+            .ok_or_else(|| ApiError::Forbidden(Denied::InvalidKey, "this API key is not valid (revoked, expired or mistyped); ask your trainer for a new one".into()))
     }
 
     /// The caller's roster entry; the id in the request must be the key's owner.
     async fn enrolled(&self, owner: &StudentId, claimed: Option<&StudentId>) -> Result<Student, ApiError> {
         if let Some(claimed) = claimed {
             if claimed != owner {
-                return Err(ApiError::Forbidden(format!(
+                return Err(ApiError::Forbidden(
+                    Denied::NotYourId,
+                    format!(
                     "your key belongs to {owner}, not to {claimed}; you can only use your own id"
                 )));
             }
         }
         let roster: Roster = store_json::read(&self.store, &layout::roster()).await?.unwrap_or_default();
         roster.find(owner).cloned().ok_or_else(|| {
-            ApiError::Forbidden(format!("student {owner} is not on the roster of this course; ask your trainer"))
+            ApiError::Forbidden(Denied::NotOnRoster, format!("student {owner} is not on the roster of this course; ask your trainer"))
         })
     }
 
@@ -179,10 +181,12 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             .cloned()
             .ok_or_else(|| ApiError::NotFound(format!("there is no published test {test} in subject {subject}")))?;
         if !student.takes(subject) {
-            return Err(ApiError::Forbidden(format!("you are not enrolled in subject {subject}")));
+            return Err(ApiError::Forbidden(Denied::NotEnrolled, format!("you are not enrolled in subject {subject}")));
         }
         if !meta.is_open(self.clock.now()) {
-            return Err(ApiError::Forbidden(format!(
+            return Err(ApiError::Forbidden(
+                Denied::TestClosed,
+                format!(
                 "test {test} of {subject} closed at {}; answers are no longer accepted",
                 display_in(meta.due_at, self.config.time_zone)
             )));
@@ -230,7 +234,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 SubjectTests { subject, test_ids, tests }
             })
             .collect();
-        to_value(Envelope { code: 200, body: listing, test: None, receipt: None })
+        to_value(Envelope { code: 200, body: listing, test: None, receipt: None, reason: None })
     }
 
     async fn get_test(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -254,7 +258,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             title: meta.title,
             due_at: with_offset(meta.due_at, self.config.time_zone),
         };
-        to_value(Envelope { code: 200, body: questions, test: Some(info), receipt: None })
+        to_value(Envelope { code: 200, body: questions, test: Some(info), receipt: None, reason: None })
     }
 
     async fn upload_answers(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -280,7 +284,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         self.store.put(&submission_key, stored).await?;
         store_json::write(&self.store, &layout::receipt(&subject, &test, &owner), &receipt).await?;
         tracing::info!(%subject, %test, student = %owner, replaced, unanswered, "answers stored");
-        let mut value = to_value(Envelope { code: 200, body: UPLOAD_OK.to_string(), test: None, receipt: Some(receipt) })?;
+        let mut value = to_value(Envelope { code: 200, body: UPLOAD_OK.to_string(), test: None, receipt: Some(receipt), reason: None })?;
         if unanswered > 0 {
             value["message"] = json!(format!("{unanswered} question(s) left unanswered; they count as wrong"));
         }
@@ -329,5 +333,6 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
         ApiError::MethodNotAllowed { allow, .. } => Some(*allow),
         _ => None,
     };
-    ApiResponse { status: e.status(), body: json!({"code": e.status(), "body": e.to_string()}), allow }
+    let body = json!({"code": e.status(), "body": e.to_string(), "reason": e.reason()});
+    ApiResponse { status: e.status(), body, allow }
 }
