@@ -8,5 +8,6 @@ pub mod keys;
 pub mod layout;
 pub mod model;
 pub mod ports;
+pub mod scoring;
 pub mod store_json;
 pub mod testing;

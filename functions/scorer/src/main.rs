@@ -1,1 +1,44 @@
-fn main() {}
+//! Lambda `scorer`: run weekly by EventBridge Scheduler at Monday 23:00 in the
+//! trainer's zone; grades closed tests and sends the emails through SES.
+
+use ework_adapters::s3::{load_aws_config, s3_client, S3Store};
+use ework_adapters::ses::{ses_client, SesMailer};
+use ework_domain::ports::SystemClock;
+use ework_scorer::config::ScorerSettings;
+use ework_scorer::handler::Scorer;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+/// Used when neither `EWORK_SEND_RATE` nor the SES quota is available: the SES
+/// sandbox rate, which every account has.
+const FALLBACK_SEND_RATE: f64 = 1.0;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = ScorerSettings::from_env()?;
+    let aws = load_aws_config().await;
+    let f = &settings.function;
+    let store = S3Store::new(s3_client(&aws), f.bucket.clone(), f.kms_key_id.clone());
+    let mailer = SesMailer::new(
+        ses_client(&aws, settings.ses_region.clone()),
+        settings.configuration_set.clone(),
+    );
+    let rate = match settings.send_rate {
+        Some(rate) => rate,
+        None => mailer.max_send_rate().await.unwrap_or(FALLBACK_SEND_RATE),
+    };
+    let scorer = Scorer {
+        store: Arc::new(store),
+        mailer: Arc::new(mailer),
+        clock: Arc::new(SystemClock),
+        config: settings.scoring(Some(rate)),
+    };
+    let scorer = &scorer;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            scorer.handle(event).await.map_err(Error::from)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,245 @@
+//! `trainer score --now` on a local data dir: the outbox gets the expected `.eml`
+//! files after the deadline, and nothing before it, in a dry run, or on a rerun.
+
+use ework_adapters::local::LocalStore;
+use ework_domain::scoring::inspect;
+use ework_domain::scoring::sample::{self, SeedSpec};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const DUE: &str = "2026-11-30T22:00:00Z";
+
+async fn seeded_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let spec = SeedSpec {
+        students: 4,
+        tests: 2,
+        questions: 3,
+        due_at: chrono::DateTime::parse_from_rfc3339(DUE)
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        email_domain: "example.com".into(),
+        concurrency: 4,
+    };
+    sample::seed(&store, &spec).await.unwrap();
+    dir
+}
+
+fn trainer(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .env_remove("EWORK_LOCAL_DIR")
+        .env_remove("EWORK_STACK")
+        .env_remove("EWORK_SENDER")
+        .env_remove("EWORK_TRAINER_EMAIL")
+        .env_remove("EWORK_TIME_ZONE")
+        .env_remove("EWORK_MAX_GRADE")
+        .env_remove("EWORK_SEND_RATE")
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn emls(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut files: Vec<(String, Vec<u8>)> = entries
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn data_files(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn score_now_after_the_deadline_writes_one_eml_per_student_and_the_report() {
+    let dir = seeded_data_dir().await;
+    let data = dir.path().to_str().unwrap();
+    let out = trainer(&[
+        "score",
+        "--local",
+        data,
+        "--now",
+        "2026-11-30T23:01:00+01:00",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Results written: 7"), "{stdout}");
+
+    let files = emls(&dir.path().join("outbox"));
+    assert_eq!(
+        files.len(),
+        5,
+        "4 students + trainer: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert!(files.iter().all(|(name, _)| name.ends_with(".eml")));
+    let mut seen: Vec<(String, String)> = files
+        .iter()
+        .map(|(_, raw)| {
+            let parsed = inspect::parse(raw);
+            (
+                parsed.header("to").unwrap().to_owned(),
+                parsed.header("subject").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "student0001@example.com".into(),
+                "[Ework] Test scores: databases/test02, operating-systems/test01".into()
+            ),
+            (
+                "student0002@example.com".into(),
+                "[Ework] Test scores: databases/test02, operating-systems/test01".into()
+            ),
+            (
+                "student0003@example.com".into(),
+                "[Ework] Test scores: databases/test02, operating-systems/test01".into()
+            ),
+            (
+                "student0004@example.com".into(),
+                "[operating-systems] [test01] Test score".into()
+            ),
+            (
+                "trainer@ework.localhost".into(),
+                "[Ework] Scores report: 2 tests".into()
+            ),
+        ]
+    );
+    let report = files
+        .iter()
+        .map(|(_, raw)| inspect::parse(raw))
+        .find(|p| p.header("to") == Some("trainer@ework.localhost"))
+        .unwrap();
+    assert!(report
+        .part("text/html")
+        .unwrap()
+        .text()
+        .contains("Missing submissions (1)"));
+    assert!(report.part("text/csv").is_some());
+
+    // Run again: nothing new.
+    let again = trainer(&[
+        "score",
+        "--local",
+        data,
+        "--now",
+        "2026-12-07T23:30:00+01:00",
+    ]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Closed tests: 2"));
+    assert_eq!(emls(&dir.path().join("outbox")).len(), 5);
+}
+
+#[tokio::test]
+async fn score_before_the_deadline_sends_nothing() {
+    let dir = seeded_data_dir().await;
+    let out = trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        "2026-11-30T22:59:59+01:00",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Closed tests: 0"));
+    assert!(emls(&dir.path().join("outbox")).is_empty());
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_plan_and_changes_nothing() {
+    let dir = seeded_data_dir().await;
+    let before = data_files(dir.path());
+    let out = trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        "2026-12-01T08:00:00Z",
+        "--dry-run",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("dry run"), "{stdout}");
+    assert!(stdout.contains("Results would be written: 7"), "{stdout}");
+    assert!(
+        stdout.contains("Student emails would be sent: 4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("student0004@example.com  [operating-systems] [test01] Test score"),
+        "{stdout}"
+    );
+    assert_eq!(
+        data_files(dir.path()),
+        before,
+        "nothing written, not even an outbox"
+    );
+    // A bare --now means the current time.
+    assert!(trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        "--dry-run"
+    ])
+    .status
+    .success());
+}
+
+#[tokio::test]
+async fn an_explicit_outbox_and_a_bad_time_are_honoured() {
+    let dir = seeded_data_dir().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let bad = trainer(&["score", "--local", data, "--now", "next monday"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+    let missing_flag = trainer(&["score", "--local", data]);
+    assert!(!missing_flag.status.success());
+    let out = trainer(&[
+        "score",
+        "--local",
+        data,
+        "--outbox",
+        outbox.path().to_str().unwrap(),
+        "--now",
+        DUE,
+    ]);
+    assert!(out.status.success());
+    assert_eq!(emls(outbox.path()).len(), 5);
+    assert!(emls(&dir.path().join("outbox")).is_empty());
+}

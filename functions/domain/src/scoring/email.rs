@@ -1,0 +1,537 @@
+//! Rendering the emails: multipart/alternative (plain text + HTML) built with
+//! lettre's message builder; the trainer's report also carries the grades as CSV.
+
+use super::grading::Score;
+use super::stats::TestStats;
+use crate::deadline::display_in;
+use crate::model::{Student, TestMeta};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// A message ready for the mail port.
+#[derive(Debug, Clone)]
+pub struct RenderedMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub message_id: String,
+    pub raw: Vec<u8>,
+}
+
+/// Why a message could not be built (a bad address in the roster or config).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("invalid email address {0:?}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+}
+
+/// Parses `Name <a@b>` or `a@b`.
+pub fn parse_mailbox(raw: &str) -> Result<Mailbox, RenderError> {
+    raw.trim()
+        .parse::<Mailbox>()
+        .map_err(|_| RenderError::Address(raw.to_owned()))
+}
+
+/// A Message-ID derived from what the email is about, so a message re-sent in the
+/// documented duplicate window carries the same id and mail clients fold the pair.
+fn message_id(identity: &str) -> String {
+    let digest = hex::encode(Sha256::digest(identity.as_bytes()));
+    format!("<{}@scorer.ework>", &digest[..32])
+}
+
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn fmt_opt_f(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+}
+
+fn fmt_opt_u(v: Option<u32>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn answer_label(id: Option<&crate::ids::AnswerId>, text: Option<&str>) -> String {
+    match (id, text) {
+        (None, _) => "(no answer)".to_owned(),
+        (Some(id), Some(text)) => format!("{id}) {text}"),
+        (Some(id), None) => format!("{id}) (not an option of this question)"),
+    }
+}
+
+fn correct_label(id: Option<&crate::ids::AnswerId>, text: Option<&str>) -> String {
+    match id {
+        None => "(not in the answer key)".to_owned(),
+        Some(_) => answer_label(id, text),
+    }
+}
+
+const HTML_HEAD: &str =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Ework Trainings</title></head>\n\
+<body style=\"font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;\">\n";
+const HTML_TAIL: &str = "</body></html>\n";
+const TABLE: &str =
+    "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" style=\"border-collapse:collapse;border-color:#ccc;\">\n";
+
+/// Subject of a student's email.
+pub fn student_subject(scores: &[&Score]) -> String {
+    let corrected = scores.iter().any(|s| s.revision > 0);
+    let suffix = if corrected {
+        "Test score (corrected)"
+    } else {
+        "Test score"
+    };
+    match scores {
+        [one] => format!("[{}] [{}] {suffix}", one.subject, one.test_id),
+        _ => {
+            let tests: Vec<String> = scores
+                .iter()
+                .map(|s| format!("{}/{}", s.subject, s.test_id))
+                .collect();
+            format!("[Ework] Test scores: {}", tests.join(", "))
+        }
+    }
+}
+
+/// The email telling one student their results (one or more tests).
+pub fn student_email(
+    from: &Mailbox,
+    student: &Student,
+    scores: &[&Score],
+    date: DateTime<Utc>,
+) -> Result<RenderedMail, RenderError> {
+    let to = parse_mailbox(&student.email)?;
+    let greeting = student
+        .name
+        .clone()
+        .unwrap_or_else(|| student.student_id.to_string());
+    let subject = student_subject(scores);
+
+    let mut text = format!("Hello {greeting},\n\nhere are your results.\n");
+    let mut html = String::from(HTML_HEAD);
+    let _ = write!(
+        html,
+        "<p>Hello {},</p>\n<p>here are your results.</p>\n",
+        escape(&greeting)
+    );
+    for s in scores {
+        let corrected = if s.revision > 0 {
+            " (corrected result)"
+        } else {
+            ""
+        };
+        let _ = write!(
+            text,
+            "\n{} / {} - {}{corrected}\nScore: {} / {} points ({:.1}%)\nGrade: {} / {}\n\n",
+            s.subject, s.test_id, s.title, s.points, s.total, s.percentage, s.grade, s.max_grade
+        );
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{corrected}</h2>\n\
+             <p>Score: <b>{} / {}</b> points ({:.1}%)<br>Grade: <b>{} / {}</b></p>\n{TABLE}\
+             <tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
+             <th align=\"left\">Correct answer</th><th align=\"left\">Result</th></tr>\n",
+            escape(s.subject.as_str()),
+            escape(s.test_id.as_str()),
+            escape(&s.title),
+            s.points,
+            s.total,
+            s.percentage,
+            s.grade,
+            s.max_grade
+        );
+        for (i, q) in s.questions.iter().enumerate() {
+            let given = answer_label(q.given.as_ref(), q.given_text.as_deref());
+            let correct = correct_label(q.correct.as_ref(), q.correct_text.as_deref());
+            let verdict = if q.is_correct { "correct" } else { "wrong" };
+            let _ = write!(
+                text,
+                "{}. {}\n   Your answer:    {given}\n   Correct answer: {correct}\n   Result:         {verdict}\n",
+                i + 1,
+                q.question
+            );
+            let colour = if q.is_correct { "#1a7f37" } else { "#b42318" };
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{colour};\">{verdict}</td></tr>",
+                i + 1,
+                escape(&q.question),
+                escape(&given),
+                escape(&correct)
+            );
+        }
+        html.push_str("</table>\n");
+    }
+    text.push_str("\nThis message was sent by the Ework Trainings scorer.\n");
+    html.push_str("<p style=\"color:#666;font-size:12px;\">This message was sent by the Ework Trainings scorer.</p>\n");
+    html.push_str(HTML_TAIL);
+
+    let mut identity = format!("student:{}", student.student_id);
+    for s in scores {
+        let _ = write!(identity, ":{}/{}/r{}", s.subject, s.test_id, s.revision);
+    }
+    let id = message_id(&identity);
+    let message = Message::builder()
+        .from(from.clone())
+        .to(to.clone())
+        .subject(subject.clone())
+        .date(date.into())
+        .message_id(Some(id.clone()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| RenderError::Build(e.to_string()))?;
+    Ok(RenderedMail {
+        to: vec![to.email.to_string()],
+        subject,
+        message_id: id,
+        raw: message.formatted(),
+    })
+}
+
+/// One test in the trainer's report.
+#[derive(Debug, Clone)]
+pub struct ReportTest {
+    pub meta: TestMeta,
+    /// The test was graded again on the trainer's request.
+    pub rescored: bool,
+    /// Every result of the test (roster students who submitted), by student id.
+    pub scores: Vec<std::sync::Arc<Score>>,
+    /// Enrolled students without a submission.
+    pub missing: Vec<Student>,
+    pub stats: TestStats,
+    /// Things the trainer should fix (unreadable submissions, questions missing from the key).
+    pub problems: Vec<String>,
+}
+
+/// An email that could not be handed to the mail service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedSend {
+    pub to: String,
+    pub subject: String,
+    pub error: String,
+}
+
+/// Everything the trainer's report shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub generated_at: DateTime<Utc>,
+    pub time_zone: Tz,
+    pub max_grade: u32,
+    pub tests: Vec<ReportTest>,
+    /// Student emails that failed in this run; they are retried on the next run.
+    pub failed: Vec<FailedSend>,
+    /// Student emails sent in this run for tests reported earlier (retries, late fixes).
+    pub retried: Vec<String>,
+}
+
+/// Subject of the trainer's report.
+pub fn report_subject(report: &Report) -> String {
+    match report.tests.as_slice() {
+        [] => "[Ework] Scorer report: retried emails".to_owned(),
+        [one] => format!(
+            "[Ework] Scores report: {}/{}",
+            one.meta.subject, one.meta.test_id
+        ),
+        many => format!("[Ework] Scores report: {} tests", many.len()),
+    }
+}
+
+/// The grades of every test in the report as CSV (one row per student and test).
+pub fn grades_csv(
+    report: &Report,
+    roster_email: impl Fn(&crate::ids::StudentId) -> String,
+) -> Result<Vec<u8>, RenderError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| RenderError::Build(e.to_string());
+    w.write_record([
+        "subject",
+        "test",
+        "student",
+        "email",
+        "points",
+        "total",
+        "percentage",
+        "grade",
+        "max_grade",
+    ])
+    .map_err(err)?;
+    for t in &report.tests {
+        for s in &t.scores {
+            w.write_record([
+                s.subject.to_string(),
+                s.test_id.to_string(),
+                s.student_id.to_string(),
+                roster_email(&s.student_id),
+                s.points.to_string(),
+                s.total.to_string(),
+                format!("{:.1}", s.percentage),
+                s.grade.to_string(),
+                s.max_grade.to_string(),
+            ])
+            .map_err(err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| RenderError::Build(e.to_string()))
+}
+
+/// Horizontal bars made of table cells with a background colour: the one kind of
+/// bar chart Outlook, Gmail and Apple Mail all draw (no images, no CSS flexbox).
+fn distribution_html(stats: &TestStats) -> String {
+    let top = stats.distribution.iter().copied().max().unwrap_or(0).max(1);
+    let mut html = String::from(
+        "<table cellpadding=\"2\" cellspacing=\"0\" border=\"0\" role=\"presentation\">\n",
+    );
+    for (grade, count) in stats.distribution.iter().enumerate().rev() {
+        let width = count * 200 / top;
+        let bar = if width == 0 {
+            "<td width=\"1\" style=\"width:1px;height:14px;\"></td>".to_owned()
+        } else {
+            format!(
+                "<td width=\"{width}\" bgcolor=\"#2f6fb0\" style=\"width:{width}px;height:14px;background-color:#2f6fb0;\"></td>"
+            )
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td align=\"right\" style=\"width:60px;\">grade {grade}</td><td>\
+             <table cellpadding=\"0\" cellspacing=\"0\" border=\"0\" role=\"presentation\"><tr>{bar}\
+             <td style=\"padding-left:6px;\">{count}</td></tr></table></td></tr>"
+        );
+    }
+    html.push_str("</table>\n");
+    html
+}
+
+/// The trainer's report: grades, missing submissions, statistics, failed sends, CSV.
+pub fn trainer_report(
+    from: &Mailbox,
+    trainer: &Mailbox,
+    report: &Report,
+    roster_email: impl Fn(&crate::ids::StudentId) -> String,
+) -> Result<RenderedMail, RenderError> {
+    let subject = report_subject(report);
+    let tz = report.time_zone;
+    let mut text = format!("Scorer report of {}\n", display_in(report.generated_at, tz));
+    let mut html = String::from(HTML_HEAD);
+    let _ = writeln!(
+        html,
+        "<h1 style=\"font-size:18px;\">Scorer report of {}</h1>",
+        escape(&display_in(report.generated_at, tz))
+    );
+
+    // Per-test statistics.
+    for t in &report.tests {
+        let st = &t.stats;
+        let rescored = if t.rescored { " (rescored)" } else { "" };
+        let _ = write!(
+            text,
+            "\n== {} / {} - {}{rescored} (closed {})\nSubmitted {}/{}; mean {}, median {}, min {}, max {}\nGrade distribution:\n",
+            t.meta.subject,
+            t.meta.test_id,
+            t.meta.title,
+            display_in(t.meta.due_at, tz),
+            st.submitted,
+            st.enrolled,
+            fmt_opt_f(st.mean),
+            fmt_opt_f(st.median),
+            fmt_opt_u(st.min),
+            fmt_opt_u(st.max)
+        );
+        for (grade, count) in st.distribution.iter().enumerate().rev() {
+            let _ = writeln!(
+                text,
+                "  grade {grade}: {:<20} {count}",
+                "#".repeat((*count).min(20))
+            );
+        }
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{rescored}</h2>\n<p>Closed {}</p>\n{TABLE}\
+             <tr><th align=\"left\">Submitted</th><th align=\"left\">Mean</th><th align=\"left\">Median</th>\
+             <th align=\"left\">Min</th><th align=\"left\">Max</th></tr>\n\
+             <tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>\n",
+            escape(t.meta.subject.as_str()),
+            escape(t.meta.test_id.as_str()),
+            escape(&t.meta.title),
+            escape(&display_in(t.meta.due_at, tz)),
+            st.submitted,
+            st.enrolled,
+            fmt_opt_f(st.mean),
+            fmt_opt_f(st.median),
+            fmt_opt_u(st.min),
+            fmt_opt_u(st.max)
+        );
+        html.push_str("<p>Grade distribution</p>\n");
+        html.push_str(&distribution_html(st));
+        for p in &t.problems {
+            let _ = writeln!(text, "Problem: {p}");
+            let _ = writeln!(
+                html,
+                "<p style=\"color:#b42318;\">Problem: {}</p>",
+                escape(p)
+            );
+        }
+    }
+
+    // Grades of every test.
+    if !report.tests.is_empty() {
+        text.push_str("\nGrades (subject, test, student, points, grade)\n");
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr><th align=\"left\">Subject</th>\
+             <th align=\"left\">Test</th><th align=\"left\">Student</th><th align=\"left\">Points</th>\
+             <th align=\"left\">Grade</th></tr>\n"
+        );
+        for s in report.tests.iter().flat_map(|t| &t.scores) {
+            let _ = writeln!(
+                text,
+                "  {}  {}  {}  {}/{}  {}/{}",
+                s.subject, s.test_id, s.student_id, s.points, s.total, s.grade, s.max_grade
+            );
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
+                escape(s.subject.as_str()),
+                escape(s.test_id.as_str()),
+                escape(s.student_id.as_str()),
+                s.points,
+                s.total,
+                s.grade
+            );
+        }
+        html.push_str("</table>\n");
+
+        let missing: Vec<(&ReportTest, &Student)> = report
+            .tests
+            .iter()
+            .flat_map(|t| t.missing.iter().map(move |m| (t, m)))
+            .collect();
+        let _ = writeln!(text, "\nMissing submissions: {}", missing.len());
+        let _ = writeln!(
+            html,
+            "<h2 style=\"font-size:16px;\">Missing submissions ({})</h2>",
+            missing.len()
+        );
+        if !missing.is_empty() {
+            let _ = writeln!(
+                html,
+                "{TABLE}<tr><th align=\"left\">Subject</th><th align=\"left\">Test</th>\
+                 <th align=\"left\">Student</th><th align=\"left\">Email</th></tr>"
+            );
+            for (t, m) in &missing {
+                let _ = writeln!(
+                    text,
+                    "  {}  {}  {}  {}",
+                    t.meta.subject, t.meta.test_id, m.student_id, m.email
+                );
+                let _ = writeln!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(t.meta.subject.as_str()),
+                    escape(t.meta.test_id.as_str()),
+                    escape(m.student_id.as_str()),
+                    escape(&m.email)
+                );
+            }
+            html.push_str("</table>\n");
+        }
+    }
+
+    if !report.retried.is_empty() {
+        text.push_str("\nEmails sent again after an earlier failure:\n");
+        html.push_str(
+            "<h2 style=\"font-size:16px;\">Emails sent after an earlier failure</h2>\n<ul>\n",
+        );
+        for r in &report.retried {
+            let _ = writeln!(text, "  {r}");
+            let _ = writeln!(html, "<li>{}</li>", escape(r));
+        }
+        html.push_str("</ul>\n");
+    }
+
+    if !report.failed.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nFailed sends (retried on the next run): {}",
+            report.failed.len()
+        );
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;color:#b42318;\">Failed sends ({}), retried on the next run</h2>\n{TABLE}\
+             <tr><th align=\"left\">To</th><th align=\"left\">Subject</th><th align=\"left\">Error</th></tr>\n",
+            report.failed.len()
+        );
+        for f in &report.failed {
+            let _ = writeln!(text, "  {}  {}  {}", f.to, f.subject, f.error);
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&f.to),
+                escape(&f.subject),
+                escape(&f.error)
+            );
+        }
+        html.push_str("</table>\n");
+    }
+    text.push_str("\nThe grades are attached as grades.csv.\n");
+    html.push_str("<p>The grades are attached as grades.csv.</p>\n");
+    html.push_str(HTML_TAIL);
+
+    let csv = grades_csv(report, roster_email)?;
+    let mut identity = String::from("report");
+    for t in &report.tests {
+        let _ = write!(
+            identity,
+            ":{}/{}/{}",
+            t.meta.subject, t.meta.test_id, t.rescored
+        );
+    }
+    for r in &report.retried {
+        let _ = write!(identity, ":retried {r}");
+    }
+    if report.tests.is_empty() {
+        // Retry-only reports of different runs are different messages.
+        let _ = write!(identity, ":{}", report.generated_at.to_rfc3339());
+    }
+    let id = message_id(&identity);
+    let body = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .singlepart(
+            Attachment::new("grades.csv".to_owned()).body(
+                csv,
+                ContentType::parse("text/csv; charset=utf-8")
+                    .map_err(|e| RenderError::Build(e.to_string()))?,
+            ),
+        );
+    let message = Message::builder()
+        .from(from.clone())
+        .to(trainer.clone())
+        .subject(subject.clone())
+        .date(report.generated_at.into())
+        .message_id(Some(id.clone()))
+        .multipart(body)
+        .map_err(|e| RenderError::Build(e.to_string()))?;
+    Ok(RenderedMail {
+        to: vec![trainer.email.to_string()],
+        subject,
+        message_id: id,
+        raw: message.formatted(),
+    })
+}

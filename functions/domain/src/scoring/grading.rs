@@ -1,0 +1,282 @@
+//! Grading one submission against the answer key.
+//!
+//! The stored result is self-contained (question text, the student's answer and the
+//! correct one), so an email can be rendered from it alone after a crash.
+
+use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use crate::model::{GivenAnswer, KeyEntry, Question};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// `correct / total * max_grade`, rounded to the nearest integer, halves up.
+///
+/// Integer arithmetic so 2.5 is always 3 (no binary floating point surprises).
+/// A test without questions grades 0.
+pub fn round_half_up(correct: u32, total: u32, max_grade: u32) -> u32 {
+    if total == 0 {
+        return 0;
+    }
+    let correct = u64::from(correct.min(total));
+    let (total, max) = (u64::from(total), u64::from(max_grade));
+    let grade = (2 * correct * max + total) / (2 * total);
+    u32::try_from(grade).unwrap_or(max_grade)
+}
+
+/// Points as a percentage with one decimal.
+pub fn percentage(correct: u32, total: u32) -> f64 {
+    if total == 0 {
+        return 0.0;
+    }
+    (f64::from(correct) * 1000.0 / f64::from(total)).round() / 10.0
+}
+
+/// One question of a graded submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionResult {
+    pub question_id: QuestionId,
+    pub question: String,
+    /// The student's answer; `None` when unanswered.
+    pub given: Option<AnswerId>,
+    pub given_text: Option<String>,
+    /// The key's answer; `None` when the key lacks this question (nobody scores it).
+    pub correct: Option<AnswerId>,
+    pub correct_text: Option<String>,
+    pub is_correct: bool,
+}
+
+/// The result of one student in one test: what `score.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Score {
+    pub subject: SubjectName,
+    pub test_id: TestId,
+    pub student_id: StudentId,
+    pub title: String,
+    pub points: u32,
+    pub total: u32,
+    pub percentage: f64,
+    pub grade: u32,
+    pub max_grade: u32,
+    /// 0 for the first result; a rescore that changes it writes the next revision.
+    #[serde(default)]
+    pub revision: u32,
+    pub scored_at: DateTime<Utc>,
+    pub questions: Vec<QuestionResult>,
+}
+
+impl Score {
+    /// True when two results say the same to the student (revision and time aside).
+    pub fn same_result(&self, other: &Score) -> bool {
+        self.points == other.points
+            && self.total == other.total
+            && self.grade == other.grade
+            && self.max_grade == other.max_grade
+            && self.questions == other.questions
+    }
+}
+
+/// What grading needs to know about the test.
+#[derive(Debug, Clone, Copy)]
+pub struct TestContent<'a> {
+    pub subject: &'a SubjectName,
+    pub test_id: &'a TestId,
+    pub title: &'a str,
+    pub questions: &'a [Question],
+    pub key: &'a [KeyEntry],
+}
+
+/// Grades a submission. Unanswered questions, answers to unknown questions and
+/// answers that are not options of the question all count as wrong; nothing here
+/// can fail.
+pub fn grade(
+    test: TestContent<'_>,
+    student: &StudentId,
+    answers: &[GivenAnswer],
+    max_grade: u32,
+    scored_at: DateTime<Utc>,
+) -> Score {
+    let key: HashMap<&QuestionId, &AnswerId> = test
+        .key
+        .iter()
+        .map(|k| (&k.question_id, &k.answer))
+        .collect();
+    let given: HashMap<&QuestionId, &AnswerId> = answers
+        .iter()
+        .map(|a| (&a.question_id, &a.answer))
+        .collect();
+    let text_of = |q: &Question, a: &AnswerId| {
+        q.answers
+            .iter()
+            .find(|o| &o.answer_id == a)
+            .map(|o| o.answer_body.clone())
+    };
+    let questions: Vec<QuestionResult> = test
+        .questions
+        .iter()
+        .map(|q| {
+            let given = given.get(&q.question_id).map(|a| (*a).clone());
+            let correct = key.get(&q.question_id).map(|a| (*a).clone());
+            let is_correct = matches!((&given, &correct), (Some(g), Some(c)) if g == c);
+            QuestionResult {
+                question_id: q.question_id.clone(),
+                question: q.question.clone(),
+                given_text: given.as_ref().and_then(|a| text_of(q, a)),
+                correct_text: correct.as_ref().and_then(|a| text_of(q, a)),
+                given,
+                correct,
+                is_correct,
+            }
+        })
+        .collect();
+    let total = u32::try_from(questions.len()).unwrap_or(u32::MAX);
+    let points = u32::try_from(questions.iter().filter(|q| q.is_correct).count()).unwrap_or(0);
+    Score {
+        subject: test.subject.clone(),
+        test_id: test.test_id.clone(),
+        student_id: student.clone(),
+        title: test.title.to_owned(),
+        points,
+        total,
+        percentage: percentage(points, total),
+        grade: round_half_up(points, total, max_grade),
+        max_grade,
+        revision: 0,
+        scored_at,
+        questions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AnswerOption;
+
+    fn q(id: &str, options: &[&str]) -> Question {
+        Question {
+            question_id: QuestionId::parse(id).unwrap(),
+            question: format!("Question {id}?"),
+            answers: options
+                .iter()
+                .map(|o| AnswerOption {
+                    answer_id: AnswerId::parse(*o).unwrap(),
+                    answer_body: format!("option {o}"),
+                })
+                .collect(),
+        }
+    }
+
+    fn k(id: &str, a: &str) -> KeyEntry {
+        KeyEntry {
+            question_id: QuestionId::parse(id).unwrap(),
+            answer: AnswerId::parse(a).unwrap(),
+        }
+    }
+
+    fn given(id: &str, a: &str) -> GivenAnswer {
+        GivenAnswer {
+            question_id: QuestionId::parse(id).unwrap(),
+            answer: AnswerId::parse(a).unwrap(),
+        }
+    }
+
+    fn run(questions: &[Question], key: &[KeyEntry], answers: &[GivenAnswer]) -> Score {
+        let s = SubjectName::parse("os").unwrap();
+        let t = TestId::parse("t1").unwrap();
+        let content = TestContent {
+            subject: &s,
+            test_id: &t,
+            title: "T",
+            questions,
+            key,
+        };
+        grade(
+            content,
+            &StudentId::parse("s1").unwrap(),
+            answers,
+            5,
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn grades_round_to_the_nearest_integer_with_halves_up() {
+        assert_eq!(round_half_up(1, 2, 5), 3); // 2.5
+        assert_eq!(round_half_up(3, 10, 5), 2); // 1.5
+        assert_eq!(round_half_up(1, 10, 5), 1); // 0.5
+        assert_eq!(round_half_up(2, 3, 5), 3); // 3.33
+        assert_eq!(round_half_up(5, 6, 5), 4); // 4.17
+        assert_eq!(round_half_up(7, 8, 5), 4); // 4.375
+        assert_eq!(round_half_up(9, 10, 5), 5); // 4.5
+        assert_eq!(round_half_up(0, 4, 5), 0);
+        assert_eq!(round_half_up(4, 4, 5), 5);
+    }
+
+    #[test]
+    fn max_grade_is_configurable() {
+        assert_eq!(round_half_up(1, 2, 10), 5);
+        assert_eq!(round_half_up(3, 4, 10), 8); // 7.5
+        assert_eq!(round_half_up(3, 4, 100), 75);
+    }
+
+    #[test]
+    fn a_test_without_questions_grades_zero_instead_of_dividing_by_zero() {
+        assert_eq!(round_half_up(0, 0, 5), 0);
+        assert_eq!(percentage(0, 0), 0.0);
+    }
+
+    #[test]
+    fn correct_answers_score_and_the_rest_do_not() {
+        let qs = [
+            q("1", &["a", "b"]),
+            q("2", &["a", "b"]),
+            q("3", &["a", "b"]),
+            q("4", &["a", "b"]),
+        ];
+        let key = [k("1", "a"), k("2", "b"), k("3", "a"), k("4", "b")];
+        let score = run(
+            &qs,
+            &key,
+            &[given("1", "a"), given("2", "b"), given("3", "b")],
+        );
+        assert_eq!((score.points, score.total, score.grade), (2, 4, 3));
+        assert_eq!(score.percentage, 50.0);
+        let third = &score.questions[2];
+        assert_eq!(third.given_text.as_deref(), Some("option b"));
+        assert_eq!(third.correct_text.as_deref(), Some("option a"));
+        assert!(!third.is_correct);
+        assert_eq!(score.questions[3].given, None);
+    }
+
+    #[test]
+    fn missing_unknown_and_keyless_answers_count_as_wrong_without_crashing() {
+        let qs = [q("1", &["a", "b"]), q("2", &["a", "b"]), q("3", &["a"])];
+        // Key lacks question 3 and names a question that does not exist.
+        let key = [k("1", "a"), k("2", "b"), k("99", "a")];
+        let answers = [given("1", "z"), given("42", "a"), given("3", "a")];
+        let score = run(&qs, &key, &answers);
+        assert_eq!((score.points, score.total, score.grade), (0, 3, 0));
+        assert_eq!(
+            score.questions[0].given_text, None,
+            "unknown option has no text"
+        );
+        assert_eq!(score.questions[2].correct, None);
+    }
+
+    #[test]
+    fn an_empty_submission_scores_zero_out_of_all_questions() {
+        let qs = [q("1", &["a"]), q("2", &["a"])];
+        let score = run(&qs, &[k("1", "a"), k("2", "a")], &[]);
+        assert_eq!((score.points, score.total, score.grade), (0, 2, 0));
+    }
+
+    #[test]
+    fn scores_round_trip_through_json() {
+        let qs = [q("1", &["a"])];
+        let score = run(&qs, &[k("1", "a")], &[given("1", "A")]);
+        let back: Score = serde_json::from_slice(&serde_json::to_vec(&score).unwrap()).unwrap();
+        assert!(back.same_result(&score));
+        assert_eq!(back.grade, 5);
+    }
+}

@@ -1,0 +1,74 @@
+//! The local stack's stand-in for the EventBridge schedule: wake up at every
+//! Monday 23:00 in the trainer's zone and run a scoring pass.
+
+use super::run::{score_pass, RunOptions, ScoringConfig};
+use crate::deadline::next_deadline;
+use crate::ports::{Clock, Mailer, ObjectStore};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Longest single sleep: the deadline is recomputed at least this often, so a
+/// suspended laptop or a changed system clock is noticed.
+const MAX_NAP: Duration = Duration::from_secs(60);
+/// Pause between attempts when a pass could not finish (busy lease, store down).
+const RETRY_PAUSE: Duration = Duration::from_secs(60);
+const MAX_ATTEMPTS: u32 = 30;
+
+/// Runs until `shutdown` resolves: sleeps until the next Monday 23:00 in
+/// `config.time_zone` (by `clock`), runs [`score_pass`], and repeats. A pass that
+/// does not complete is retried every minute (at most 30 times); being idempotent,
+/// a retry only does what is left.
+pub async fn run_scheduler(
+    store: Arc<dyn ObjectStore>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    config: ScoringConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let tz = config.time_zone;
+    let mut after = clock.now();
+    loop {
+        let due = next_deadline(after, tz);
+        tracing::info!(next_run = %due, "scorer scheduled");
+        loop {
+            let now = clock.now();
+            if now >= due {
+                break;
+            }
+            let nap = (due - now).to_std().unwrap_or_default().min(MAX_NAP);
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(nap) => {}
+            }
+        }
+        for attempt in 1..=MAX_ATTEMPTS {
+            let options = RunOptions {
+                now: clock.now().max(due),
+                deadline: None,
+                dry_run: false,
+            };
+            match score_pass(store.as_ref(), mailer.as_ref(), &config, options).await {
+                Ok(summary) if summary.complete => {
+                    tracing::info!(
+                        scored = summary.scored.len(),
+                        sent = summary.sent.len(),
+                        failed = summary.failed.len(),
+                        "scoring pass complete"
+                    );
+                    break;
+                }
+                Ok(summary) => {
+                    tracing::warn!(attempt, stopped = ?summary.stopped_early, "scoring pass incomplete")
+                }
+                Err(e) => tracing::warn!(attempt, error = %e, "scoring pass failed"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(RETRY_PAUSE) => {}
+            }
+        }
+        after = due;
+    }
+}

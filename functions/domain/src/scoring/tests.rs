@@ -1,0 +1,598 @@
+//! Scoring passes end to end against the in-memory store and mailer.
+
+use super::email::{self, Report, ReportTest};
+use super::inspect;
+use super::ledger;
+use super::sample::{self, SeedSpec};
+use super::stats::TestStats;
+use super::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
+use crate::layout;
+use crate::model::KeyEntry;
+use crate::ports::{MailError, Mailer, ObjectStore};
+use crate::store_json;
+use crate::testing::{MemoryMailer, MemoryStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+const DUE: &str = "2026-11-30T22:00:00Z";
+
+fn config() -> ScoringConfig {
+    ScoringConfig::new("Ework Scorer <scorer@example.com>", "trainer@example.com")
+}
+
+fn after_deadline() -> RunOptions {
+    RunOptions {
+        now: utc(DUE) + Duration::minutes(1),
+        deadline: None,
+        dry_run: false,
+    }
+}
+
+/// 5 students x 2 tests x 4 questions; student0005 misses test01, student0004 test02.
+async fn seeded() -> MemoryStore {
+    let store = MemoryStore::new();
+    let spec = SeedSpec {
+        students: 5,
+        tests: 2,
+        questions: 4,
+        due_at: utc(DUE),
+        email_domain: "example.com".into(),
+        concurrency: 4,
+    };
+    sample::seed(&store, &spec).await.unwrap();
+    store
+}
+
+async fn pass(store: &MemoryStore, mailer: &dyn Mailer, options: RunOptions) -> RunSummary {
+    score_pass(store, mailer, &config(), options).await.unwrap()
+}
+
+fn subjects(mailer: &MemoryMailer) -> Vec<(String, String)> {
+    mailer
+        .sent()
+        .iter()
+        .map(|(to, raw)| {
+            (
+                to.join(","),
+                inspect::parse(raw)
+                    .header("subject")
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trainer() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    let summary = pass(&store, &mailer, after_deadline()).await;
+    assert!(summary.complete);
+    assert_eq!(summary.scored.len(), 8, "10 pairs minus 2 missing");
+    for (i, j) in [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (4, 1),
+    ] {
+        let key = layout::score(
+            &sample::subject_of(j),
+            &sample::test_of(j),
+            &sample::student_of(i),
+        );
+        let score: super::grading::Score = store_json::read(&store, &key).await.unwrap().unwrap();
+        assert_eq!(score.points, sample::expected_points(i, j, 4), "{key}");
+        assert_eq!(
+            score.grade,
+            super::grading::round_half_up(score.points, 4, 5)
+        );
+    }
+    let missing = layout::score(
+        &sample::subject_of(0),
+        &sample::test_of(0),
+        &sample::student_of(4),
+    );
+    assert!(store.get(&missing).await.unwrap().is_none());
+
+    let sent = subjects(&mailer);
+    assert_eq!(sent.len(), 6, "{sent:?}");
+    assert!(sent.contains(&(
+        "student0001@example.com".into(),
+        "[Ework] Test scores: databases/test02, operating-systems/test01".into()
+    )));
+    assert!(sent.contains(&(
+        "student0004@example.com".into(),
+        "[operating-systems] [test01] Test score".into()
+    )));
+    assert!(sent.contains(&(
+        "student0005@example.com".into(),
+        "[databases] [test02] Test score".into()
+    )));
+    assert_eq!(
+        sent.last().unwrap(),
+        &(
+            "trainer@example.com".into(),
+            "[Ework] Scores report: 2 tests".into()
+        )
+    );
+
+    let (_, raw) = mailer.sent().pop().unwrap();
+    let report = inspect::parse(&raw);
+    let text = report.part("text/plain").unwrap().text();
+    assert!(text.contains("Missing submissions: 2"), "{text}");
+    assert!(
+        text.contains("operating-systems  test01  student0005  student0005@example.com"),
+        "{text}"
+    );
+    assert!(text.contains("Submitted 4/5"), "{text}");
+    let csv = report.part("text/csv").unwrap().text();
+    assert_eq!(csv.lines().count(), 9, "header + 8 grades:\n{csv}");
+}
+
+#[tokio::test]
+async fn a_second_run_sends_nothing_and_writes_nothing() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    pass(&store, &mailer, after_deadline()).await;
+    let before = store.snapshot();
+    let n = mailer.sent().len();
+    let again = pass(
+        &store,
+        &mailer,
+        RunOptions {
+            now: utc(DUE) + Duration::days(1),
+            ..after_deadline()
+        },
+    )
+    .await;
+    assert!(again.complete);
+    assert_eq!(mailer.sent().len(), n);
+    assert!(again.scored.is_empty() && again.sent.is_empty() && again.report.is_none());
+    let after: Vec<_> = store
+        .snapshot()
+        .into_keys()
+        .filter(|k| !k.starts_with("_system/scorer/"))
+        .collect();
+    let before: Vec<_> = before
+        .into_keys()
+        .filter(|k| !k.starts_with("_system/scorer/"))
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn nothing_is_scored_before_the_deadline() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    let early = RunOptions {
+        now: utc(DUE) - Duration::seconds(1),
+        ..after_deadline()
+    };
+    let summary = pass(&store, &mailer, early).await;
+    assert_eq!(
+        (
+            summary.closed_tests,
+            summary.scored.len(),
+            mailer.sent().len()
+        ),
+        (0, 0, 0)
+    );
+}
+
+/// Accepts `limit` messages, then never answers again (the process "dies" there).
+struct DiesAfter {
+    inner: MemoryMailer,
+    limit: usize,
+    calls: AtomicUsize,
+    died: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl Mailer for DiesAfter {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.died.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.send(to, raw).await
+    }
+}
+
+#[tokio::test]
+async fn a_run_killed_midway_is_finished_by_the_rerun_without_duplicates() {
+    let store = seeded().await;
+    let dying = DiesAfter {
+        inner: MemoryMailer::default(),
+        limit: 2,
+        calls: 0.into(),
+        died: Default::default(),
+    };
+    let mut cfg = config();
+    cfg.lease_ttl = std::time::Duration::from_millis(50);
+    tokio::select! {
+        _ = score_pass(&store, &dying, &cfg, after_deadline()) => panic!("the run should have been killed"),
+        () = dying.died.notified() => {}
+    }
+    let first = subjects(&dying.inner);
+    assert_eq!(first.len(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await; // the dead run's lease expires
+    let mailer = MemoryMailer::default();
+    let summary = score_pass(&store, &mailer, &cfg, after_deadline())
+        .await
+        .unwrap();
+    assert!(summary.complete);
+    let second = subjects(&mailer);
+    assert_eq!(second.len(), 4, "3 remaining students + report: {second:?}");
+    for s in &first {
+        assert!(!second.contains(s), "{s:?} sent twice");
+    }
+    let mut everyone: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .map(|(to, _)| to.clone())
+        .collect();
+    everyone.sort();
+    everyone.dedup();
+    assert_eq!(everyone.len(), 6);
+}
+
+/// Rejects every message to one address.
+struct Refuses {
+    inner: MemoryMailer,
+    address: String,
+    refuse: Mutex<bool>,
+}
+
+#[async_trait]
+impl Mailer for Refuses {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        if *self.refuse.lock().unwrap() && to.contains(&self.address) {
+            return Err(MailError::Unavailable("throttled".into()));
+        }
+        self.inner.send(to, raw).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_send_does_not_stop_the_others_and_is_retried_on_the_next_run() {
+    let store = seeded().await;
+    let mailer = Refuses {
+        inner: MemoryMailer::default(),
+        address: "student0002@example.com".into(),
+        refuse: Mutex::new(true),
+    };
+    let summary = pass(&store, &mailer, after_deadline()).await;
+    assert!(summary.complete);
+    assert_eq!(summary.failed.len(), 1);
+    assert_eq!(mailer.inner.sent().len(), 5, "4 students + report");
+    let (_, raw) = mailer.inner.sent().pop().unwrap();
+    let text = inspect::parse(&raw).part("text/plain").unwrap().text();
+    assert!(
+        text.contains("Failed sends (retried on the next run): 1"),
+        "{text}"
+    );
+    assert!(text.contains("student0002@example.com"));
+
+    *mailer.refuse.lock().unwrap() = false;
+    let retry = pass(&store, &mailer, after_deadline()).await;
+    let sent = subjects(&mailer.inner);
+    assert_eq!(retry.sent.len(), 1);
+    assert_eq!(sent[5].0, "student0002@example.com");
+    assert_eq!(sent[6].1, "[Ework] Scorer report: retried emails");
+    assert_eq!(sent.len(), 7);
+    let third = pass(&store, &mailer, after_deadline()).await;
+    assert!(third.sent.is_empty() && third.report.is_none());
+}
+
+#[tokio::test]
+async fn a_rescore_emails_only_students_whose_result_changed() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    pass(&store, &mailer, after_deadline()).await;
+    let (s, t) = (sample::subject_of(0), sample::test_of(0));
+    // The trainer fixes question 1's key from "a" to "b".
+    let mut key: Vec<KeyEntry> = store_json::read(&store, &layout::answer_key(&s, &t))
+        .await
+        .unwrap()
+        .unwrap();
+    key[0].answer = crate::ids::AnswerId::parse("b").unwrap();
+    store_json::write(&store, &layout::answer_key(&s, &t), &key)
+        .await
+        .unwrap();
+    store
+        .put(
+            &ledger::rescore_marker(&s, &t).unwrap(),
+            b"{\"requestedAt\":\"now\"}".to_vec(),
+        )
+        .await
+        .unwrap();
+
+    let before = mailer.sent().len();
+    let summary = pass(&store, &mailer, after_deadline()).await;
+    assert!(summary.complete);
+    // Every student whose question-1 answer was "a" (now wrong) or "b" (now right) changed.
+    let changed: Vec<String> = (0..4)
+        .filter(|i| matches!(sample::answer_of(*i, 0, 0), Some("a") | Some("b")))
+        .map(|i| format!("{}@example.com", sample::student_of(i)))
+        .collect();
+    let sent = subjects(&mailer)[before..].to_vec();
+    assert_eq!(sent.len(), changed.len() + 1, "{sent:?}");
+    for to in &changed {
+        assert!(
+            sent.contains(&(
+                to.clone(),
+                "[operating-systems] [test01] Test score (corrected)".into()
+            )),
+            "{sent:?}"
+        );
+    }
+    assert_eq!(
+        sent.last().unwrap().1,
+        "[Ework] Scores report: operating-systems/test01"
+    );
+    let marker = store
+        .get(&ledger::rescore_marker(&s, &t).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!ledger::rescore_requested(&marker));
+    let again = pass(&store, &mailer, after_deadline()).await;
+    assert!(again.sent.is_empty() && again.report.is_none());
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_and_sends_nothing_but_lists_the_plan() {
+    let store = seeded().await;
+    let before = store.snapshot();
+    let mailer = MemoryMailer::default();
+    let summary = pass(
+        &store,
+        &mailer,
+        RunOptions {
+            dry_run: true,
+            ..after_deadline()
+        },
+    )
+    .await;
+    assert_eq!(store.snapshot(), before);
+    assert!(mailer.sent().is_empty());
+    assert_eq!(summary.scored.len(), 8);
+    assert_eq!(summary.sent.len(), 5);
+    assert!(summary.report.is_some());
+}
+
+#[tokio::test]
+async fn a_run_with_no_time_left_stops_cleanly_and_the_next_one_finishes() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    let options = RunOptions {
+        deadline: Some(std::time::Instant::now()),
+        ..after_deadline()
+    };
+    let summary = pass(&store, &mailer, options).await;
+    assert!(!summary.complete);
+    assert!(summary.stopped_early.is_some());
+    assert!(mailer.sent().is_empty());
+    let next = pass(&store, &mailer, after_deadline()).await;
+    assert!(next.complete);
+    assert_eq!(mailer.sent().len(), 6);
+}
+
+#[tokio::test]
+async fn a_short_invocation_still_works_because_the_margin_shrinks_with_the_timeout() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    // 30 s margin by default, but the invocation only has 2 s: keep a quarter of it.
+    let options = RunOptions {
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(2)),
+        ..after_deadline()
+    };
+    let summary = pass(&store, &mailer, options).await;
+    assert!(summary.complete, "{:?}", summary.stopped_early);
+    assert_eq!(mailer.sent().len(), 6);
+}
+
+#[tokio::test]
+async fn a_second_concurrent_run_is_refused_while_the_first_holds_the_lease() {
+    let store = seeded().await;
+    let now = Utc::now();
+    let _held = ledger::Lease::acquire(&store, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    let err = score_pass(
+        &store,
+        &MemoryMailer::default(),
+        &config(),
+        after_deadline(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ScoringError::Busy(_)), "{err}");
+}
+
+/// Checks that every opened table/tr/td/th/ul/li/html/body is closed, in order.
+fn assert_balanced(html: &str) {
+    let mut stack: Vec<String> = vec![];
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("unterminated tag");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if matches!(name.as_str(), "meta" | "br") {
+            continue;
+        }
+        if closing {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.as_str()),
+                "unbalanced </{name}>"
+            );
+        } else {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+}
+
+#[tokio::test]
+async fn emails_are_multipart_alternative_with_valid_html_and_escaped_text() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    pass(&store, &mailer, after_deadline()).await;
+    for (_, raw) in mailer.sent() {
+        let parsed = inspect::parse(&raw);
+        assert!(parsed
+            .header("content-type")
+            .unwrap()
+            .contains("multipart/"));
+        assert!(parsed
+            .header("message-id")
+            .unwrap()
+            .ends_with("@scorer.ework>"));
+        let html = parsed.part("text/html").unwrap().text();
+        assert_balanced(&html);
+        assert!(!html.contains("<option>"), "question text must be escaped");
+        assert!(parsed.part("text/plain").is_some());
+    }
+    let (_, raw) = &mailer.sent()[0];
+    let text = inspect::parse(raw).part("text/plain").unwrap().text();
+    assert!(text.contains("Your answer:"), "{text}");
+    assert!(
+        text.contains("Correct answer: a) Option a & more"),
+        "{text}"
+    );
+    assert!(text.contains("Grade: "), "{text}");
+}
+
+#[test]
+fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
+    let meta = crate::model::TestMeta {
+        subject: sample::subject_of(0),
+        test_id: sample::test_of(0),
+        title: "Empty".into(),
+        published_at: utc(DUE) - Duration::days(7),
+        due_at: utc(DUE),
+    };
+    let report = Report {
+        generated_at: utc(DUE),
+        time_zone: crate::deadline::DEFAULT_TIME_ZONE,
+        max_grade: 5,
+        tests: vec![ReportTest {
+            meta,
+            rescored: false,
+            scores: vec![],
+            missing: vec![],
+            stats: TestStats::of(&[5, 5, 2], 3, 5),
+            problems: vec!["a <problem>".into()],
+        }],
+        failed: vec![],
+        retried: vec![],
+    };
+    let from = email::parse_mailbox("a@example.com").unwrap();
+    let mail = email::trainer_report(&from, &from, &report, |_| String::new()).unwrap();
+    let parsed = inspect::parse(&mail.raw);
+    let html = parsed.part("text/html").unwrap().text();
+    assert_balanced(&html);
+    assert!(html.contains("width:200px"), "the top bar is full width");
+    assert!(
+        html.contains("width:100px"),
+        "grade 2 has half the students of grade 5"
+    );
+    assert!(html.contains("a &lt;problem&gt;"));
+    assert_eq!(parsed.part("text/csv").unwrap().text().lines().count(), 1);
+    assert!(parsed
+        .part("text/csv")
+        .unwrap()
+        .header("content-disposition")
+        .unwrap()
+        .contains("grades.csv"));
+}
+
+#[test]
+fn csv_quotes_fields_that_need_it() {
+    let report = Report {
+        generated_at: utc(DUE),
+        time_zone: crate::deadline::DEFAULT_TIME_ZONE,
+        max_grade: 5,
+        tests: vec![],
+        failed: vec![],
+        retried: vec![],
+    };
+    let csv = email::grades_csv(&report, |_| "x".into()).unwrap();
+    assert_eq!(
+        String::from_utf8(csv).unwrap(),
+        "subject,test,student,email,points,total,percentage,grade,max_grade\n"
+    );
+}
+
+/// Real time, shifted to start at `base`: the scheduler sleeps for real, briefly.
+struct ShiftedClock {
+    base: DateTime<Utc>,
+    start: std::time::Instant,
+}
+
+impl crate::ports::Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + Duration::from_std(self.start.elapsed()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_fires_at_the_monday_deadline_and_stops_on_shutdown() {
+    use std::sync::Arc;
+    let store = Arc::new(seeded().await);
+    let mailer = Arc::new(MemoryMailer::default());
+    // 23:00 Warsaw is 22:00Z in winter; start 300 ms before it.
+    let clock = Arc::new(ShiftedClock {
+        base: utc(DUE) - Duration::milliseconds(300),
+        start: std::time::Instant::now(),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(super::run_scheduler(
+        store.clone(),
+        mailer.clone(),
+        clock,
+        config(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    assert!(mailer.sent().is_empty(), "nothing before the deadline");
+    let started = std::time::Instant::now();
+    while mailer.sent().len() < 6 && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(250),
+        "fired before the deadline"
+    );
+    assert_eq!(mailer.sent().len(), 6, "the deadline's pass ran");
+    let _ = stop.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mailer.sent().len(), 6, "and only once");
+}

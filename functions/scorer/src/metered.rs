@@ -1,0 +1,92 @@
+//! Counting wrappers for the benchmark: how many store requests and emails a pass makes.
+
+use async_trait::async_trait;
+use ework_domain::layout::ObjectKey;
+use ework_domain::ports::{Created, MailError, Mailer, ObjectInfo, ObjectStore, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Store calls by kind. A `list` call counts the pages an S3 ListObjectsV2 would
+/// need (1000 keys each), since that is what S3 bills and throttles.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub get: AtomicU64,
+    pub put: AtomicU64,
+    pub create: AtomicU64,
+    pub list_pages: AtomicU64,
+    pub purge: AtomicU64,
+    pub mails: AtomicU64,
+}
+
+impl Counts {
+    pub fn total_store_requests(&self) -> u64 {
+        [
+            &self.get,
+            &self.put,
+            &self.create,
+            &self.list_pages,
+            &self.purge,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
+    }
+
+    pub fn describe(&self) -> String {
+        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "{} store requests (GET {}, PUT {}, conditional PUT {}, LIST pages {}), {} emails",
+            self.total_store_requests(),
+            l(&self.get),
+            l(&self.put),
+            l(&self.create),
+            l(&self.list_pages),
+            l(&self.mails)
+        )
+    }
+}
+
+/// Wraps a store and counts every call.
+pub struct MeteredStore<S> {
+    pub inner: S,
+    pub counts: std::sync::Arc<Counts>,
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for MeteredStore<S> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.counts.get.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.counts.put.fetch_add(1, Ordering::Relaxed);
+        self.inner.put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        self.counts.create.fetch_add(1, Ordering::Relaxed);
+        self.inner.create(key, bytes).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let listed = self.inner.list(prefix).await?;
+        let pages = (listed.len() as u64).div_ceil(1000).max(1);
+        self.counts.list_pages.fetch_add(pages, Ordering::Relaxed);
+        Ok(listed)
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.counts.purge.fetch_add(1, Ordering::Relaxed);
+        self.inner.purge(key).await
+    }
+}
+
+/// Wraps a mailer and counts every message handed over.
+pub struct MeteredMailer {
+    pub inner: std::sync::Arc<dyn Mailer>,
+    pub counts: std::sync::Arc<Counts>,
+}
+
+#[async_trait]
+impl Mailer for MeteredMailer {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        self.counts.mails.fetch_add(1, Ordering::Relaxed);
+        self.inner.send(to, raw).await
+    }
+}
