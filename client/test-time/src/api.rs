@@ -245,10 +245,18 @@ fn read_response(response: Response) -> Result<serde_json::Value, ClientError> {
             detail: e.to_string(),
         });
     }
-    let error = parsed.ok().and_then(|v| serde_json::from_value::<ErrorResponse>(v).ok());
+    let error = parsed
+        .ok()
+        .and_then(|v| serde_json::from_value::<ErrorResponse>(v).ok());
     let reason = error.as_ref().and_then(|e| e.reason.clone());
-    let message = error.map(|e| e.body).unwrap_or_else(|| generic_message(status));
-    Err(ClientError::from_response(status.as_u16(), message, reason.as_deref()))
+    let message = error
+        .map(|e| e.body)
+        .unwrap_or_else(|| generic_message(status));
+    Err(ClientError::from_response(
+        status.as_u16(),
+        message,
+        reason.as_deref(),
+    ))
 }
 
 /// For error bodies that are not ours (a proxy's HTML page, an empty gateway error).
@@ -279,13 +287,16 @@ mod tests {
 
     #[test]
     fn forbidden_answers_are_told_apart_by_their_reason_before_their_wording() {
-        let closed = ClientError::from_response(403, "whatever the wording".into(), Some("test_closed"));
+        let closed =
+            ClientError::from_response(403, "whatever the wording".into(), Some("test_closed"));
         assert!(matches!(closed, ClientError::TestClosed { .. }));
-        let roster = ClientError::from_response(403, "mentions a key".into(), Some("not_on_roster"));
+        let roster =
+            ClientError::from_response(403, "mentions a key".into(), Some("not_on_roster"));
         assert!(matches!(roster, ClientError::NotOnRoster { .. }));
         let other = ClientError::from_response(403, "your key".into(), Some("not_your_id"));
         assert!(matches!(other, ClientError::WrongKey { .. }));
-        let enrolled = ClientError::from_response(403, "key roster closed at".into(), Some("not_enrolled"));
+        let enrolled =
+            ClientError::from_response(403, "key roster closed at".into(), Some("not_enrolled"));
         assert!(matches!(enrolled, ClientError::Forbidden { .. }));
     }
 
@@ -298,8 +309,11 @@ mod tests {
             None,
         );
         assert!(matches!(closed, ClientError::TestClosed { .. }));
-        let roster =
-            ClientError::from_response(403, "student x is not on the roster of this course".into(), None);
+        let roster = ClientError::from_response(
+            403,
+            "student x is not on the roster of this course".into(),
+            None,
+        );
         assert!(matches!(roster, ClientError::NotOnRoster { .. }));
         let key = ClientError::from_response(403, "this API key is not valid".into(), None);
         assert!(matches!(key, ClientError::WrongKey { .. }));

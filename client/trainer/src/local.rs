@@ -36,10 +36,18 @@ pub struct Args {
     #[arg(long, env = "EWORK_TIME_ZONE", default_value = "Europe/Warsaw")]
     time_zone: String,
     /// Where the trainer's report is addressed.
-    #[arg(long, env = "EWORK_TRAINER_EMAIL", default_value = "trainer@example.com")]
+    #[arg(
+        long,
+        env = "EWORK_TRAINER_EMAIL",
+        default_value = "trainer@example.com"
+    )]
     trainer_email: String,
     /// `From:` of every email.
-    #[arg(long, env = "EWORK_SENDER", default_value = "Ework Trainings <noreply@ework.local>")]
+    #[arg(
+        long,
+        env = "EWORK_SENDER",
+        default_value = "Ework Trainings <noreply@ework.local>"
+    )]
     sender: String,
     /// Freeze the clock at this instant (RFC 3339), for demos and tests.
     #[arg(long)]
@@ -78,16 +86,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let api = Arc::new(Api::new(store.clone(), clock, ApiConfig { time_zone: tz }));
     let addr = SocketAddr::new(args.bind, args.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (is another stack running? try --port 0)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another stack running? try --port 0)")
+    })?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let outbox = args.data_dir.join("outbox");
 
     println!("Ework local stack");
     println!("  API URL:   {url}");
-    println!("  Data dir:  {} (encrypted with its store.key)", args.data_dir.display());
+    println!(
+        "  Data dir:  {} (encrypted with its store.key)",
+        args.data_dir.display()
+    );
     println!("  Outbox:    {}", outbox.display());
     println!("  Time zone: {tz} (tests close Monday 23:00)");
     if let Some(t) = args.now {
@@ -120,11 +131,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut rx = stop_rx.clone();
         // Its own thread and runtime: the scorer's pass need not be `Send`, and a long
         // scoring run never competes with the API for the gateway's workers.
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         Some(std::thread::spawn(move || {
-            runtime.block_on(run_scheduler(store, mailer, Arc::new(clock), config, async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }))
+            runtime.block_on(run_scheduler(
+                store,
+                mailer,
+                Arc::new(clock),
+                config,
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            ))
         }))
     };
 
@@ -151,13 +170,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -168,11 +188,14 @@ async fn shutdown_signal() {
 }
 
 fn tracing_subscriber_init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ework_domain=info,trainer=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,ework_domain=info,trainer=info")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
-
 
 /// Publishes the sample course and issues a key per student, once per data dir.
 async fn seed_on_first_start(
@@ -189,7 +212,9 @@ async fn seed_on_first_start(
         .await
         .context("publishing the sample course")?;
     tracing::info!(%report, "sample course published");
-    let roster: Roster = store_json::read(store, &layout::roster()).await?.unwrap_or_default();
+    let roster: Roster = store_json::read(store, &layout::roster())
+        .await?
+        .unwrap_or_default();
     let mut issued = Vec::new();
     for student in &roster.0 {
         let key = PlainKey::generate();

@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "trainer", version, about = "Run, publish and score Ework Trainings tests")]
+#[command(
+    name = "trainer",
+    version,
+    about = "Run, publish and score Ework Trainings tests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

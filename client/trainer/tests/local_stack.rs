@@ -23,11 +23,16 @@ struct Stack {
 impl Stack {
     fn start(dir: &Path, now: Option<&str>) -> Stack {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
-        cmd.args(["local", "--port", "0", "--no-scheduler", "--data-dir"]).arg(dir);
+        cmd.args(["local", "--port", "0", "--no-scheduler", "--data-dir"])
+            .arg(dir);
         if let Some(now) = now {
             cmd.args(["--now", now]);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("trainer starts");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("trainer starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -39,7 +44,9 @@ impl Stack {
         });
         let (mut url, mut keys) = (None, BTreeMap::new());
         loop {
-            let line = rx.recv_timeout(Duration::from_secs(60)).expect("stack prints its banner");
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("stack prints its banner");
             if let Some(rest) = line.trim().strip_prefix("API URL:") {
                 url = Some(rest.trim().to_string());
             }
@@ -53,28 +60,48 @@ impl Stack {
                 break;
             }
         }
-        Stack { child, url: url.expect("API URL printed"), keys, dir: dir.to_path_buf() }
+        Stack {
+            child,
+            url: url.expect("API URL printed"),
+            keys,
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn key(&self, student: &str) -> &str {
         &self.keys[student]
     }
 
-    async fn call(&self, method: &str, path_and_query: &str, key: Option<&str>, body: Option<&str>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
         let client = reqwest::Client::new();
         let url = format!("{}{path_and_query}", self.url);
-        let mut req = client.request(method.parse().unwrap(), url).timeout(Duration::from_secs(10));
+        let mut req = client
+            .request(method.parse().unwrap(), url)
+            .timeout(Duration::from_secs(10));
         if let Some(key) = key {
             req = req.header("x-api-key", key);
         }
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
         }
         let resp = req.send().await.expect("stack answers");
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let value: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
-        assert_eq!(value["code"], status.as_u16(), "code mirrors the status: {value}");
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
+        assert_eq!(
+            value["code"],
+            status.as_u16(),
+            "code mirrors the status: {value}"
+        );
         (status, value)
     }
 
@@ -83,7 +110,10 @@ impl Stack {
         let store = LocalStore::open(&self.dir).unwrap();
         let mut all = BTreeMap::new();
         for info in store.list("").await.unwrap() {
-            all.insert(info.key.to_string(), store.get(&info.key).await.unwrap().unwrap());
+            all.insert(
+                info.key.to_string(),
+                store.get(&info.key).await.unwrap().unwrap(),
+            );
         }
         all
     }
@@ -96,6 +126,16 @@ impl Drop for Stack {
     }
 }
 
+/// method, path and query, key, body, expected status, words the message must contain.
+type Refusal<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<String>,
+    u16,
+    &'a str,
+);
+
 const OPEN_TIME: &str = "2026-11-24T10:00:00Z";
 const AFTER_DEADLINE: &str = "2026-12-02T10:00:00Z";
 
@@ -105,7 +145,12 @@ fn answers_body(student: &str, answers: Value) -> String {
 
 async fn questions(stack: &Stack, student: &str) -> Vec<Value> {
     let (status, body) = stack
-        .call("GET", "/api/v1/test?subjectName=operating-systems&testId=test01", Some(stack.key(student)), None)
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01",
+            Some(stack.key(student)),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body["body"].as_array().unwrap().clone()
@@ -127,34 +172,80 @@ async fn a_student_lists_fetches_and_submits_an_open_test() {
     assert_eq!(stack.keys.len(), 4, "four sample students get keys");
 
     let list = json!({"studentId": "student01"}).to_string();
-    let (status, body) = stack.call("POST", "/api/v1/tests", Some(stack.key("student01")), Some(&list)).await;
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/api/v1/tests",
+            Some(stack.key("student01")),
+            Some(&list),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let os = body["body"].as_array().unwrap().iter().find(|s| s["subject"] == "operating-systems").unwrap();
+    let os = body["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"] == "operating-systems")
+        .unwrap();
     assert!(os["testIds"].as_array().unwrap().contains(&json!("test01")));
     assert_eq!(os["tests"][0]["submitted"], false);
-    assert!(os["tests"][0]["dueAt"].as_str().unwrap().ends_with("+01:00"), "due in the trainer's zone: {os}");
+    assert!(
+        os["tests"][0]["dueAt"]
+            .as_str()
+            .unwrap()
+            .ends_with("+01:00"),
+        "due in the trainer's zone: {os}"
+    );
 
     let qs = questions(&stack, "student01").await;
     assert!(qs.len() >= 3);
     let upload = answers_body("student01", first_answers(&qs));
-    let (status, body) = stack.call("POST", "/api/v1/test", Some(stack.key("student01")), Some(&upload)).await;
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/api/v1/test",
+            Some(stack.key("student01")),
+            Some(&upload),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["body"], "Successfully uploaded test result");
     assert_eq!(body["receipt"]["replaced"], false);
     assert_eq!(body["receipt"]["sha256"].as_str().unwrap().len(), 64);
 
     // Now it is submitted: still listed (resubmission allowed) but no longer to take.
-    let (_, body) = stack.call("POST", "/api/v1/tests", Some(stack.key("student01")), Some(&list)).await;
-    let os = body["body"].as_array().unwrap().iter().find(|s| s["subject"] == "operating-systems").unwrap();
+    let (_, body) = stack
+        .call(
+            "POST",
+            "/api/v1/tests",
+            Some(stack.key("student01")),
+            Some(&list),
+        )
+        .await;
+    let os = body["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"] == "operating-systems")
+        .unwrap();
     assert!(!os["testIds"].as_array().unwrap().contains(&json!("test01")));
     assert_eq!(os["tests"][0]["submitted"], true);
 
-    let (status, body) = stack.call("POST", "/api/v1/test", Some(stack.key("student01")), Some(&upload)).await;
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/api/v1/test",
+            Some(stack.key("student01")),
+            Some(&upload),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["receipt"]["replaced"], true);
 
     let stored = stack.snapshot().await;
-    let saved: Value = serde_json::from_slice(&stored["operating-systems/test01/student01/testResult.json"]).unwrap();
+    let saved: Value =
+        serde_json::from_slice(&stored["operating-systems/test01/student01/testResult.json"])
+            .unwrap();
     assert_eq!(saved, first_answers(&qs));
 }
 
@@ -165,15 +256,30 @@ async fn the_answer_key_never_appears_in_any_response() {
     let key_bytes = stack.snapshot().await["operating-systems/test01/questionsKey.json"].clone();
     let key_json: Value = serde_json::from_slice(&key_bytes).unwrap();
     let (_, body) = stack
-        .call("GET", "/api/v1/test?subjectName=operating-systems&testId=test01", Some(stack.key("student02")), None)
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01",
+            Some(stack.key("student02")),
+            None,
+        )
         .await;
     let text = body.to_string();
     assert!(!text.contains("questionsKey"));
     for q in body["body"].as_array().unwrap() {
-        assert!(q.get("answer").is_none() && q.get("correct").is_none(), "{q}");
+        assert!(
+            q.get("answer").is_none() && q.get("correct").is_none(),
+            "{q}"
+        );
     }
     // The response is exactly the questions shape: no extra field that could carry the key.
-    let (_, raw) = stack.call("GET", "/api/v1/test?subjectName=operating-systems&testId=questionsKey.json", Some(stack.key("student02")), None).await;
+    let (_, raw) = stack
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=questionsKey.json",
+            Some(stack.key("student02")),
+            None,
+        )
+        .await;
     assert_eq!(raw["code"], 404);
     assert!(key_json.as_array().unwrap().len() >= 3);
 }
@@ -184,14 +290,34 @@ async fn one_student_cannot_list_or_submit_as_another() {
     let stack = Stack::start(dir.path(), Some(OPEN_TIME));
     let before = stack.snapshot().await;
     let list = json!({"studentId": "student02"}).to_string();
-    let (status, body) = stack.call("POST", "/api/v1/tests", Some(stack.key("student01")), Some(&list)).await;
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/api/v1/tests",
+            Some(stack.key("student01")),
+            Some(&list),
+        )
+        .await;
     assert_eq!(status, 403);
-    assert!(body["body"].as_str().unwrap().contains("belongs to student01"), "{body}");
+    assert!(
+        body["body"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to student01"),
+        "{body}"
+    );
     assert_eq!(body["reason"], "not_your_id");
 
     let qs = questions(&stack, "student01").await;
     let upload = answers_body("student02", first_answers(&qs));
-    let (status, _) = stack.call("POST", "/api/v1/test", Some(stack.key("student01")), Some(&upload)).await;
+    let (status, _) = stack
+        .call(
+            "POST",
+            "/api/v1/test",
+            Some(stack.key("student01")),
+            Some(&upload),
+        )
+        .await;
     assert_eq!(status, 403);
     assert_eq!(stack.snapshot().await, before, "nothing written");
 }
@@ -204,11 +330,21 @@ async fn a_late_upload_is_refused_with_the_deadline_and_writes_nothing() {
         stack.keys.clone()
     };
     let mut stack = Stack::start(dir.path(), Some(AFTER_DEADLINE));
-    assert!(stack.keys.is_empty(), "keys are shown only on the first start");
+    assert!(
+        stack.keys.is_empty(),
+        "keys are shown only on the first start"
+    );
     stack.keys = keys;
     let before = stack.snapshot().await;
     let upload = answers_body("student01", json!([{"questionId": "1", "answer": "a"}]));
-    let (status, body) = stack.call("POST", "/api/v1/test", Some(stack.key("student01")), Some(&upload)).await;
+    let (status, body) = stack
+        .call(
+            "POST",
+            "/api/v1/test",
+            Some(stack.key("student01")),
+            Some(&upload),
+        )
+        .await;
     assert_eq!(status, 403);
     let msg = body["body"].as_str().unwrap();
     assert!(msg.contains("closed at 2026-11-30 23:00 CET"), "{msg}");
@@ -216,12 +352,31 @@ async fn a_late_upload_is_refused_with_the_deadline_and_writes_nothing() {
     assert_eq!(stack.snapshot().await, before);
 
     let (status, _) = stack
-        .call("GET", "/api/v1/test?subjectName=operating-systems&testId=test01", Some(stack.key("student01")), None)
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01",
+            Some(stack.key("student01")),
+            None,
+        )
         .await;
     assert_eq!(status, 403);
     let list = json!({"studentId": "student01"}).to_string();
-    let (_, body) = stack.call("POST", "/api/v1/tests", Some(stack.key("student01")), Some(&list)).await;
-    assert!(body["body"].as_array().unwrap().iter().all(|s| s["subject"] != "operating-systems"), "closed tests are not listed: {body}");
+    let (_, body) = stack
+        .call(
+            "POST",
+            "/api/v1/tests",
+            Some(stack.key("student01")),
+            Some(&list),
+        )
+        .await;
+    assert!(
+        body["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["subject"] != "operating-systems"),
+        "closed tests are not listed: {body}"
+    );
 }
 
 #[tokio::test]
@@ -235,36 +390,197 @@ async fn every_refusal_has_its_precise_status_and_writes_nothing() {
     let ghost = ework_domain::keys::PlainKey::generate();
     let store = LocalStore::open(&stack.dir).unwrap();
     let ghost_id = ework_domain::ids::StudentId::parse("ghost").unwrap();
-    ework_domain::keys::issue(&store, &ghost_id, &ghost, chrono::Utc::now(), None).await.unwrap();
+    ework_domain::keys::issue(&store, &ghost_id, &ghost, chrono::Utc::now(), None)
+        .await
+        .unwrap();
     let before = stack.snapshot().await;
     let big = "x".repeat(70 * 1024);
-    let cases: Vec<(&str, String, Option<&str>, Option<String>, u16, &str)> = vec![
-        ("POST", "/api/v1/tests".into(), None, Some(r#"{"studentId":"student03"}"#.into()), 401, "missing API key"),
-        ("POST", "/api/v1/tests".into(), Some("ewk_nope"), Some(r#"{"studentId":"student03"}"#.into()), 403, "not valid"),
-        ("POST", "/api/v1/tests".into(), Some(ghost.expose()), Some(r#"{"studentId":"ghost"}"#.into()), 403, "not on the roster"),
-        ("POST", "/api/v1/tests".into(), Some(&key), Some("{not json".into()), 400, "not valid JSON"),
-        ("POST", "/api/v1/tests".into(), Some(&key), Some("{}".into()), 400, "missing field `studentId`"),
-        ("POST", "/api/v1/tests".into(), Some(&key), Some(r#"{"studentId":5}"#.into()), 400, "must be a string"),
-        ("POST", "/api/v1/tests".into(), Some(&key), Some(r#"{"studentId":"../x"}"#.into()), 400, "studentId"),
-        ("GET", "/api/v1/test?subjectName=operating-systems".into(), Some(&key), None, 400, "missing query parameter `testId`"),
-        ("GET", "/api/v1/test?subjectName=operating-systems&testId=test01&testId=test02".into(), Some(&key), None, 400, "more than once"),
-        ("GET", "/api/v1/test?subjectName=operating-systems&testId=..%2Fx".into(), Some(&key), None, 400, "testId"),
-        ("GET", "/api/v1/test?subjectName=operating-systems&testId=test99".into(), Some(&key), None, 404, "no published test"),
-        ("GET", "/api/v1/test?subjectName=operating-systems&testId=test02".into(), Some(&key), None, 404, "no published test"),
-        ("DELETE", "/api/v1/test".into(), Some(&key), None, 405, "not allowed"),
-        ("GET", "/api/v1/tests".into(), Some(&key), None, 405, "not allowed"),
-        ("GET", "/api/v2/whatever".into(), Some(&key), None, 404, "no such endpoint"),
-        ("POST", "/api/v1/test".into(), Some(&key), Some(big), 413, "limit"),
-        ("POST", "/api/v1/test".into(), Some(&key), Some(r#"{"subjectName":"operating-systems","testId":"test01","studentId":"student03"}"#.into()), 400, "missing field `testResult`"),
-        ("POST", "/api/v1/test".into(), Some(&key), Some(answers_body("student03", json!([{"questionId": "999", "answer": "a"}]))), 422, "not part of test"),
-        ("POST", "/api/v1/test".into(), Some(&key), Some(answers_body("student03", json!([{"questionId": q1, "answer": "zz"}]))), 422, "not an option"),
-        ("POST", "/api/v1/test".into(), Some(&key), Some(answers_body("student03", json!([{"questionId": q1, "answer": "a"}, {"questionId": q1, "answer": "b"}]))), 422, "more than once"),
+    let cases: Vec<Refusal> = vec![
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            None,
+            Some(r#"{"studentId":"student03"}"#.into()),
+            401,
+            "missing API key",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some("ewk_nope"),
+            Some(r#"{"studentId":"student03"}"#.into()),
+            403,
+            "not valid",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some(ghost.expose()),
+            Some(r#"{"studentId":"ghost"}"#.into()),
+            403,
+            "not on the roster",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some(&key),
+            Some("{not json".into()),
+            400,
+            "not valid JSON",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some(&key),
+            Some("{}".into()),
+            400,
+            "missing field `studentId`",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some(&key),
+            Some(r#"{"studentId":5}"#.into()),
+            400,
+            "must be a string",
+        ),
+        (
+            "POST",
+            "/api/v1/tests".into(),
+            Some(&key),
+            Some(r#"{"studentId":"../x"}"#.into()),
+            400,
+            "studentId",
+        ),
+        (
+            "GET",
+            "/api/v1/test?subjectName=operating-systems".into(),
+            Some(&key),
+            None,
+            400,
+            "missing query parameter `testId`",
+        ),
+        (
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01&testId=test02".into(),
+            Some(&key),
+            None,
+            400,
+            "more than once",
+        ),
+        (
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=..%2Fx".into(),
+            Some(&key),
+            None,
+            400,
+            "testId",
+        ),
+        (
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test99".into(),
+            Some(&key),
+            None,
+            404,
+            "no published test",
+        ),
+        (
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test02".into(),
+            Some(&key),
+            None,
+            404,
+            "no published test",
+        ),
+        (
+            "DELETE",
+            "/api/v1/test".into(),
+            Some(&key),
+            None,
+            405,
+            "not allowed",
+        ),
+        (
+            "GET",
+            "/api/v1/tests".into(),
+            Some(&key),
+            None,
+            405,
+            "not allowed",
+        ),
+        (
+            "GET",
+            "/api/v2/whatever".into(),
+            Some(&key),
+            None,
+            404,
+            "no such endpoint",
+        ),
+        (
+            "POST",
+            "/api/v1/test".into(),
+            Some(&key),
+            Some(big),
+            413,
+            "limit",
+        ),
+        (
+            "POST",
+            "/api/v1/test".into(),
+            Some(&key),
+            Some(
+                r#"{"subjectName":"operating-systems","testId":"test01","studentId":"student03"}"#
+                    .into(),
+            ),
+            400,
+            "missing field `testResult`",
+        ),
+        (
+            "POST",
+            "/api/v1/test".into(),
+            Some(&key),
+            Some(answers_body(
+                "student03",
+                json!([{"questionId": "999", "answer": "a"}]),
+            )),
+            422,
+            "not part of test",
+        ),
+        (
+            "POST",
+            "/api/v1/test".into(),
+            Some(&key),
+            Some(answers_body(
+                "student03",
+                json!([{"questionId": q1, "answer": "zz"}]),
+            )),
+            422,
+            "not an option",
+        ),
+        (
+            "POST",
+            "/api/v1/test".into(),
+            Some(&key),
+            Some(answers_body(
+                "student03",
+                json!([{"questionId": q1, "answer": "a"}, {"questionId": q1, "answer": "b"}]),
+            )),
+            422,
+            "more than once",
+        ),
     ];
     for (method, path, key, body, want, needle) in cases {
         let (status, resp) = stack.call(method, &path, key, body.as_deref()).await;
         assert_eq!(status.as_u16(), want, "{method} {path}: {resp}");
         let msg = resp["body"].as_str().unwrap();
-        assert!(msg.contains(needle), "{method} {path}: {msg:?} should mention {needle:?}");
+        assert!(
+            msg.contains(needle),
+            "{method} {path}: {msg:?} should mention {needle:?}"
+        );
     }
-    assert_eq!(stack.snapshot().await, before, "no refused request wrote anything");
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "no refused request wrote anything"
+    );
 }

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 2000;
 
+/// name, method, path, query, body.
+type Case<'a> = (&'a str, &'a str, &'a str, Vec<(String, String)>, &'a [u8]);
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -23,18 +26,30 @@ async fn main() {
     let api = Api::new(store, FixedClock(now), ApiConfig::default());
     let key = fixture.key_of("student001").to_string();
     let upload = br#"{"subjectName":"operating-systems","testId":"test01","studentId":"student001","testResult":[{"questionId":"1","answer":"b"},{"questionId":"2","answer":"c"}]}"#;
-    let cases: [(&str, &str, &str, Vec<(String, String)>, &[u8]); 3] = [
-        ("POST /api/v1/tests", "POST", "/api/v1/tests", vec![], br#"{"studentId":"student001"}"#),
+    let cases: [Case; 3] = [
+        (
+            "POST /api/v1/tests",
+            "POST",
+            "/api/v1/tests",
+            vec![],
+            br#"{"studentId":"student001"}"#,
+        ),
         (
             "GET /api/v1/test",
             "GET",
             "/api/v1/test",
-            vec![("subjectName".into(), "operating-systems".into()), ("testId".into(), "test01".into())],
+            vec![
+                ("subjectName".into(), "operating-systems".into()),
+                ("testId".into(), "test01".into()),
+            ],
             b"",
         ),
         ("POST /api/v1/test", "POST", "/api/v1/test", vec![], upload),
     ];
-    println!("{:<22} {:>10} {:>10} {:>10}  ({RUNS} sequential requests each, local encrypted store)", "endpoint", "p50", "p99", "max");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10}  ({RUNS} sequential requests each, local encrypted store)",
+        "endpoint", "p50", "p99", "max"
+    );
     for (name, method, path, query, body) in cases {
         let mut times = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {

@@ -32,17 +32,27 @@ impl FunctionConfig {
             None => DEFAULT_TIME_ZONE,
         };
         let kms_key_id = get("EWORK_KMS_KEY_ID").filter(|k| !k.trim().is_empty());
-        Ok(Self { bucket, kms_key_id, time_zone })
+        Ok(Self {
+            bucket,
+            kms_key_id,
+            time_zone,
+        })
     }
 
     pub fn api(&self) -> ApiConfig {
-        ApiConfig { time_zone: self.time_zone }
+        ApiConfig {
+            time_zone: self.time_zone,
+        }
     }
 
     /// The bucket store, with clients built from the standard AWS chain.
     pub async fn s3_store(&self) -> crate::s3::S3Store {
         let aws = crate::s3::load_aws_config().await;
-        crate::s3::S3Store::new(crate::s3::s3_client(&aws), self.bucket.clone(), self.kms_key_id.clone())
+        crate::s3::S3Store::new(
+            crate::s3::s3_client(&aws),
+            self.bucket.clone(),
+            self.kms_key_id.clone(),
+        )
     }
 }
 
@@ -58,7 +68,8 @@ mod tests {
 
     #[test]
     fn time_zone_defaults_to_warsaw_and_rejects_nonsense() {
-        let cfg = FunctionConfig::from_lookup(|n| (n == "EWORK_BUCKET").then(|| "b".to_string())).unwrap();
+        let cfg = FunctionConfig::from_lookup(|n| (n == "EWORK_BUCKET").then(|| "b".to_string()))
+            .unwrap();
         assert_eq!(cfg.time_zone, DEFAULT_TIME_ZONE);
         let bad = FunctionConfig::from_lookup(|n| match n {
             "EWORK_BUCKET" => Some("b".into()),

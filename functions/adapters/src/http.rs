@@ -14,9 +14,11 @@ const API_KEY_HEADER: &str = "x-api-key";
 
 fn api_key(headers: &HeaderMap) -> Option<String> {
     // A key that is not valid text cannot match any issued key; treat it as garbage, not absent.
-    headers
-        .get(API_KEY_HEADER)
-        .map(|v| v.to_str().map(str::to_owned).unwrap_or_else(|_| "\u{fffd}".to_owned()))
+    headers.get(API_KEY_HEADER).map(|v| {
+        v.to_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|_| "\u{fffd}".to_owned())
+    })
 }
 
 fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
@@ -25,7 +27,8 @@ fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn json_body(resp: &ApiResponse) -> Vec<u8> {
-    serde_json::to_vec(&resp.body).unwrap_or_else(|_| br#"{"code":500,"body":"internal error"}"#.to_vec())
+    serde_json::to_vec(&resp.body)
+        .unwrap_or_else(|_| br#"{"code":500,"body":"internal error"}"#.to_vec())
 }
 
 /// Converts an API Gateway (REST, proxy integration) request.
@@ -33,7 +36,11 @@ pub fn from_lambda(req: &lambda_http::Request) -> ApiRequest {
     use lambda_http::RequestExt;
     let query = req
         .query_string_parameters_ref()
-        .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        .map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
         .unwrap_or_else(|| parse_query(req.uri().query()));
     ApiRequest {
         method: req.method().as_str().to_owned(),
@@ -64,18 +71,26 @@ where
     C: Clock + 'static,
 {
     let api = &api;
-    lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| async move {
-        let resp = api.handle_endpoint(endpoint, from_lambda(&req)).await;
-        Ok::<_, std::convert::Infallible>(to_lambda(&resp))
-    }))
+    lambda_http::run(lambda_http::service_fn(
+        move |req: lambda_http::Request| async move {
+            let resp = api.handle_endpoint(endpoint, from_lambda(&req)).await;
+            Ok::<_, std::convert::Infallible>(to_lambda(&resp))
+        },
+    ))
     .await
 }
 
 fn to_axum(resp: &ApiResponse) -> Response {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut out = (status, [(header::CONTENT_TYPE, "application/json")], json_body(resp)).into_response();
+    let mut out = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json_body(resp),
+    )
+        .into_response();
     if let Some(allow) = resp.allow {
-        out.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        out.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     out
 }
@@ -96,13 +111,19 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<usize>().ok());
             if let Some(size) = declared.filter(|s| *s > MAX_BODY_BYTES) {
-                return to_axum(&error_response(&ApiError::PayloadTooLarge { size, limit: MAX_BODY_BYTES }));
+                return to_axum(&error_response(&ApiError::PayloadTooLarge {
+                    size,
+                    limit: MAX_BODY_BYTES,
+                }));
             }
             let body = match to_bytes(body, MAX_BODY_BYTES + 1).await {
                 Ok(bytes) => bytes.to_vec(),
                 Err(_) => {
                     let size = MAX_BODY_BYTES + 1;
-                    return to_axum(&error_response(&ApiError::PayloadTooLarge { size, limit: MAX_BODY_BYTES }));
+                    return to_axum(&error_response(&ApiError::PayloadTooLarge {
+                        size,
+                        limit: MAX_BODY_BYTES,
+                    }));
                 }
             };
             let req = ApiRequest {
@@ -131,7 +152,10 @@ mod tests {
     #[test]
     fn a_key_that_is_not_text_is_kept_as_garbage() {
         let mut headers = HeaderMap::new();
-        headers.insert(API_KEY_HEADER, HeaderValue::from_bytes(b"\xff\xfe").unwrap());
+        headers.insert(
+            API_KEY_HEADER,
+            HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
         assert_eq!(api_key(&headers).as_deref(), Some("\u{fffd}"));
     }
 }

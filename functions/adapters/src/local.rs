@@ -42,7 +42,9 @@ struct Inner {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("root", &self.inner.root).finish()
+        f.debug_struct("LocalStore")
+            .field("root", &self.inner.root)
+            .finish()
     }
 }
 
@@ -55,11 +57,14 @@ impl LocalStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let root = dir.as_ref().to_path_buf();
         for sub in ["objects", "versions", "tmp"] {
-            fs::create_dir_all(root.join(sub)).map_err(|e| failed(&format!("creating {}", root.join(sub).display()), e))?;
+            fs::create_dir_all(root.join(sub))
+                .map_err(|e| failed(&format!("creating {}", root.join(sub).display()), e))?;
         }
         let key = load_or_create_key(&root.join("store.key"))?;
         let cipher = Aes256Gcm::new_from_slice(&key).map_err(|e| failed("store key", e))?;
-        Ok(Self { inner: Arc::new(Inner { root, cipher }) })
+        Ok(Self {
+            inner: Arc::new(Inner { root, cipher }),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -79,10 +84,17 @@ impl LocalStore {
 
 fn load_or_create_key(path: &Path) -> Result<[u8; 32], StoreError> {
     let mut key = [0u8; 32];
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(mut file) => {
             rand::rngs::OsRng.fill_bytes(&mut key);
-            file.write_all(&key).and_then(|_| file.sync_all()).map_err(|e| failed("writing store.key", e))?;
+            file.write_all(&key)
+                .and_then(|_| file.sync_all())
+                .map_err(|e| failed("writing store.key", e))?;
             return Ok(key);
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
@@ -94,7 +106,8 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], StoreError> {
     }
     let mut file = fs::File::open(path).map_err(|e| failed("reading store.key", e))?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| failed("reading store.key", e))?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| failed("reading store.key", e))?;
     if bytes.len() != key.len() {
         return Err(StoreError::Failed(format!(
             "{} must hold exactly 32 bytes (found {}); restore it from a backup",
@@ -125,7 +138,13 @@ impl Inner {
         // The key is authenticated too, so a file moved to another key fails to open.
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: key.as_str().as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: key.as_str().as_bytes(),
+                },
+            )
             .map_err(|_| StoreError::Failed(format!("encrypting {key}")))?;
         let mut out = Vec::with_capacity(sealed.len() + MAGIC.len() + NONCE_LEN);
         out.extend_from_slice(MAGIC);
@@ -135,13 +154,23 @@ impl Inner {
     }
 
     fn decrypt(&self, key: &ObjectKey, data: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let corrupt = || StoreError::Failed(format!("{key} cannot be decrypted (wrong store.key or damaged file)"));
+        let corrupt = || {
+            StoreError::Failed(format!(
+                "{key} cannot be decrypted (wrong store.key or damaged file)"
+            ))
+        };
         if data.len() < OVERHEAD as usize || &data[..MAGIC.len()] != MAGIC {
             return Err(corrupt());
         }
         let (nonce, sealed) = data[MAGIC.len()..].split_at(NONCE_LEN);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: key.as_str().as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: key.as_str().as_bytes(),
+                },
+            )
             .map_err(|_| corrupt())
     }
 
@@ -156,16 +185,19 @@ impl Inner {
             .mode(0o600)
             .open(&path)
             .map_err(|e| failed("creating temp file", e))?;
-        file.write_all(sealed).and_then(|_| file.sync_data()).map_err(|e| {
-            let _ = fs::remove_file(&path);
-            failed("writing temp file", e)
-        })?;
+        file.write_all(sealed)
+            .and_then(|_| file.sync_data())
+            .map_err(|e| {
+                let _ = fs::remove_file(&path);
+                failed("writing temp file", e)
+            })?;
         Ok(path)
     }
 
     fn ensure_parent(path: &Path) -> Result<(), StoreError> {
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| failed(&format!("creating {}", parent.display()), e))?;
+            fs::create_dir_all(parent)
+                .map_err(|e| failed(&format!("creating {}", parent.display()), e))?;
         }
         Ok(())
     }
@@ -176,7 +208,10 @@ impl Inner {
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
         let mut tag = [0u8; 4];
         rand::rngs::OsRng.fill_bytes(&mut tag);
-        match fs::hard_link(current, dir.join(format!("{nanos:020}-{}", hex::encode(tag)))) {
+        match fs::hard_link(
+            current,
+            dir.join(format!("{nanos:020}-{}", hex::encode(tag))),
+        ) {
             Ok(()) => Ok(()),
             // Replaced or purged by a concurrent writer: nothing left to keep.
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -226,7 +261,11 @@ impl Inner {
         if dir_part.split('/').any(|s| s == ".." || s == ".") {
             return Ok(Vec::new());
         }
-        let start = if dir_part.is_empty() { objects.clone() } else { objects.join(dir_part) };
+        let start = if dir_part.is_empty() {
+            objects.clone()
+        } else {
+            objects.join(dir_part)
+        };
         let mut found = Vec::new();
         let mut stack = vec![start];
         while let Some(dir) = stack.pop() {
@@ -243,12 +282,18 @@ impl Inner {
                     stack.push(path);
                     continue;
                 }
-                let Ok(rel) = path.strip_prefix(&objects) else { continue };
-                let Some(rel) = rel.to_str().and_then(|r| r.strip_suffix(FILE_SUFFIX)) else { continue };
+                let Ok(rel) = path.strip_prefix(&objects) else {
+                    continue;
+                };
+                let Some(rel) = rel.to_str().and_then(|r| r.strip_suffix(FILE_SUFFIX)) else {
+                    continue;
+                };
                 if !rel.starts_with(prefix) {
                     continue;
                 }
-                let Ok(key) = ObjectKey::parse(rel) else { continue };
+                let Ok(key) = ObjectKey::parse(rel) else {
+                    continue;
+                };
                 found.push(ObjectInfo {
                     key,
                     size: meta.len().saturating_sub(OVERHEAD),
@@ -270,7 +315,8 @@ impl Inner {
         let versions = self.versions_dir(key);
         if let Ok(entries) = fs::read_dir(&versions) {
             removed += entries.count();
-            fs::remove_dir_all(&versions).map_err(|e| failed(&format!("removing versions of {key}"), e))?;
+            fs::remove_dir_all(&versions)
+                .map_err(|e| failed(&format!("removing versions of {key}"), e))?;
         }
         // Erasure must not leave a folder named after the student behind.
         self.remove_empty_parents(&self.object_path(key), &self.root.join("objects"));
@@ -331,10 +377,20 @@ mod tests {
     async fn objects_are_encrypted_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
-        store.put(&key("s/t/questions.json"), b"What is a kernel?".to_vec()).await.unwrap();
+        store
+            .put(&key("s/t/questions.json"), b"What is a kernel?".to_vec())
+            .await
+            .unwrap();
         let raw = fs::read(dir.path().join("objects/s/t/questions.json~")).unwrap();
         assert!(!raw.windows(6).any(|w| w == b"kernel"));
-        assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"What is a kernel?");
+        assert_eq!(
+            store
+                .get(&key("s/t/questions.json"))
+                .await
+                .unwrap()
+                .unwrap(),
+            b"What is a kernel?"
+        );
     }
 
     #[tokio::test]
@@ -342,7 +398,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
         store.put(&key("a"), b"x".to_vec()).await.unwrap();
-        let mode = fs::metadata(dir.path().join("store.key")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("store.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let again = LocalStore::open(dir.path()).unwrap();
         assert_eq!(again.get(&key("a")).await.unwrap().unwrap(), b"x");
@@ -361,9 +420,22 @@ mod tests {
     async fn a_student_named_like_a_file_does_not_collide_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
-        store.put(&key("s/t/questions.json"), b"q".to_vec()).await.unwrap();
-        store.put(&key("s/t/questions.json/testResult.json"), b"r".to_vec()).await.unwrap();
-        assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"q");
+        store
+            .put(&key("s/t/questions.json"), b"q".to_vec())
+            .await
+            .unwrap();
+        store
+            .put(&key("s/t/questions.json/testResult.json"), b"r".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .get(&key("s/t/questions.json"))
+                .await
+                .unwrap()
+                .unwrap(),
+            b"q"
+        );
         assert_eq!(store.list("s/t/").await.unwrap().len(), 2);
     }
 
@@ -374,7 +446,10 @@ mod tests {
         let k = key("s/t/student01/testResult.json");
         store.put(&k, b"1".to_vec()).await.unwrap();
         store.put(&k, b"2".to_vec()).await.unwrap();
-        store.put(&key("s/t/questions.json"), b"q".to_vec()).await.unwrap();
+        store
+            .put(&key("s/t/questions.json"), b"q".to_vec())
+            .await
+            .unwrap();
         assert_eq!(store.purge(&k).await.unwrap(), 2);
         assert!(!dir.path().join("objects/s/t/student01").exists());
         assert!(!dir.path().join("versions/s/t/student01").exists());

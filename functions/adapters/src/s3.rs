@@ -1,10 +1,10 @@
 //! The S3 store: one versioned, encrypted bucket.
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
 use ework_domain::layout::ObjectKey;
@@ -13,7 +13,9 @@ use ework_domain::ports::{Created, ObjectInfo, ObjectStore, StoreError};
 /// Loads the AWS configuration from the standard chain (env, profile, role);
 /// `AWS_ENDPOINT_URL` points it at an emulator.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// An S3 client; path-style addressing when a custom endpoint is configured,
@@ -37,14 +39,22 @@ pub struct S3Store {
 impl S3Store {
     /// `kms_key_id`: encrypt with this KMS key (SSE-KMS); `None` uses SSE-S3 (AES256).
     pub fn new(client: Client, bucket: String, kms_key_id: Option<String>) -> Self {
-        Self { client, bucket, kms_key_id: kms_key_id.filter(|k| !k.trim().is_empty()) }
+        Self {
+            client,
+            bucket,
+            kms_key_id: kms_key_id.filter(|k| !k.trim().is_empty()),
+        }
     }
 
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
 
-    fn encrypted_put(&self, key: &ObjectKey, bytes: Vec<u8>) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    fn encrypted_put(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
         let put = self
             .client
             .put_object()
@@ -53,7 +63,9 @@ impl S3Store {
             .content_type("application/json")
             .body(ByteStream::from(bytes));
         match &self.kms_key_id {
-            Some(kms) => put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(kms),
+            Some(kms) => put
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms),
             None => put.server_side_encryption(ServerSideEncryption::Aes256),
         }
     }
@@ -64,10 +76,24 @@ fn classify<E>(what: &str, err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let server_side = err.raw_response().is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
+    let server_side = err
+        .raw_response()
+        .is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
     let retryable = server_side
-        || matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
-        || matches!(err.code(), Some("SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout" | "Throttling"));
+        || matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        )
+        || matches!(
+            err.code(),
+            Some(
+                "SlowDown"
+                    | "ServiceUnavailable"
+                    | "InternalError"
+                    | "RequestTimeout"
+                    | "Throttling"
+            )
+        );
     let detail = match err.code() {
         Some(code) => format!("{what}: {code}: {}", err.message().unwrap_or_default()),
         None => format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
@@ -90,10 +116,20 @@ fn to_chrono(t: &aws_sdk_s3::primitives::DateTime) -> Option<DateTime<Utc>> {
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        let result = self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await;
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
         match result {
             Ok(out) => {
-                let body = out.body.collect().await.map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+                let body = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
                 Ok(Some(body.into_bytes().to_vec()))
             }
             Err(err) if matches!(err.as_service_error(), Some(e) if e.is_no_such_key()) => Ok(None),
@@ -110,7 +146,12 @@ impl ObjectStore for S3Store {
     }
 
     async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        match self.encrypted_put(key, bytes).if_none_match("*").send().await {
+        match self
+            .encrypted_put(key, bytes)
+            .if_none_match("*")
+            .send()
+            .await
+        {
             Ok(_) => Ok(Created::Now),
             Err(err) if http_status(&err) == Some(412) => Ok(Created::AlreadyExisted),
             Err(err) => Err(classify(&format!("creating {key}"), err)),

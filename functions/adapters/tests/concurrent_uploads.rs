@@ -24,12 +24,21 @@ fn answers(n: usize) -> Value {
     )
 }
 
-async fn start() -> (LocalStore, String, ework_domain::testing::Fixture, tempfile::TempDir) {
+async fn start() -> (
+    LocalStore,
+    String,
+    ework_domain::testing::Fixture,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
     let fixture = seed_fixture(&store, STUDENTS, now).await.unwrap();
-    let api = Arc::new(Api::new(store.clone(), FixedClock(now), ApiConfig::default()));
+    let api = Arc::new(Api::new(
+        store.clone(),
+        FixedClock(now),
+        ApiConfig::default(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, local_router(api)).await });
@@ -49,48 +58,84 @@ async fn post(client: &reqwest::Client, url: &str, key: &str, student: &str, n: 
 }
 
 async fn stored(store: &LocalStore, student: &str) -> Value {
-    let key = ework_domain::layout::ObjectKey::parse(&format!("operating-systems/test01/{student}/testResult.json")).unwrap();
+    let key = ework_domain::layout::ObjectKey::parse(&format!(
+        "operating-systems/test01/{student}/testResult.json"
+    ))
+    .unwrap();
     serde_json::from_slice(&store.get(&key).await.unwrap().expect("stored")).expect("not corrupt")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_racing_uploads_from_a_hundred_students_all_land_whole() {
     let (store, url, fixture, _dir) = start().await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(600).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(600)
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for (id, key) in &fixture.keys {
         for n in 0..UPLOADS_PER_STUDENT {
-            let (client, url, key, id) = (client.clone(), url.clone(), key.expose().to_string(), id.to_string());
-            tasks.push(tokio::spawn(async move { post(&client, &url, &key, &id, n).await }));
+            let (client, url, key, id) = (
+                client.clone(),
+                url.clone(),
+                key.expose().to_string(),
+                id.to_string(),
+            );
+            tasks.push(tokio::spawn(async move {
+                post(&client, &url, &key, &id, n).await
+            }));
         }
     }
     let mut statuses: HashMap<u16, usize> = HashMap::new();
     for t in tasks {
         *statuses.entry(t.await.unwrap()).or_default() += 1;
     }
-    assert_eq!(statuses, HashMap::from([(200, STUDENTS * UPLOADS_PER_STUDENT)]));
+    assert_eq!(
+        statuses,
+        HashMap::from([(200, STUDENTS * UPLOADS_PER_STUDENT)])
+    );
 
     let listed = store.list("operating-systems/test01/").await.unwrap();
-    let results: Vec<_> = listed.iter().filter(|o| o.key.as_str().ends_with("/testResult.json")).collect();
-    assert_eq!(results.len(), STUDENTS, "exactly one stored result per student");
+    let results: Vec<_> = listed
+        .iter()
+        .filter(|o| o.key.as_str().ends_with("/testResult.json"))
+        .collect();
+    assert_eq!(
+        results.len(),
+        STUDENTS,
+        "exactly one stored result per student"
+    );
     for (id, _) in &fixture.keys {
         let got = stored(&store, id.as_str()).await;
-        assert!((0..UPLOADS_PER_STUDENT).any(|n| answers(n) == got), "{id} holds one of its own uploads, whole");
+        assert!(
+            (0..UPLOADS_PER_STUDENT).any(|n| answers(n) == got),
+            "{id} holds one of its own uploads, whole"
+        );
     }
     // Every object, receipts included, decrypts and parses.
     for info in &listed {
         let bytes = store.get(&info.key).await.unwrap().unwrap();
-        serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|e| panic!("{} is corrupt: {e}", info.key));
+        serde_json::from_slice::<Value>(&bytes)
+            .unwrap_or_else(|e| panic!("{} is corrupt: {e}", info.key));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_accepted_resubmission_is_the_one_kept() {
     let (store, url, fixture, _dir) = start().await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for (i, (id, key)) in fixture.keys.iter().enumerate() {
-        let (client, url, key, id) = (client.clone(), url.clone(), key.expose().to_string(), id.to_string());
+        let (client, url, key, id) = (
+            client.clone(),
+            url.clone(),
+            key.expose().to_string(),
+            id.to_string(),
+        );
         // Each student resubmits in sequence while the other 99 do the same.
         tasks.push(tokio::spawn(async move {
             let mut last = 0;
@@ -103,6 +148,10 @@ async fn the_last_accepted_resubmission_is_the_one_kept() {
     }
     for t in tasks {
         let (id, last) = t.await.unwrap();
-        assert_eq!(stored(&store, &id).await, answers(last), "{id} keeps its last upload");
+        assert_eq!(
+            stored(&store, &id).await,
+            answers(last),
+            "{id} keeps its last upload"
+        );
     }
 }

@@ -21,28 +21,62 @@ async fn conformance(store: &dyn ObjectStore) {
     assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap(), None);
 
     // Put then get returns the same bytes; a second put replaces them.
-    store.put(&key("s/t/questions.json"), b"v1".to_vec()).await.unwrap();
-    store.put(&key("s/t/questions.json"), b"v2".to_vec()).await.unwrap();
-    assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap().unwrap(), b"v2");
+    store
+        .put(&key("s/t/questions.json"), b"v1".to_vec())
+        .await
+        .unwrap();
+    store
+        .put(&key("s/t/questions.json"), b"v2".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get(&key("s/t/questions.json"))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"v2"
+    );
 
     // Create is create-once: the second create changes nothing.
     let receipt = key("s/t/student01/score.json");
-    assert_eq!(store.create(&receipt, b"first".to_vec()).await.unwrap(), Created::Now);
-    assert_eq!(store.create(&receipt, b"second".to_vec()).await.unwrap(), Created::AlreadyExisted);
+    assert_eq!(
+        store.create(&receipt, b"first".to_vec()).await.unwrap(),
+        Created::Now
+    );
+    assert_eq!(
+        store.create(&receipt, b"second".to_vec()).await.unwrap(),
+        Created::AlreadyExisted
+    );
     assert_eq!(store.get(&receipt).await.unwrap().unwrap(), b"first");
 
     // Listing by prefix is sorted, complete and exact.
     for i in 0..25 {
-        store.put(&key(&format!("s/t/student{i:02}/testResult.json")), vec![b'x'; i]).await.unwrap();
+        store
+            .put(
+                &key(&format!("s/t/student{i:02}/testResult.json")),
+                vec![b'x'; i],
+            )
+            .await
+            .unwrap();
     }
-    store.put(&key("s/t2/questions.json"), b"other test".to_vec()).await.unwrap();
-    store.put(&key("_system/keys.json"), b"{}".to_vec()).await.unwrap();
+    store
+        .put(&key("s/t2/questions.json"), b"other test".to_vec())
+        .await
+        .unwrap();
+    store
+        .put(&key("_system/keys.json"), b"{}".to_vec())
+        .await
+        .unwrap();
     let listed = store.list("s/t/").await.unwrap();
     let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(listed.len(), 27, "{keys:?}");
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted: {keys:?}");
     assert!(keys.iter().all(|k| k.starts_with("s/t/")));
-    let five = listed.iter().find(|o| o.key.as_str() == "s/t/student05/testResult.json").unwrap();
+    let five = listed
+        .iter()
+        .find(|o| o.key.as_str() == "s/t/student05/testResult.json")
+        .unwrap();
     assert_eq!(five.size, 5);
     assert_eq!(store.list("s/t/student1").await.unwrap().len(), 10);
     assert_eq!(store.list("nothing/").await.unwrap().len(), 0);
@@ -53,7 +87,11 @@ async fn conformance(store: &dyn ObjectStore) {
     assert!(removed >= 2, "both versions removed, got {removed}");
     assert_eq!(store.get(&key("s/t/questions.json")).await.unwrap(), None);
     assert_eq!(store.purge(&key("s/t/questions.json")).await.unwrap(), 0);
-    assert!(store.get(&key("s/t2/questions.json")).await.unwrap().is_some());
+    assert!(store
+        .get(&key("s/t2/questions.json"))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -95,7 +133,11 @@ async fn moto_bucket() -> (aws_sdk_s3::Client, String) {
         .load()
         .await;
     let client = s3_client(&config);
-    let bucket = format!("conformance-{}-{}", std::process::id(), BUCKETS.fetch_add(1, Ordering::SeqCst));
+    let bucket = format!(
+        "conformance-{}-{}",
+        std::process::id(),
+        BUCKETS.fetch_add(1, Ordering::SeqCst)
+    );
     client
         .create_bucket()
         .bucket(&bucket)
@@ -110,19 +152,31 @@ async fn moto_bucket() -> (aws_sdk_s3::Client, String) {
     client
         .put_bucket_versioning()
         .bucket(&bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     let rule = ServerSideEncryptionRule::builder()
         .apply_server_side_encryption_by_default(
-            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().unwrap(),
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .unwrap(),
         )
         .build();
     client
         .put_bucket_encryption()
         .bucket(&bucket)
-        .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -141,7 +195,13 @@ async fn s3_store_lists_past_one_page() {
     let (client, bucket) = moto_bucket().await;
     let store = S3Store::new(client, bucket, None);
     for i in 0..1005 {
-        store.put(&key(&format!("s/t/student{i:04}/testResult.json")), b"[]".to_vec()).await.unwrap();
+        store
+            .put(
+                &key(&format!("s/t/student{i:04}/testResult.json")),
+                b"[]".to_vec(),
+            )
+            .await
+            .unwrap();
     }
     assert_eq!(store.list("s/t/").await.unwrap().len(), 1005);
 }
@@ -150,21 +210,53 @@ async fn s3_store_lists_past_one_page() {
 async fn s3_store_writes_are_server_side_encrypted() {
     let (client, bucket) = moto_bucket().await;
     let store = S3Store::new(client.clone(), bucket.clone(), None);
-    store.put(&key("studentsList.json"), b"[]".to_vec()).await.unwrap();
-    store.create(&key("s/t/st/score.json"), b"{}".to_vec()).await.unwrap();
+    store
+        .put(&key("studentsList.json"), b"[]".to_vec())
+        .await
+        .unwrap();
+    store
+        .create(&key("s/t/st/score.json"), b"{}".to_vec())
+        .await
+        .unwrap();
     for k in ["studentsList.json", "s/t/st/score.json"] {
-        let head = client.head_object().bucket(&bucket).key(k).send().await.unwrap();
-        assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256), "{k}");
+        let head = client
+            .head_object()
+            .bucket(&bucket)
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&ServerSideEncryption::Aes256),
+            "{k}"
+        );
     }
 }
 
 #[tokio::test]
 async fn s3_store_uses_kms_when_a_key_is_configured() {
     let (client, bucket) = moto_bucket().await;
-    let store = S3Store::new(client.clone(), bucket.clone(), Some("alias/ework-test".into()));
-    store.put(&key("studentsList.json"), b"[]".to_vec()).await.unwrap();
-    let head = client.head_object().bucket(&bucket).key("studentsList.json").send().await.unwrap();
-    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::AwsKms));
+    let store = S3Store::new(
+        client.clone(),
+        bucket.clone(),
+        Some("alias/ework-test".into()),
+    );
+    store
+        .put(&key("studentsList.json"), b"[]".to_vec())
+        .await
+        .unwrap();
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key("studentsList.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKms)
+    );
     assert_eq!(head.ssekms_key_id(), Some("alias/ework-test"));
 }
 

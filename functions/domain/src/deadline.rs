@@ -1,7 +1,9 @@
 //! Deadlines: a test closes on the first Monday 23:00 in the trainer's time zone
 //! after it was published, daylight saving time included.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// Hour of the weekly deadline, local time.
@@ -105,8 +107,14 @@ mod tests {
     #[test]
     fn a_zone_without_dst_keeps_the_same_utc_time_all_year() {
         let tokyo = parse_time_zone("Asia/Tokyo").unwrap();
-        assert_eq!(next_deadline(utc("2026-01-06T00:00:00Z"), tokyo), utc("2026-01-12T14:00:00Z"));
-        assert_eq!(next_deadline(utc("2026-07-07T00:00:00Z"), tokyo), utc("2026-07-13T14:00:00Z"));
+        assert_eq!(
+            next_deadline(utc("2026-01-06T00:00:00Z"), tokyo),
+            utc("2026-01-12T14:00:00Z")
+        );
+        assert_eq!(
+            next_deadline(utc("2026-07-07T00:00:00Z"), tokyo),
+            utc("2026-07-13T14:00:00Z")
+        );
     }
 
     #[test]

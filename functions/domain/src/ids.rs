@@ -31,16 +31,25 @@ pub fn check_id(kind: &'static str, value: &str) -> Result<(), IdError> {
         return Err(IdError::TooLong { kind });
     }
     if !first.is_ascii_alphanumeric() {
-        return Err(IdError::BadStart { kind, value: shown() });
+        return Err(IdError::BadStart {
+            kind,
+            value: shown(),
+        });
     }
     if !value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
-        return Err(IdError::BadCharacter { kind, value: shown() });
+        return Err(IdError::BadCharacter {
+            kind,
+            value: shown(),
+        });
     }
     if value.contains("..") {
-        return Err(IdError::DotDot { kind, value: shown() });
+        return Err(IdError::DotDot {
+            kind,
+            value: shown(),
+        });
     }
     Ok(())
 }
@@ -157,7 +166,14 @@ mod tests {
 
     #[test]
     fn ordinary_ids_are_accepted() {
-        for ok in ["student01", "operating-systems", "test_01", "a", "1.2", "A-b.c_d"] {
+        for ok in [
+            "student01",
+            "operating-systems",
+            "test_01",
+            "a",
+            "1.2",
+            "A-b.c_d",
+        ] {
             assert!(StudentId::parse(ok).is_ok(), "{ok}");
         }
         assert!(StudentId::parse("x".repeat(64)).is_ok());
@@ -166,8 +182,21 @@ mod tests {
     #[test]
     fn ids_that_could_escape_a_storage_key_are_rejected() {
         for bad in [
-            "", "../etc", "a/b", "a..b", ".hidden", "-x", "_system", "a b", " a", "a\0b", "a%2Fb",
-            "ą", "stud\u{0435}nt", "a\\b", "a\n",
+            "",
+            "../etc",
+            "a/b",
+            "a..b",
+            ".hidden",
+            "-x",
+            "_system",
+            "a b",
+            " a",
+            "a\0b",
+            "a%2Fb",
+            "ą",
+            "stud\u{0435}nt",
+            "a\\b",
+            "a\n",
         ] {
             assert!(StudentId::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -87,7 +87,10 @@ impl KeyRegistry {
         found
     }
 
-    pub fn for_student<'a>(&'a self, id: &'a StudentId) -> impl Iterator<Item = &'a KeyRecord> + 'a {
+    pub fn for_student<'a>(
+        &'a self,
+        id: &'a StudentId,
+    ) -> impl Iterator<Item = &'a KeyRecord> + 'a {
         self.keys.iter().filter(move |k| &k.student_id == id)
     }
 }
@@ -107,7 +110,10 @@ pub async fn load(store: &(impl ObjectStore + ?Sized)) -> Result<KeyRegistry, Ke
     }
 }
 
-pub async fn save(store: &(impl ObjectStore + ?Sized), registry: &KeyRegistry) -> Result<(), KeyError> {
+pub async fn save(
+    store: &(impl ObjectStore + ?Sized),
+    registry: &KeyRegistry,
+) -> Result<(), KeyError> {
     let bytes = serde_json::to_vec_pretty(registry)?;
     store.put(&layout::key_registry(), bytes).await?;
     Ok(())
@@ -133,9 +139,15 @@ pub async fn issue(
 }
 
 /// Removes every key of a student; returns the removed records.
-pub async fn revoke(store: &(impl ObjectStore + ?Sized), student: &StudentId) -> Result<Vec<KeyRecord>, KeyError> {
+pub async fn revoke(
+    store: &(impl ObjectStore + ?Sized),
+    student: &StudentId,
+) -> Result<Vec<KeyRecord>, KeyError> {
     let mut registry = load(store).await?;
-    let (gone, kept): (Vec<_>, Vec<_>) = registry.keys.into_iter().partition(|k| &k.student_id == student);
+    let (gone, kept): (Vec<_>, Vec<_>) = registry
+        .keys
+        .into_iter()
+        .partition(|k| &k.student_id == student);
     registry.keys = kept;
     if !gone.is_empty() {
         save(store, &registry).await?;
@@ -209,6 +221,8 @@ mod tests {
             }],
         };
         assert_eq!(registry.owner_of(key.expose(), now), None);
-        assert!(registry.owner_of(key.expose(), now - chrono::Duration::seconds(1)).is_some());
+        assert!(registry
+            .owner_of(key.expose(), now - chrono::Duration::seconds(1))
+            .is_some());
     }
 }

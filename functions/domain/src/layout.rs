@@ -83,7 +83,12 @@ pub fn test_prefix(subject: &SubjectName, test: &TestId) -> String {
 }
 
 pub fn submission(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
-    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), SUBMISSION])
+    ObjectKey::join(&[
+        subject.as_str(),
+        test.as_str(),
+        student.as_str(),
+        SUBMISSION,
+    ])
 }
 
 pub fn receipt(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
@@ -141,7 +146,10 @@ mod tests {
         let s = SubjectName::parse("operating-systems").unwrap();
         let t = TestId::parse("test01").unwrap();
         let st = StudentId::parse("student01").unwrap();
-        assert_eq!(questions(&s, &t).as_str(), "operating-systems/test01/questions.json");
+        assert_eq!(
+            questions(&s, &t).as_str(),
+            "operating-systems/test01/questions.json"
+        );
         assert_eq!(
             submission(&s, &t, &st).as_str(),
             "operating-systems/test01/student01/testResult.json"

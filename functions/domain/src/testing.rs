@@ -127,7 +127,8 @@ pub async fn seed_fixture(
     use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
     use crate::model::{AnswerOption, Catalog, KeyEntry, Question, Roster, Student, TestMeta};
     use crate::{keys, layout, store_json};
-    let parse_err = |e: crate::ids::IdError| crate::keys::KeyError::Store(StoreError::Failed(e.to_string()));
+    let parse_err =
+        |e: crate::ids::IdError| crate::keys::KeyError::Store(StoreError::Failed(e.to_string()));
     let subject = SubjectName::parse("operating-systems").map_err(parse_err)?;
     let test = TestId::parse("test01").map_err(parse_err)?;
     let due_at = now + chrono::Duration::days(7);
@@ -138,12 +139,22 @@ pub async fn seed_fixture(
         let answers = ["a", "b", "c", "d"]
             .iter()
             .map(|a| {
-                Ok(AnswerOption { answer_id: AnswerId::parse(*a)?, answer_body: format!("option {a} of question {q}") })
+                Ok(AnswerOption {
+                    answer_id: AnswerId::parse(*a)?,
+                    answer_body: format!("option {a} of question {q}"),
+                })
             })
             .collect::<Result<Vec<_>, crate::ids::IdError>>()
             .map_err(parse_err)?;
-        questions.push(Question { question_id: question_id.clone(), question: format!("Question {q}?"), answers });
-        key.push(KeyEntry { question_id, answer: AnswerId::parse("b").map_err(parse_err)? });
+        questions.push(Question {
+            question_id: question_id.clone(),
+            question: format!("Question {q}?"),
+            answers,
+        });
+        key.push(KeyEntry {
+            question_id,
+            answer: AnswerId::parse("b").map_err(parse_err)?,
+        });
     }
     store_json::write(store, &layout::questions(&subject, &test), &questions).await?;
     store_json::write(store, &layout::answer_key(&subject, &test), &key).await?;
@@ -181,7 +192,12 @@ pub async fn seed_fixture(
     }
     store_json::write(store, &layout::roster(), &Roster(roster)).await?;
     keys::save(store, &registry).await?;
-    Ok(Fixture { keys: issued, subject, test, due_at })
+    Ok(Fixture {
+        keys: issued,
+        subject,
+        test,
+        due_at,
+    })
 }
 
 /// Which calls a [`FaultyStore`] or [`FaultyMailer`] fails, decided by a seeded
@@ -197,7 +213,11 @@ pub struct FaultPlan {
 impl FaultPlan {
     pub fn new(rate: f64, seed: u64) -> Self {
         use rand::SeedableRng;
-        Self { rate, rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)), injected: Default::default() }
+        Self {
+            rate,
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+            injected: Default::default(),
+        }
     }
 
     /// Returns the kind of failure to inject now, if any.
@@ -207,7 +227,8 @@ impl FaultPlan {
         if rng.gen::<f64>() >= self.rate {
             return None;
         }
-        self.injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.injected
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Some(["503 SlowDown", "timeout", "500 InternalError"][rng.gen_range(0..3)])
     }
 
@@ -228,7 +249,9 @@ pub struct FaultyStore<S> {
 impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
     async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(kind) = self.plan.roll() {
-            return Err(StoreError::Unavailable(format!("injected {kind} reading {key}")));
+            return Err(StoreError::Unavailable(format!(
+                "injected {kind} reading {key}"
+            )));
         }
         self.inner.get(key).await
     }
@@ -237,9 +260,13 @@ impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
         match self.plan.roll() {
             Some(kind @ "timeout") => {
                 self.inner.put(key, bytes).await?;
-                Err(StoreError::Unavailable(format!("injected {kind} after writing {key}")))
+                Err(StoreError::Unavailable(format!(
+                    "injected {kind} after writing {key}"
+                )))
             }
-            Some(kind) => Err(StoreError::Unavailable(format!("injected {kind} writing {key}"))),
+            Some(kind) => Err(StoreError::Unavailable(format!(
+                "injected {kind} writing {key}"
+            ))),
             None => self.inner.put(key, bytes).await,
         }
     }
@@ -248,23 +275,31 @@ impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
         match self.plan.roll() {
             Some(kind @ "timeout") => {
                 self.inner.create(key, bytes).await?;
-                Err(StoreError::Unavailable(format!("injected {kind} after creating {key}")))
+                Err(StoreError::Unavailable(format!(
+                    "injected {kind} after creating {key}"
+                )))
             }
-            Some(kind) => Err(StoreError::Unavailable(format!("injected {kind} creating {key}"))),
+            Some(kind) => Err(StoreError::Unavailable(format!(
+                "injected {kind} creating {key}"
+            ))),
             None => self.inner.create(key, bytes).await,
         }
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         if let Some(kind) = self.plan.roll() {
-            return Err(StoreError::Unavailable(format!("injected {kind} listing {prefix}")));
+            return Err(StoreError::Unavailable(format!(
+                "injected {kind} listing {prefix}"
+            )));
         }
         self.inner.list(prefix).await
     }
 
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
         if let Some(kind) = self.plan.roll() {
-            return Err(StoreError::Unavailable(format!("injected {kind} purging {key}")));
+            return Err(StoreError::Unavailable(format!(
+                "injected {kind} purging {key}"
+            )));
         }
         self.inner.purge(key).await
     }

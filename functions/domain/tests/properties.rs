@@ -13,7 +13,8 @@ fn is_valid_id(s: &str) -> bool {
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     first_ok
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         && !s.contains("..")
 }
 
@@ -44,14 +45,27 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        prop_oneof![Just("1".to_string()), Just("a".to_string()), Just("B".to_string()), Just("".to_string()), "\\PC{0,12}"]
-            .prop_map(Value::String),
+        prop_oneof![
+            Just("1".to_string()),
+            Just("a".to_string()),
+            Just("B".to_string()),
+            Just("".to_string()),
+            "\\PC{0,12}"
+        ]
+        .prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
-                (prop_oneof![Just("questionId".to_string()), Just("answer".to_string()), "[a-z]{1,8}"], inner),
+                (
+                    prop_oneof![
+                        Just("questionId".to_string()),
+                        Just("answer".to_string()),
+                        "[a-z]{1,8}"
+                    ],
+                    inner
+                ),
                 0..4
             )
             .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),

@@ -110,14 +110,25 @@ mod tests {
     #[test]
     fn every_client_error_maps_to_a_4xx_and_store_trouble_to_503() {
         assert_eq!(ApiError::MissingKey.status(), 401);
-        assert_eq!(ApiError::PayloadTooLarge { size: 2, limit: 1 }.status(), 413);
-        assert_eq!(ApiError::from(StoreError::Unavailable("slow down".into())).status(), 503);
-        assert_eq!(ApiError::from(StoreError::Failed("denied".into())).status(), 500);
+        assert_eq!(
+            ApiError::PayloadTooLarge { size: 2, limit: 1 }.status(),
+            413
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Unavailable("slow down".into())).status(),
+            503
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Failed("denied".into())).status(),
+            500
+        );
     }
 
     #[test]
     fn server_errors_do_not_leak_their_cause_in_the_message() {
-        let e = ApiError::from(StoreError::Failed("AccessDenied arn:aws:s3:::secret".into()));
+        let e = ApiError::from(StoreError::Failed(
+            "AccessDenied arn:aws:s3:::secret".into(),
+        ));
         assert!(!e.to_string().contains("arn"));
     }
 }

@@ -63,10 +63,16 @@ impl Endpoint {
         let path = path.trim_end_matches('/');
         match (path, method) {
             (LIST_TESTS_PATH, "POST") => Ok(Endpoint::ListTests),
-            (LIST_TESTS_PATH, _) => Err(ApiError::MethodNotAllowed { method: method.into(), allow: "POST" }),
+            (LIST_TESTS_PATH, _) => Err(ApiError::MethodNotAllowed {
+                method: method.into(),
+                allow: "POST",
+            }),
             (TEST_PATH, "GET") => Ok(Endpoint::GetTest),
             (TEST_PATH, "POST") => Ok(Endpoint::UploadAnswers),
-            (TEST_PATH, _) => Err(ApiError::MethodNotAllowed { method: method.into(), allow: "GET, POST" }),
+            (TEST_PATH, _) => Err(ApiError::MethodNotAllowed {
+                method: method.into(),
+                allow: "GET, POST",
+            }),
             _ => Err(ApiError::NotFound(format!(
                 "no such endpoint {path:?}; the API serves {LIST_TESTS_PATH} and {TEST_PATH}"
             ))),
@@ -83,7 +89,9 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { time_zone: crate::deadline::DEFAULT_TIME_ZONE }
+        Self {
+            time_zone: crate::deadline::DEFAULT_TIME_ZONE,
+        }
     }
 }
 
@@ -96,7 +104,11 @@ pub struct Api<S, C> {
 
 impl<S: ObjectStore, C: Clock> Api<S, C> {
     pub fn new(store: S, clock: C, config: ApiConfig) -> Self {
-        Self { store, clock, config }
+        Self {
+            store,
+            clock,
+            config,
+        }
     }
 
     /// Serves any path (local gateway).
@@ -118,7 +130,11 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         match result {
             Ok(body) => {
                 tracing::info!(status = 200, "request served");
-                ApiResponse { status: 200, body, allow: None }
+                ApiResponse {
+                    status: 200,
+                    body,
+                    allow: None,
+                }
             }
             Err(e) => {
                 if e.status() >= 500 {
@@ -133,17 +149,27 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
 
     fn check_method(endpoint: Endpoint, req: &ApiRequest) -> Result<(), ApiError> {
         if req.method != endpoint.method() {
-            return Err(ApiError::MethodNotAllowed { method: req.method.clone(), allow: endpoint.method() });
+            return Err(ApiError::MethodNotAllowed {
+                method: req.method.clone(),
+                allow: endpoint.method(),
+            });
         }
         if req.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { size: req.body.len(), limit: MAX_BODY_BYTES });
+            return Err(ApiError::PayloadTooLarge {
+                size: req.body.len(),
+                limit: MAX_BODY_BYTES,
+            });
         }
         Ok(())
     }
 
     /// Who is calling, from the key alone.
     async fn authenticate(&self, req: &ApiRequest) -> Result<StudentId, ApiError> {
-        let presented = req.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+        let presented = req
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
         let presented = presented.ok_or(ApiError::MissingKey)?;
         let registry = keys::load(&self.store).await?;
         registry
@@ -153,51 +179,79 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
     }
 
     /// The caller's roster entry; the id in the request must be the key's owner.
-    async fn enrolled(&self, owner: &StudentId, claimed: Option<&StudentId>) -> Result<Student, ApiError> {
+    async fn enrolled(
+        &self,
+        owner: &StudentId,
+        claimed: Option<&StudentId>,
+    ) -> Result<Student, ApiError> {
         if let Some(claimed) = claimed {
             if claimed != owner {
                 return Err(ApiError::Forbidden(
                     Denied::NotYourId,
                     format!(
                     "your key belongs to {owner}, not to {claimed}; you can only use your own id"
-                )));
+                ),
+                ));
             }
         }
-        let roster: Roster = store_json::read(&self.store, &layout::roster()).await?.unwrap_or_default();
+        let roster: Roster = store_json::read(&self.store, &layout::roster())
+            .await?
+            .unwrap_or_default();
         roster.find(owner).cloned().ok_or_else(|| {
-            ApiError::Forbidden(Denied::NotOnRoster, format!("student {owner} is not on the roster of this course; ask your trainer"))
+            ApiError::Forbidden(
+                Denied::NotOnRoster,
+                format!("student {owner} is not on the roster of this course; ask your trainer"),
+            )
         })
     }
 
     async fn catalog(&self) -> Result<Catalog, ApiError> {
-        Ok(store_json::read(&self.store, &layout::catalog()).await?.unwrap_or_default())
+        Ok(store_json::read(&self.store, &layout::catalog())
+            .await?
+            .unwrap_or_default())
     }
 
     /// Finds an open test the student may take.
-    async fn open_test(&self, student: &Student, subject: &SubjectName, test: &TestId) -> Result<TestMeta, ApiError> {
+    async fn open_test(
+        &self,
+        student: &Student,
+        subject: &SubjectName,
+        test: &TestId,
+    ) -> Result<TestMeta, ApiError> {
         let catalog = self.catalog().await?;
-        let meta = catalog
-            .find(subject, test)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("there is no published test {test} in subject {subject}")))?;
+        let meta = catalog.find(subject, test).cloned().ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "there is no published test {test} in subject {subject}"
+            ))
+        })?;
         if !student.takes(subject) {
-            return Err(ApiError::Forbidden(Denied::NotEnrolled, format!("you are not enrolled in subject {subject}")));
+            return Err(ApiError::Forbidden(
+                Denied::NotEnrolled,
+                format!("you are not enrolled in subject {subject}"),
+            ));
         }
         if !meta.is_open(self.clock.now()) {
             return Err(ApiError::Forbidden(
                 Denied::TestClosed,
                 format!(
-                "test {test} of {subject} closed at {}; answers are no longer accepted",
-                display_in(meta.due_at, self.config.time_zone)
-            )));
+                    "test {test} of {subject} closed at {}; answers are no longer accepted",
+                    display_in(meta.due_at, self.config.time_zone)
+                ),
+            ));
         }
         Ok(meta)
     }
 
-    async fn questions(&self, subject: &SubjectName, test: &TestId) -> Result<Vec<Question>, ApiError> {
+    async fn questions(
+        &self,
+        subject: &SubjectName,
+        test: &TestId,
+    ) -> Result<Vec<Question>, ApiError> {
         store_json::read(&self.store, &layout::questions(subject, test))
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("test {test} of {subject} has no questions yet")))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("test {test} of {subject} has no questions yet"))
+            })
     }
 
     async fn list_tests(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -210,7 +264,11 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let now = self.clock.now();
         let catalog = self.catalog().await?;
         let mut by_subject: BTreeMap<SubjectName, Vec<TestSummary>> = BTreeMap::new();
-        for meta in catalog.tests.iter().filter(|t| t.is_open(now) && student.takes(&t.subject)) {
+        for meta in catalog
+            .tests
+            .iter()
+            .filter(|t| t.is_open(now) && student.takes(&t.subject))
+        {
             if filter.as_ref().is_some_and(|f| f != &meta.subject) {
                 continue;
             }
@@ -219,22 +277,39 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 .get(&layout::submission(&meta.subject, &meta.test_id, &owner))
                 .await?
                 .is_some();
-            by_subject.entry(meta.subject.clone()).or_default().push(TestSummary {
-                test_id: meta.test_id.clone(),
-                title: meta.title.clone(),
-                due_at: with_offset(meta.due_at, self.config.time_zone),
-                submitted,
-            });
+            by_subject
+                .entry(meta.subject.clone())
+                .or_default()
+                .push(TestSummary {
+                    test_id: meta.test_id.clone(),
+                    title: meta.title.clone(),
+                    due_at: with_offset(meta.due_at, self.config.time_zone),
+                    submitted,
+                });
         }
         let listing: Vec<SubjectTests> = by_subject
             .into_iter()
             .map(|(subject, mut tests)| {
                 tests.sort_by(|a, b| a.test_id.cmp(&b.test_id));
-                let test_ids = tests.iter().filter(|t| !t.submitted).map(|t| t.test_id.clone()).collect();
-                SubjectTests { subject, test_ids, tests }
+                let test_ids = tests
+                    .iter()
+                    .filter(|t| !t.submitted)
+                    .map(|t| t.test_id.clone())
+                    .collect();
+                SubjectTests {
+                    subject,
+                    test_ids,
+                    tests,
+                }
             })
             .collect();
-        to_value(Envelope { code: 200, body: listing, test: None, receipt: None, reason: None })
+        to_value(Envelope {
+            code: 200,
+            body: listing,
+            test: None,
+            receipt: None,
+            reason: None,
+        })
     }
 
     async fn get_test(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -258,7 +333,13 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             title: meta.title,
             due_at: with_offset(meta.due_at, self.config.time_zone),
         };
-        to_value(Envelope { code: 200, body: questions, test: Some(info), receipt: None, reason: None })
+        to_value(Envelope {
+            code: 200,
+            body: questions,
+            test: Some(info),
+            receipt: None,
+            reason: None,
+        })
     }
 
     async fn upload_answers(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -279,14 +360,32 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let sha256 = hex::encode(Sha256::digest(&stored));
         let submission_key = layout::submission(&subject, &meta.test_id, &owner);
         let replaced = self.store.get(&submission_key).await?.is_some();
-        let receipt = Receipt { received_at: self.clock.now(), sha256, replaced, unanswered };
+        let receipt = Receipt {
+            received_at: self.clock.now(),
+            sha256,
+            replaced,
+            unanswered,
+        };
         // The answers go first: a receipt must never describe answers that were not stored.
         self.store.put(&submission_key, stored).await?;
-        store_json::write(&self.store, &layout::receipt(&subject, &test, &owner), &receipt).await?;
+        store_json::write(
+            &self.store,
+            &layout::receipt(&subject, &test, &owner),
+            &receipt,
+        )
+        .await?;
         tracing::info!(%subject, %test, student = %owner, replaced, unanswered, "answers stored");
-        let mut value = to_value(Envelope { code: 200, body: UPLOAD_OK.to_string(), test: None, receipt: Some(receipt), reason: None })?;
+        let mut value = to_value(Envelope {
+            code: 200,
+            body: UPLOAD_OK.to_string(),
+            test: None,
+            receipt: Some(receipt),
+            reason: None,
+        })?;
         if unanswered > 0 {
-            value["message"] = json!(format!("{unanswered} question(s) left unanswered; they count as wrong"));
+            value["message"] = json!(format!(
+                "{unanswered} question(s) left unanswered; they count as wrong"
+            ));
         }
         Ok(value)
     }
@@ -305,20 +404,35 @@ pub fn validate_answers(
         let question = questions
             .iter()
             .find(|q| q.question_id == entry.question_id)
-            .ok_or_else(|| ApiError::Unprocessable(format!("question {} is not part of test {test}", entry.question_id)))?;
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "question {} is not part of test {test}",
+                    entry.question_id
+                ))
+            })?;
         if !seen.insert(entry.question_id.clone()) {
-            return Err(ApiError::Unprocessable(format!("question {} is answered more than once", entry.question_id)));
+            return Err(ApiError::Unprocessable(format!(
+                "question {} is answered more than once",
+                entry.question_id
+            )));
         }
         let Some(answer) = entry.answer else { continue };
         if !question.has_answer(&answer) {
-            let options: Vec<&str> = question.answers.iter().map(|a| a.answer_id.as_str()).collect();
+            let options: Vec<&str> = question
+                .answers
+                .iter()
+                .map(|a| a.answer_id.as_str())
+                .collect();
             return Err(ApiError::Unprocessable(format!(
                 "answer \"{answer}\" is not an option of question {} (options: {})",
                 entry.question_id,
                 options.join(", ")
             )));
         }
-        answers.push(GivenAnswer { question_id: entry.question_id, answer });
+        answers.push(GivenAnswer {
+            question_id: entry.question_id,
+            answer,
+        });
     }
     Ok(answers)
 }
@@ -334,5 +448,9 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
         _ => None,
     };
     let body = json!({"code": e.status(), "body": e.to_string(), "reason": e.reason()});
-    ApiResponse { status: e.status(), body, allow }
+    ApiResponse {
+        status: e.status(),
+        body,
+        allow,
+    }
 }

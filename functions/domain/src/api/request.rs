@@ -9,7 +9,9 @@ use std::str::FromStr;
 /// Parses a JSON object body.
 pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("request body is empty; send a JSON object".into()));
+        return Err(ApiError::BadRequest(
+            "request body is empty; send a JSON object".into(),
+        ));
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))?;
@@ -123,7 +125,9 @@ pub fn answers(map: &Map<String, Value>) -> Result<Vec<RawAnswer>, ApiError> {
 pub fn single_query(query: &[(String, String)], name: &'static str) -> Result<String, ApiError> {
     let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
     match (values.next(), values.next()) {
-        (None, _) => Err(ApiError::BadRequest(format!("missing query parameter `{name}`"))),
+        (None, _) => Err(ApiError::BadRequest(format!(
+            "missing query parameter `{name}`"
+        ))),
         (Some(_), Some(_)) => Err(ApiError::BadRequest(format!(
             "query parameter `{name}` is given more than once"
         ))),
@@ -157,10 +161,15 @@ mod tests {
 
     #[test]
     fn answers_name_the_broken_entry() {
-        let map = json_object(br#"{"testResult":[{"questionId":"1","answer":"A"},{"questionId":"2"}]}"#).unwrap();
+        let map =
+            json_object(br#"{"testResult":[{"questionId":"1","answer":"A"},{"questionId":"2"}]}"#)
+                .unwrap();
         let err = answers(&map).unwrap_err();
         assert!(err.to_string().contains("testResult[1]"), "{err}");
-        let map = json_object(br#"{"testResult":[{"questionId":"1","answer":""},{"questionId":"2","answer":"B"}]}"#).unwrap();
+        let map = json_object(
+            br#"{"testResult":[{"questionId":"1","answer":""},{"questionId":"2","answer":"B"}]}"#,
+        )
+        .unwrap();
         let parsed = answers(&map).unwrap();
         assert_eq!(parsed[0].answer, None);
         assert_eq!(parsed[1].answer.as_ref().unwrap().as_str(), "b");
@@ -168,8 +177,17 @@ mod tests {
 
     #[test]
     fn repeated_or_missing_query_parameters_are_refused() {
-        let q = vec![("testId".to_string(), "a".to_string()), ("testId".to_string(), "b".to_string())];
-        assert!(single_query(&q, "testId").unwrap_err().to_string().contains("more than once"));
-        assert!(single_query(&q, "subjectName").unwrap_err().to_string().contains("missing"));
+        let q = vec![
+            ("testId".to_string(), "a".to_string()),
+            ("testId".to_string(), "b".to_string()),
+        ];
+        assert!(single_query(&q, "testId")
+            .unwrap_err()
+            .to_string()
+            .contains("more than once"));
+        assert!(single_query(&q, "subjectName")
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
     }
 }
