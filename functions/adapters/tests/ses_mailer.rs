@@ -66,12 +66,7 @@ async fn raw_mail_reaches_moto_with_its_recipients_and_bytes() {
         .expect("send");
     assert!(!id.is_empty());
 
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let data = moto_state().await;
     let sent: Vec<&serde_json::Value> = data["ses"]["RawMessage"]
         .as_array()
         .expect("moto lists raw messages")
@@ -182,4 +177,23 @@ async fn a_rejected_message_is_not_retried() {
         .unwrap_err();
     assert!(matches!(err, MailError::Rejected(_)), "{err}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// moto's state dump. It fails now and then ("FakeKey is not JSON serializable")
+/// when another test writes to S3 while it serialises, so a failed read is retried.
+async fn moto_state() -> serde_json::Value {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        match reqwest::get(&url).await {
+            Ok(resp) if resp.status().is_success() => match resp.json().await {
+                Ok(value) => return value,
+                Err(e) => last_error = e.to_string(),
+            },
+            Ok(resp) => last_error = format!("status {}", resp.status()),
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("moto's /moto-api/data.json kept failing: {last_error}");
 }

@@ -117,12 +117,7 @@ impl World {
 
     /// Every message moto accepted for this world's addresses: (recipient, raw).
     async fn sent(&self) -> Vec<(String, String)> {
-        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let data = moto_state().await;
         let suffix = format!("@{}", self.domain);
         data["ses"]["RawMessage"]
             .as_array()
@@ -310,4 +305,23 @@ async fn a_busy_lease_makes_the_invocation_fail_so_lambda_retries_it() {
     let err = scorer.handle(event(json!({}))).await.unwrap_err();
     assert!(err.to_string().contains("in progress"), "{err}");
     assert!(w.sent().await.is_empty());
+}
+
+/// moto's state dump. It fails now and then ("FakeKey is not JSON serializable")
+/// when another test writes to S3 while it serialises, so a failed read is retried.
+async fn moto_state() -> serde_json::Value {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        match reqwest::get(&url).await {
+            Ok(resp) if resp.status().is_success() => match resp.json().await {
+                Ok(value) => return value,
+                Err(e) => last_error = e.to_string(),
+            },
+            Ok(resp) => last_error = format!("status {}", resp.status()),
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("moto's /moto-api/data.json kept failing: {last_error}");
 }
