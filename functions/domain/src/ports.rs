@@ -126,3 +126,10 @@ impl<T: ObjectStore + ?Sized> ObjectStore for &T {
         (**self).purge(key).await
     }
 }
+
+#[async_trait]
+impl<T: Mailer + ?Sized> Mailer for &T {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        (**self).send(to, raw).await
+    }
+}

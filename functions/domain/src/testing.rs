@@ -322,3 +322,72 @@ impl<M: Mailer> Mailer for FaultyMailer<M> {
         }
     }
 }
+
+/// Retries passing failures like the production adapters do: the S3 SDK's
+/// standard retry mode (3 attempts) under `S3Store`, and `SesMailer`'s own retries
+/// (5 attempts). Composed over [`FaultyStore`] / [`FaultyMailer`], it lets a fault
+/// test see the failure rate the rules see in production.
+pub struct Retrying<T> {
+    pub inner: T,
+    pub attempts: u32,
+}
+
+impl<T> Retrying<T> {
+    async fn run<R, E, F, Fut>(&self, mut call: F) -> Result<R, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<R, E>>,
+        E: RetryableError,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(e) if e.retryable() && attempt < self.attempts => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Which failures are worth another attempt.
+pub trait RetryableError {
+    fn retryable(&self) -> bool;
+}
+
+impl RetryableError for StoreError {
+    fn retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl RetryableError for MailError {
+    fn retryable(&self) -> bool {
+        matches!(self, MailError::Unavailable(_))
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for Retrying<S> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(|| self.inner.get(key)).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.run(|| self.inner.put(key, bytes.clone())).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        self.run(|| self.inner.create(key, bytes.clone())).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.run(|| self.inner.list(prefix)).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.run(|| self.inner.purge(key)).await
+    }
+}
+
+#[async_trait]
+impl<M: Mailer> Mailer for Retrying<M> {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        self.run(|| self.inner.send(to, raw.clone())).await
+    }
+}

@@ -22,6 +22,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Attempts at a ledger write after an email was accepted, and the first pause.
+const RECORD_ATTEMPTS: u32 = 8;
+const RECORD_FIRST_PAUSE: Duration = Duration::from_millis(20);
+
 /// Settings of the scorer (read from env by the binaries, never here).
 #[derive(Debug, Clone)]
 pub struct ScoringConfig {
@@ -230,6 +234,9 @@ struct JobOut {
     existing: Option<Score>,
     fresh: Option<Score>,
     problem: Option<String>,
+    /// A passing store failure: the whole pass fails so the next one redoes this
+    /// job. (Recording it as a problem would skip the student's email for good.)
+    retry: Option<StoreError>,
 }
 
 enum Write {
@@ -353,6 +360,10 @@ impl Pass<'_> {
                 .collect()
                 .await;
             outs.extend(batch);
+        }
+
+        if let Some(e) = outs.iter_mut().find_map(|o| o.retry.take()) {
+            return Err(e.into());
         }
 
         // Decide and write results.
@@ -714,10 +725,15 @@ impl Pass<'_> {
             existing: None,
             fresh: None,
             problem: None,
+            retry: None,
         };
         if matches!(job.need, Need::Regrade | Need::ReadExisting) {
             match store_json::read::<Score>(self.store, &layout::score(s, id, st)).await {
                 Ok(score) => out.existing = score,
+                Err(e @ StoreError::Unavailable(_)) => {
+                    out.retry = Some(e);
+                    return out;
+                }
                 Err(e) => {
                     out.problem = Some(format!("result of {st} unreadable: {e}"));
                     return out;
@@ -748,6 +764,7 @@ impl Pass<'_> {
                     ));
                 }
                 Ok(None) => {}
+                Err(e @ StoreError::Unavailable(_)) => out.retry = Some(e),
                 Err(e) => {
                     out.problem = Some(format!("submission of {st} unreadable, not graded: {e}"))
                 }
@@ -783,10 +800,26 @@ impl Pass<'_> {
             .map_err(|e| e.to_string())
     }
 
+    /// Records that an email was accepted. This write is what stands between an
+    /// accepted email and a duplicate on the next run, so a passing store failure is
+    /// retried with backoff before giving up (a create that did land and then
+    /// reported a timeout is found as already existing on the retry).
     async fn record(&self, key: &ObjectKey, record: &SentRecord) -> Result<(), StoreError> {
         let bytes =
             serde_json::to_vec_pretty(record).map_err(|e| StoreError::Failed(e.to_string()))?;
-        self.store.create(key, bytes).await.map(|_| ())
+        let (mut attempt, mut pause) = (1, RECORD_FIRST_PAUSE);
+        loop {
+            match self.store.create(key, bytes.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Unavailable(e)) if attempt < RECORD_ATTEMPTS => {
+                    tracing::warn!(%key, attempt, error = %e, "ledger write failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                    pause *= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

@@ -1,0 +1,360 @@
+//! The scorer under injected faults and crashes: every (student, test) result is
+//! emailed exactly once, besides the documented window (the process dies after the
+//! mail service accepted a message and before its ledger entry is written).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ework_domain::layout::ObjectKey;
+use ework_domain::ports::{Created, MailError, Mailer, ObjectInfo, ObjectStore, StoreError};
+use ework_domain::scoring::sample::{self, SeedSpec};
+use ework_domain::scoring::{inspect, score_pass, RunOptions, ScoringConfig};
+use ework_domain::testing::{
+    FaultPlan, FaultyMailer, FaultyStore, MemoryMailer, MemoryStore, Retrying,
+};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tokio::sync::Notify;
+
+const STUDENTS: usize = 12;
+const TESTS: usize = 3;
+const TRAINER: &str = "trainer@faults.test";
+
+fn due() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 22, 0, 0).unwrap()
+}
+
+async fn seeded() -> MemoryStore {
+    let store = MemoryStore::new();
+    let spec = SeedSpec {
+        students: STUDENTS,
+        tests: TESTS,
+        questions: 4,
+        due_at: due(),
+        email_domain: "faults.test".into(),
+        concurrency: 4,
+    };
+    sample::seed(&store, &spec).await.unwrap();
+    store
+}
+
+fn config() -> ScoringConfig {
+    let mut config = ScoringConfig::new("Ework <scorer@faults.test>", TRAINER);
+    config.read_concurrency = 4;
+    // A killed or failed pass holds the lease until it expires (by the real clock).
+    config.lease_ttl = LEASE;
+    config
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_millis(200);
+
+async fn wait_for_lease_expiry() {
+    tokio::time::sleep(LEASE + std::time::Duration::from_millis(20)).await;
+}
+
+fn options(pass: i64) -> RunOptions {
+    // Each pass an hour later, so a lease left by a failed or killed pass has expired.
+    RunOptions {
+        now: due() + Duration::hours(1 + pass),
+        deadline: None,
+        dry_run: false,
+    }
+}
+
+/// How many student emails covered each (student, "subject/test").
+fn emails_per_result(mailer: &MemoryMailer) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for (to, raw) in mailer.sent() {
+        if to.iter().any(|t| t == TRAINER) {
+            continue;
+        }
+        let parsed = inspect::parse(&raw);
+        let subject = parsed.header("Subject").unwrap_or_default().to_string();
+        let tests: Vec<String> = if let Some(list) = subject.strip_prefix("[Ework] Test scores: ") {
+            list.split(", ").map(str::to_owned).collect()
+        } else {
+            let parts: Vec<&str> = subject.split("] [").collect();
+            assert_eq!(parts.len(), 2, "unexpected subject {subject:?}");
+            let test = parts[1].split(']').next().unwrap_or_default();
+            vec![format!("{}/{test}", parts[0].trim_start_matches('['))]
+        };
+        for test in tests {
+            *counts.entry((to.join(","), test)).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// Every (student, test) that should get exactly one email.
+fn expected_results() -> Vec<(String, String)> {
+    let mut expected = Vec::new();
+    for i in 0..STUDENTS {
+        for j in 0..TESTS {
+            if sample::submits(i, j) {
+                let to = format!("{}@faults.test", sample::student_of(i));
+                expected.push((
+                    to,
+                    format!("{}/{}", sample::subject_of(j), sample::test_of(j)),
+                ));
+            }
+        }
+    }
+    expected.sort();
+    expected
+}
+
+async fn reported_tests(store: &MemoryStore) -> usize {
+    store.list("_system/reported/").await.unwrap().len()
+}
+
+/// A fifth of all calls fail; above them, `store_attempts` / `mail_attempts` tries
+/// per call. Passes repeat until one reports complete with nothing failed.
+async fn faulty_runs_email_every_result_exactly_once(
+    store_attempts: u32,
+    mail_attempts: u32,
+    seed: u64,
+) -> i64 {
+    let memory = seeded().await;
+    let mailer = MemoryMailer::default();
+    let faulty_store = FaultyStore {
+        inner: &memory,
+        plan: FaultPlan::new(0.2, seed),
+    };
+    let store = Retrying {
+        inner: &faulty_store,
+        attempts: store_attempts,
+    };
+    let faulty = FaultyMailer {
+        inner: &mailer,
+        plan: FaultPlan::new(0.2, seed + 1),
+    };
+    let faulty_mailer = Retrying {
+        inner: &faulty,
+        attempts: mail_attempts,
+    };
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        assert!(passes < 300, "the scorer never completed");
+        match score_pass(&store, &faulty_mailer, &config(), options(passes)).await {
+            Ok(summary) if summary.complete && summary.failed.is_empty() => break,
+            Ok(summary) => {
+                if std::env::var("EWORK_DEBUG_FAULTS").is_ok() {
+                    eprintln!(
+                        "pass {passes}: complete {} sent {} failed {:?} stopped {:?} problems {:?}",
+                        summary.complete,
+                        summary.sent.len(),
+                        summary.failed.iter().map(|f| &f.error).collect::<Vec<_>>(),
+                        summary.stopped_early,
+                        summary.problems
+                    );
+                }
+            }
+            Err(e) => {
+                if std::env::var("EWORK_DEBUG_FAULTS").is_ok() {
+                    eprintln!("pass {passes}: error {e}");
+                }
+                wait_for_lease_expiry().await
+            }
+        }
+    }
+    let counts = emails_per_result(&mailer);
+    let expected = expected_results();
+    let got: Vec<_> = counts.keys().cloned().collect();
+    assert_eq!(got, expected, "every result emailed, nobody else");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "emailed more than once: {twice:?}");
+    assert_eq!(reported_tests(&memory).await, TESTS);
+    assert!(faulty_store.plan.injected() > 10 && faulty.plan.injected() > 3);
+    // Once complete, another run sends nothing.
+    let before = mailer.sent().len();
+    let summary = score_pass(&memory, &mailer, &config(), options(passes + 1))
+        .await
+        .unwrap();
+    assert!(summary.complete && summary.sent.is_empty() && summary.report.is_none());
+    assert_eq!(mailer.sent().len(), before);
+    println!(
+        "{passes} passes; {} store faults and {} mail faults injected; {} emails",
+        faulty_store.plan.injected(),
+        faulty.plan.injected(),
+        before
+    );
+    passes
+}
+
+#[tokio::test]
+async fn with_a_fifth_of_calls_failing_under_the_production_retries_every_result_is_emailed_once() {
+    // S3 SDK standard retry mode: 3 attempts; SesMailer: 5.
+    faulty_runs_email_every_result_exactly_once(3, 5, 42).await;
+}
+
+#[tokio::test]
+async fn with_a_fifth_of_calls_failing_and_hardly_any_retries_repeated_runs_email_every_result_once(
+) {
+    let passes = faulty_runs_email_every_result_exactly_once(2, 1, 7).await;
+    assert!(
+        passes > 1,
+        "this fault rate needs several passes, took {passes}"
+    );
+}
+
+/// Kills the pass at its `at`-th call to the store or the mailer: that call never
+/// returns and the whole pass is dropped, as when the process dies.
+struct Crash {
+    calls: AtomicUsize,
+    at: usize,
+    fired: Notify,
+    /// The call it died in was a ledger write after an accepted email.
+    in_window: AtomicBool,
+}
+
+impl Crash {
+    fn new(at: usize) -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            at,
+            fired: Notify::new(),
+            in_window: AtomicBool::new(false),
+        }
+    }
+
+    async fn tick(&self, ledger_write: bool) {
+        if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.at {
+            self.in_window.store(ledger_write, Ordering::SeqCst);
+            self.fired.notify_one();
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+struct CrashStore<'a> {
+    inner: &'a MemoryStore,
+    crash: &'a Crash,
+}
+
+#[async_trait]
+impl ObjectStore for CrashStore<'_> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.crash.tick(false).await;
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.crash.tick(false).await;
+        self.inner.put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        let k = key.as_str();
+        self.crash
+            .tick(k.starts_with("_system/ledger/") || k.starts_with("_system/reported/"))
+            .await;
+        self.inner.create(key, bytes).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.crash.tick(false).await;
+        self.inner.list(prefix).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.crash.tick(false).await;
+        self.inner.purge(key).await
+    }
+}
+
+struct CrashMailer<'a> {
+    inner: &'a MemoryMailer,
+    crash: &'a Crash,
+}
+
+#[async_trait]
+impl Mailer for CrashMailer<'_> {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        // Dying here means the message was never handed over.
+        self.crash.tick(false).await;
+        self.inner.send(to, raw).await
+    }
+}
+
+/// Runs a pass that dies at call `at`; returns whether it died in the window.
+async fn killed_pass(memory: &MemoryStore, mailer: &MemoryMailer, at: usize) -> (bool, usize) {
+    let crash = Crash::new(at);
+    let store = CrashStore {
+        inner: memory,
+        crash: &crash,
+    };
+    let crashing_mailer = CrashMailer {
+        inner: mailer,
+        crash: &crash,
+    };
+    let config = config();
+    tokio::select! {
+        result = score_pass(&store, &crashing_mailer, &config, options(0)) => {
+            result.unwrap();
+        }
+        () = crash.fired.notified() => {}
+    }
+    (
+        crash.in_window.load(Ordering::SeqCst),
+        crash.calls.load(Ordering::SeqCst),
+    )
+}
+
+#[tokio::test]
+async fn killing_the_scorer_at_any_of_24_points_and_rerunning_never_loses_or_duplicates_an_email() {
+    // A clean run tells how many calls a whole pass makes.
+    let (_, total_calls) = killed_pass(&seeded().await, &MemoryMailer::default(), usize::MAX).await;
+    assert!(total_calls > 50, "a pass makes {total_calls} calls");
+    let points: Vec<usize> = (0..24).map(|n| 1 + n * (total_calls - 1) / 23).collect();
+    let mut in_window_deaths = 0;
+    for at in points {
+        let memory = seeded().await;
+        let mailer = MemoryMailer::default();
+        let (in_window, _) = killed_pass(&memory, &mailer, at).await;
+        wait_for_lease_expiry().await;
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            let summary = score_pass(&memory, &mailer, &config(), options(passes))
+                .await
+                .unwrap();
+            if summary.complete && summary.failed.is_empty() {
+                break;
+            }
+            assert!(
+                passes < 5,
+                "rerun after a kill at call {at} did not complete"
+            );
+        }
+        let counts = emails_per_result(&mailer);
+        let got: Vec<_> = counts.keys().cloned().collect();
+        assert_eq!(
+            got,
+            expected_results(),
+            "kill at call {at}: every result emailed"
+        );
+        let extra: usize = counts.values().map(|n| n - 1).sum();
+        if in_window {
+            in_window_deaths += 1;
+            // One accepted message whose ledger entries were not all written may go
+            // out again; it covers at most every test of one student.
+            assert!(
+                extra <= TESTS,
+                "kill at call {at} (in the window): {extra} duplicates"
+            );
+            let students_twice = counts
+                .iter()
+                .filter(|(_, n)| **n > 1)
+                .map(|((to, _), _)| to)
+                .collect::<std::collections::BTreeSet<_>>();
+            assert!(
+                students_twice.len() <= 1,
+                "kill at call {at}: {students_twice:?}"
+            );
+        } else {
+            assert_eq!(extra, 0, "kill at call {at}: duplicates {counts:?}");
+        }
+        assert_eq!(
+            reported_tests(&memory).await,
+            TESTS,
+            "kill at call {at}: every test reported"
+        );
+    }
+    println!("24 kill points over {total_calls} calls; {in_window_deaths} died inside the documented window");
+}
