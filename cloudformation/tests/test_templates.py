@@ -1,0 +1,424 @@
+"""Structural checks of the CloudFormation templates.
+
+moto's CloudFormation skips API keys, usage plans, stages, bucket policies, schedules and
+alarms, and ignores bucket versioning and public access blocks, so the properties that
+make the deployment safe are asserted here on the templates themselves.
+Run: pytest cloudformation/tests (scripts/checks/30-cfn-lint.sh does).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+TEMPLATES = Path(__file__).resolve().parents[1]
+BUCKET_ARN = "arn:aws:s3:::COURSE-BUCKET"
+
+
+# ---- loading: CloudFormation short-form tags become their long form -------------------
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: CfnLoader, suffix: str, node: yaml.Node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load(name: str) -> dict:
+    return yaml.load((TEMPLATES / name).read_text(), Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+
+
+@pytest.fixture(scope="module")
+def storage() -> dict:
+    return load("storage.yaml")
+
+
+@pytest.fixture(scope="module")
+def api() -> dict:
+    return load("api.yaml")
+
+
+@pytest.fixture(scope="module")
+def scorer() -> dict:
+    return load("scorer.yaml")
+
+
+def resources_of(template: dict, kind: str) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+# ---- a small resolver: enough to turn policy resources into concrete ARNs ---------------
+def resolve(value, conditions: dict[str, bool]):
+    """Resolves intrinsics to plain strings; the course bucket's ARN becomes BUCKET_ARN."""
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            r = resolve(v, conditions)
+            if r is not None:
+                out.append(r)
+        return out
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            return None if arg == "AWS::NoValue" else "${" + arg + "}"
+        if key == "Fn::ImportValue":
+            name = resolve(arg, conditions)
+            assert name.startswith("${StorageStackName}-"), name
+            return {"BucketArn": BUCKET_ARN, "BucketName": "COURSE-BUCKET",
+                    "ArtifactsBucketName": "ARTIFACTS-BUCKET"}[name.split("-", 1)[1]]
+        if key == "Fn::If":
+            cond, yes, no = arg
+            return resolve(yes if conditions[cond] else no, conditions)
+        if key == "Fn::Sub":
+            template, variables = (arg, {}) if isinstance(arg, str) else arg
+            for var, var_value in variables.items():
+                template = template.replace("${" + var + "}", str(resolve(var_value, conditions)))
+            return template
+        if key == "Fn::GetAtt":
+            return f"{arg[0]}.{arg[1]}"
+    resolved = {k: resolve(v, conditions) for k, v in value.items()}
+    return {k: v for k, v in resolved.items() if v is not None}  # AWS::NoValue drops the key
+
+
+def condition_cases(template: dict):
+    names = sorted(template.get("Conditions", {}))
+    for values in itertools.product([False, True], repeat=len(names)):
+        yield dict(zip(names, values))
+
+
+def iam_match(pattern: str, value: str) -> bool:
+    """IAM wildcards: * is any run of characters (including /), ? one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.IGNORECASE) is not None
+
+
+def allowed_statements(template: dict, role: str, conditions: dict[str, bool]):
+    """Every Allow statement that applies to a role: its inline policies plus AWS::IAM::Policy
+    resources attached to it (when their condition holds)."""
+    docs = []
+    props = template["Resources"][role]["Properties"]
+    for policy in resolve(props.get("Policies", []), conditions):
+        docs.append(policy["PolicyDocument"])
+    for name, res in resources_of(template, "AWS::IAM::Policy").items():
+        if "Condition" in res and not conditions[res["Condition"]]:
+            continue
+        if {"Ref": role} in res["Properties"]["Roles"]:
+            docs.append(resolve(res["Properties"]["PolicyDocument"], conditions))
+    assert not props.get("ManagedPolicyArns"), f"{role}: managed policies would escape these checks"
+    for doc in docs:
+        for stmt in doc["Statement"]:
+            if stmt["Effect"] == "Allow":
+                yield stmt
+
+
+def can(template: dict, role: str, action: str, resource: str, conditions: dict[str, bool]) -> bool:
+    for stmt in allowed_statements(template, role, conditions):
+        actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+        if any(iam_match(a, action) for a in actions) and any(iam_match(r, resource) for r in resources):
+            return True
+    return False
+
+
+def obj(key: str) -> str:
+    return f"{BUCKET_ARN}/{key}"
+
+
+FUNCTION_ROLES = {
+    "api.yaml": ["ListTestsRole", "GetTestRole", "UploadAnswersRole"],
+    "scorer.yaml": ["ScorerRole"],
+}
+ANSWER_KEY = obj("operating-systems/test01/questionsKey.json")
+
+
+# ---- API: every method needs an API key; exactly the contract's routes --------------------
+def method_paths(api: dict) -> dict[tuple[str, str], dict]:
+    res = api["Resources"]
+
+    def path_of(ref) -> str:
+        if ref == {"Fn::GetAtt": ["RestApi", "RootResourceId"]}:
+            return ""
+        node = res[ref["Ref"]]["Properties"]
+        return path_of(node["ParentId"]) + "/" + node["PathPart"]
+
+    return {
+        (path_of(m["Properties"]["ResourceId"]), m["Properties"]["HttpMethod"]): m["Properties"]
+        for m in resources_of(api, "AWS::ApiGateway::Method").values()
+    }
+
+
+def test_every_api_method_requires_an_api_key(api):
+    methods = method_paths(api)
+    assert methods, "no methods found"
+    for route, props in methods.items():
+        assert props["ApiKeyRequired"] is True, f"{route} does not require an API key"
+
+
+def test_the_api_serves_exactly_the_contract_routes_through_lambda_proxy(api):
+    methods = method_paths(api)
+    expected = {
+        ("/api/v1/tests", "POST"): "ListTestsFunction",
+        ("/api/v1/test", "GET"): "GetTestFunction",
+        ("/api/v1/test", "POST"): "UploadAnswersFunction",
+    }
+    assert set(methods) == set(expected)
+    for route, function in expected.items():
+        integration = methods[route]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        assert integration["IntegrationHttpMethod"] == "POST"
+        assert "${" + function + ".Arn}" in integration["Uri"]["Fn::Sub"]
+
+
+def test_the_usage_plan_throttles_the_stage_and_access_logs_are_on(api):
+    plan = next(iter(resources_of(api, "AWS::ApiGateway::UsagePlan").values()))["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestApi"}, "Stage": {"Ref": "Stage"}}]
+    assert plan["Throttle"] == {"BurstLimit": {"Ref": "ThrottleBurstLimit"}, "RateLimit": {"Ref": "ThrottleRateLimit"}}
+    stage = api["Resources"]["Stage"]["Properties"]
+    assert stage["StageName"] == {"Ref": "StageName"}
+    assert api["Parameters"]["StageName"]["Default"] == "api"
+    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["AccessLogGroup", "Arn"]}
+    assert "$context.requestId" in stage["AccessLogSetting"]["Format"]
+
+
+def test_the_api_stack_outputs_what_the_trainer_reads(api):
+    outputs = api["Outputs"]
+    for name in ["ApiUrl", "ApiId", "UsagePlanId", "BucketName",
+                 "ListTestsFunctionName", "GetTestFunctionName", "UploadAnswersFunctionName"]:
+        assert name in outputs, name
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"}
+    assert outputs["UsagePlanId"]["Value"] == {"Ref": "UsagePlan"}
+
+
+def test_the_scorer_stack_outputs_its_function_name(scorer):
+    assert scorer["Outputs"]["ScorerFunctionName"]["Value"] == {"Ref": "ScorerFunction"}
+
+
+# ---- functions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["api.yaml", "scorer.yaml"])
+def test_functions_run_on_al2023_with_json_logs_kept_for_a_while(name):
+    template = load(name)
+    functions = resources_of(template, "AWS::Lambda::Function")
+    assert len(functions) == len(FUNCTION_ROLES[name])
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+    for logical, fn in functions.items():
+        props = fn["Properties"]
+        assert props["Runtime"] == "provided.al2023", logical
+        assert props["Handler"] == "bootstrap", logical
+        assert props["Architectures"] == [{"Ref": "Architecture"}], logical
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", logical
+        group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
+        assert props["Environment"]["Variables"]["EWORK_BUCKET"] == {
+            "Fn::ImportValue": {"Fn::Sub": "${StorageStackName}-BucketName"}}, logical
+        assert props["Role"]["Fn::GetAtt"][0] in FUNCTION_ROLES[name], logical
+
+
+# ---- least privilege -----------------------------------------------------------------------
+def all_roles():
+    for name, roles in FUNCTION_ROLES.items():
+        template = load(name)
+        # Every role in the template is accounted for (no role with wider rights hiding).
+        extra = set(resources_of(template, "AWS::IAM::Role")) - set(roles) - {"ApiGatewayCloudWatchRole", "SchedulerRole"}
+        assert not extra, f"unchecked roles in {name}: {extra}"
+        for role in roles:
+            for conditions in condition_cases(template):
+                yield template, role, conditions
+
+
+def test_no_role_but_the_scorers_can_read_an_answer_key():
+    checked = 0
+    for template, role, conditions in all_roles():
+        readable = can(template, role, "s3:GetObject", ANSWER_KEY, conditions)
+        assert readable == (role == "ScorerRole"), f"{role} under {conditions}: reads answer key = {readable}"
+        checked += 1
+    assert checked >= 4
+
+
+def test_helper_roles_touch_no_course_data():
+    for name in FUNCTION_ROLES:
+        template = load(name)
+        for role in {"ApiGatewayCloudWatchRole", "SchedulerRole"} & set(template["Resources"]):
+            props = template["Resources"][role]["Properties"]
+            for policy in props.get("Policies", []):
+                for stmt in policy["PolicyDocument"]["Statement"]:
+                    actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+                    assert not any(a.startswith("s3:") for a in actions), role
+            for arn in props.get("ManagedPolicyArns", []):
+                assert "AmazonAPIGatewayPushToCloudWatchLogs" in arn["Fn::Sub"], role
+
+
+# (role, action, key, allowed) - what each handler needs, and a few things it must not do.
+ACCESS = [
+    ("ListTestsRole", "s3:GetObject", "studentsList.json", True),
+    ("ListTestsRole", "s3:GetObject", "_system/catalog.json", True),
+    ("ListTestsRole", "s3:GetObject", "_system/keys.json", True),
+    ("ListTestsRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
+    ("ListTestsRole", "s3:GetObject", "operating-systems/test01/questions.json", False),
+    ("ListTestsRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", False),
+    ("GetTestRole", "s3:GetObject", "operating-systems/test01/questions.json", True),
+    ("GetTestRole", "s3:GetObject", "_system/catalog.json", True),
+    ("GetTestRole", "s3:GetObject", "_system/keys.json", True),
+    ("GetTestRole", "s3:GetObject", "studentsList.json", True),
+    ("GetTestRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", False),
+    ("GetTestRole", "s3:GetObject", "_system/ledger/run/email", False),
+    ("GetTestRole", "s3:PutObject", "operating-systems/test01/questions.json", False),
+    ("UploadAnswersRole", "s3:GetObject", "operating-systems/test01/questions.json", True),
+    ("UploadAnswersRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
+    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", True),
+    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/receipt.json", True),
+    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/score.json", False),
+    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/questions.json", False),
+    ("UploadAnswersRole", "s3:PutObject", "_system/keys.json", False),
+    ("UploadAnswersRole", "s3:PutObject", "studentsList.json", False),
+    ("ScorerRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
+    ("ScorerRole", "s3:PutObject", "operating-systems/test01/student01/score.json", True),
+    ("ScorerRole", "s3:PutObject", "_system/ledger/2026-11-23/abc", True),
+    ("ScorerRole", "s3:PutObject", "_system/reported/operating-systems/test01", True),
+    ("ScorerRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", False),
+    ("ScorerRole", "s3:PutObject", "operating-systems/test01/questionsKey.json", False),
+    ("ScorerRole", "s3:DeleteObject", "operating-systems/test01/student01/testResult.json", False),
+]
+
+
+@pytest.mark.parametrize("role,action,key,allowed", ACCESS)
+def test_each_role_has_exactly_the_object_access_its_handler_needs(role, action, key, allowed):
+    template = load("scorer.yaml" if role == "ScorerRole" else "api.yaml")
+    for conditions in condition_cases(template):
+        assert can(template, role, action, obj(key), conditions) == allowed, (role, action, key, conditions)
+
+
+@pytest.mark.parametrize("role", ["ListTestsRole", "GetTestRole", "UploadAnswersRole", "ScorerRole"])
+def test_every_function_may_list_the_bucket_so_missing_keys_are_404_not_403(role):
+    template = load("scorer.yaml" if role == "ScorerRole" else "api.yaml")
+    assert can(template, role, "s3:ListBucket", BUCKET_ARN, dict.fromkeys(template["Conditions"], False))
+
+
+@pytest.mark.parametrize("name,role,writes", [
+    ("api.yaml", "ListTestsRole", False), ("api.yaml", "GetTestRole", False),
+    ("api.yaml", "UploadAnswersRole", True), ("scorer.yaml", "ScorerRole", True)])
+def test_kms_rights_exist_only_with_a_key_and_match_reading_or_writing(name, role, writes):
+    template = load(name)
+    for conditions in condition_cases(template):
+        key = "${KmsKeyArn}"
+        assert can(template, role, "kms:Decrypt", key, conditions) == conditions["UseKms"]
+        assert can(template, role, "kms:GenerateDataKey", key, conditions) == (conditions["UseKms"] and writes)
+
+
+def test_the_scorer_sends_email_only_as_the_configured_identity(scorer):
+    for conditions in condition_cases(scorer):
+        identity = "${SenderEmail}" if conditions["IdentityIsSender"] else "${SesIdentity}"
+        region = "${AWS::Region}" if conditions["SesInOwnRegion"] else "${SesRegion}"
+        own = f"arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/{identity}"
+        for action in ["ses:SendRawEmail", "ses:SendEmail"]:
+            assert can(scorer, "ScorerRole", action, own, conditions)
+            assert not can(scorer, "ScorerRole", action,
+                           f"arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/someone-else@example.org", conditions)
+        # Reading the sending quota is the only other SES right.
+        assert can(scorer, "ScorerRole", "ses:GetAccount", "*", conditions)
+        assert not can(scorer, "ScorerRole", "ses:CreateEmailIdentity", "*", conditions)
+
+
+# ---- schedule -------------------------------------------------------------------------------
+def test_the_scorer_runs_monday_23_00_in_the_trainers_time_zone(scorer):
+    schedule = next(iter(resources_of(scorer, "AWS::Scheduler::Schedule").values()))["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 23 ? * MON *)"
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
+    assert scorer["Parameters"]["TimeZone"]["Default"] == "Europe/Warsaw"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ScorerFunction", "Arn"]}
+    assert target["Input"] == "{}"
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+def test_failed_scoring_runs_reach_the_dead_letter_queue_and_raise_alarms(scorer):
+    config = next(iter(resources_of(scorer, "AWS::Lambda::EventInvokeConfig").values()))["Properties"]
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    metrics = {a["Properties"]["MetricName"] for a in resources_of(scorer, "AWS::CloudWatch::Alarm").values()}
+    assert metrics == {"ApproximateNumberOfMessagesVisible", "Errors"}
+
+
+# ---- storage --------------------------------------------------------------------------------
+BUCKETS = ["CourseBucket", "ArtifactsBucket"]
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_buckets_block_all_public_access_and_keep_versions(storage, bucket):
+    props = storage["Resources"][bucket]["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    rule = props["LifecycleConfiguration"]["Rules"][0]
+    assert rule["Status"] == "Enabled" and "NoncurrentDays" in rule["NoncurrentVersionExpiration"]
+    assert storage["Resources"][bucket]["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("use_kms,algorithm", [(False, "AES256"), (True, "aws:kms")])
+def test_the_course_bucket_encrypts_by_default(storage, use_kms, algorithm):
+    props = resolve(storage["Resources"]["CourseBucket"]["Properties"], {"UseKms": use_kms,
+                    "NameCourseBucket": False, "NameArtifactsBucket": False})
+    default = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == algorithm
+    assert ("KMSMasterKeyID" in default) == use_kms
+
+
+@pytest.mark.parametrize("bucket,policy", [("CourseBucket", "CourseBucketPolicy"), ("ArtifactsBucket", "ArtifactsBucketPolicy")])
+def test_bucket_policies_deny_every_request_without_tls(storage, bucket, policy):
+    props = storage["Resources"][policy]["Properties"]
+    assert props["Bucket"] == {"Ref": bucket}
+    tls = [s for s in props["PolicyDocument"]["Statement"]
+           if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+    assert len(tls) == 1
+    assert tls[0]["Principal"] == "*" and tls[0]["Action"] == "s3:*"
+    assert {"Fn::GetAtt": [bucket, "Arn"]} in tls[0]["Resource"]
+    assert {"Fn::Sub": "${" + bucket + ".Arn}/*"} in tls[0]["Resource"]
+
+
+@pytest.mark.parametrize("use_kms,algorithm", [(False, "AES256"), (True, "aws:kms")])
+def test_the_course_bucket_policy_denies_puts_without_the_expected_encryption(storage, use_kms, algorithm):
+    statements = resolve(storage["Resources"]["CourseBucketPolicy"]["Properties"]["PolicyDocument"],
+                         {"UseKms": use_kms})["Statement"]
+    puts = [s for s in statements if s["Effect"] == "Deny" and s["Action"] == "s3:PutObject"]
+    assert any(s["Condition"].get("Null", {}).get("s3:x-amz-server-side-encryption") == "true" for s in puts)
+    assert any(s["Condition"].get("StringNotEquals", {}).get("s3:x-amz-server-side-encryption") == algorithm
+               for s in puts)
+
+
+def test_the_storage_stack_exports_what_the_other_stacks_import(storage, api, scorer):
+    exported = {o["Export"]["Name"]["Fn::Sub"] for o in storage["Outputs"].values() if "Export" in o}
+    imported = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "Fn::ImportValue" in node:
+                imported.add(node["Fn::ImportValue"]["Fn::Sub"].replace("${StorageStackName}", "${AWS::StackName}"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(api)
+    walk(scorer)
+    assert imported and imported <= exported, imported - exported

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Deploys or updates the whole pipeline (storage, API, scorer).
+# Same name as the original script; runs playbooks/deploy.yml with the project's Python tools.
+# Usage: playbooks/deploy-api-gateway.sh [-e setting=value ...]   (settings: playbooks/group_vars/all.yml)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+# ansible, boto3 and the amazon.aws collection come from the project's venv.
+if [ -x "${EWORK_VENV:-$here/../.venv}/bin/ansible-playbook" ]; then
+  export PATH="${EWORK_VENV:-$here/../.venv}/bin:$PATH"
+elif ! command -v ansible-playbook >/dev/null 2>&1; then
+  venv="$("$here/../scripts/setup-venv.sh")"
+  export PATH="$venv/bin:$PATH"
+fi
+exec ansible-playbook deploy.yml "$@"
