@@ -24,9 +24,21 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}" AWS_SECRET_ACCESS_KEY="
 arch_file="$CARGO_TARGET_DIR/lambda-dist/checked-architecture"
 arch="$(cat "$arch_file" 2>/dev/null || echo "${EWORK_LAMBDA_ARCH:-x86_64}")"
 dist="$CARGO_TARGET_DIR/lambda-dist/$arch"
-prefix="ci$(date +%s)$$"   # unique per run: the moto server is shared with other tests
+prefix="ci$(date +%s)$$"   # unique per run
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+
+# A moto of its own: the Lambda functions deployed here keep their code as S3 objects
+# that moto's /moto-api/data.json cannot serialise ("FakeKey is not JSON serializable"),
+# which would break every later check that reads sent mail from the shared server.
+moto_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+export EWORK_MOTO_URL="http://127.0.0.1:$moto_port"
 
 # 41-package-lambdas.sh runs first in scripts/test.sh and leaves this marker only after
 # building and checking the zips, so the playbook's build step can be skipped.
