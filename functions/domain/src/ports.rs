@@ -89,43 +89,32 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError>;
 }
 
-#[async_trait]
-impl<T: ObjectStore + ?Sized> ObjectStore for std::sync::Arc<T> {
-    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).get(key).await
-    }
-    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        (**self).put(key, bytes).await
-    }
-    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        (**self).create(key, bytes).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        (**self).list(prefix).await
-    }
-    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        (**self).purge(key).await
-    }
+/// A store behind a shared or borrowed pointer is still a store, so handlers can
+/// take `Arc<dyn ObjectStore>`, `&LocalStore` or a wrapper alike.
+macro_rules! delegate_store {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<T: ObjectStore + ?Sized> ObjectStore for $ptr {
+            async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+                (**self).get(key).await
+            }
+            async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+                (**self).put(key, bytes).await
+            }
+            async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+                (**self).create(key, bytes).await
+            }
+            async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+                (**self).list(prefix).await
+            }
+            async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+                (**self).purge(key).await
+            }
+        }
+    )*};
 }
 
-#[async_trait]
-impl<T: ObjectStore + ?Sized> ObjectStore for &T {
-    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).get(key).await
-    }
-    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        (**self).put(key, bytes).await
-    }
-    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        (**self).create(key, bytes).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        (**self).list(prefix).await
-    }
-    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        (**self).purge(key).await
-    }
-}
+delegate_store!(std::sync::Arc<T>, &T);
 
 #[async_trait]
 impl<T: Mailer + ?Sized> Mailer for &T {
