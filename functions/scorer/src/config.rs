@@ -67,6 +67,12 @@ impl ScorerSettings {
         })
     }
 
+    /// The sending rate: `EWORK_SEND_RATE` if set, else the SES account's quota, else
+    /// the SES sandbox rate (1/s), which every account has.
+    pub fn effective_send_rate(&self, ses_quota: Option<f64>) -> f64 {
+        self.send_rate.or(ses_quota).unwrap_or(FALLBACK_SEND_RATE)
+    }
+
     /// The domain's settings, with the sending rate decided by the caller.
     pub fn scoring(&self, send_rate: Option<f64>) -> ScoringConfig {
         let mut config = ScoringConfig::new(self.sender.clone(), self.trainer_email.clone());
@@ -76,6 +82,9 @@ impl ScorerSettings {
         config
     }
 }
+
+/// Used when neither `EWORK_SEND_RATE` nor the SES quota is available.
+const FALLBACK_SEND_RATE: f64 = 1.0;
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +110,8 @@ mod tests {
         let s = ScorerSettings::from_lookup(env(&BASE)).unwrap();
         assert_eq!((s.max_grade, s.send_rate), (5, None));
         assert_eq!(s.scoring(Some(14.0)).send_rate, Some(14.0));
+        assert_eq!(s.effective_send_rate(Some(14.0)), 14.0);
+        assert_eq!(s.effective_send_rate(None), 1.0);
         assert_eq!((s.ses_region, s.configuration_set), (None, None));
     }
 

@@ -9,10 +9,6 @@ use ework_scorer::handler::Scorer;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
-/// Used when neither `EWORK_SEND_RATE` nor the SES quota is available: the SES
-/// sandbox rate, which every account has.
-const FALLBACK_SEND_RATE: f64 = 1.0;
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
@@ -24,10 +20,12 @@ async fn main() -> Result<(), Error> {
         ses_client(&aws, settings.ses_region.clone()),
         settings.configuration_set.clone(),
     );
-    let rate = match settings.send_rate {
-        Some(rate) => rate,
-        None => mailer.max_send_rate().await.unwrap_or(FALLBACK_SEND_RATE),
+    // The quota is only asked for when no rate is configured.
+    let quota = match settings.send_rate {
+        Some(_) => None,
+        None => mailer.max_send_rate().await,
     };
+    let rate = settings.effective_send_rate(quota);
     let scorer = Scorer {
         store: Arc::new(store),
         mailer: Arc::new(mailer),
