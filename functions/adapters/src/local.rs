@@ -324,6 +324,31 @@ impl Inner {
         Ok(removed)
     }
 
+    fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let versions = self.versions_dir(key);
+        let entries = match fs::read_dir(&versions) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(failed(&format!("listing versions of {key}"), e)),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| failed(&format!("listing versions of {key}"), e))?
+                .path();
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                // Taken by a concurrent purge.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(failed(&format!("removing a version of {key}"), e)),
+            }
+        }
+        // The versions folder carries the key in its name; the object itself stays.
+        let _ = fs::remove_dir(&versions);
+        self.remove_empty_parents(&versions, &self.root.join("versions"));
+        Ok(removed)
+    }
+
     /// Removes now-empty directories from `path`'s parent up to (not including) `top`.
     /// A directory that is not empty (or was just refilled by a writer) stays.
     fn remove_empty_parents(&self, path: &Path, top: &Path) {
@@ -362,6 +387,11 @@ impl ObjectStore for LocalStore {
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
         let key = key.clone();
         self.blocking(move |s| s.purge(&key)).await
+    }
+
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.purge_history(&key)).await
     }
 }
 
@@ -457,5 +487,20 @@ mod tests {
         // The store still works where the folders were.
         store.put(&k, b"3".to_vec()).await.unwrap();
         assert_eq!(store.get(&k).await.unwrap().unwrap(), b"3");
+    }
+
+    #[tokio::test]
+    async fn purging_the_history_keeps_the_object_and_no_folder_of_old_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let k = key("_system/results/s/t/results.json");
+        store.put(&k, b"1".to_vec()).await.unwrap();
+        store.put(&k, b"2".to_vec()).await.unwrap();
+        assert_eq!(store.purge_history(&k).await.unwrap(), 1);
+        assert!(!dir.path().join("versions/_system").exists());
+        assert_eq!(store.get(&k).await.unwrap().unwrap(), b"2");
+        // Later writes keep their history again.
+        store.put(&k, b"3".to_vec()).await.unwrap();
+        assert_eq!(store.purge_history(&k).await.unwrap(), 1);
     }
 }

@@ -187,8 +187,32 @@ impl ObjectStore for S3Store {
     }
 
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        let mut doomed: Vec<(String, Option<String>)> = Vec::new();
+        let doomed = self.versions_of(key).await?;
+        self.delete_versions(key, doomed.into_iter().map(|v| v.id))
+            .await
+    }
+
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let doomed = self.versions_of(key).await?;
+        // Without a version id a delete would hide the current object instead.
+        let old = doomed
+            .into_iter()
+            .filter(|v| !v.latest && v.id.is_some())
+            .map(|v| v.id);
+        self.delete_versions(key, old).await
+    }
+}
+
+/// One version or delete marker of a key.
+struct Version {
+    id: Option<String>,
+    latest: bool,
+}
+
+impl S3Store {
+    /// Every version and delete marker of exactly `key` (not of keys it prefixes).
+    async fn versions_of(&self, key: &ObjectKey) -> Result<Vec<Version>, StoreError> {
+        let mut found = Vec::new();
         let (mut key_marker, mut version_marker) = (None, None);
         loop {
             let page = self
@@ -203,12 +227,18 @@ impl ObjectStore for S3Store {
                 .map_err(|e| classify(&format!("listing versions of {key}"), e))?;
             for v in page.versions() {
                 if v.key() == Some(key.as_str()) {
-                    doomed.push((key.to_string(), v.version_id().map(str::to_owned)));
+                    found.push(Version {
+                        id: v.version_id().map(str::to_owned),
+                        latest: v.is_latest() == Some(true),
+                    });
                 }
             }
             for m in page.delete_markers() {
                 if m.key() == Some(key.as_str()) {
-                    doomed.push((key.to_string(), m.version_id().map(str::to_owned)));
+                    found.push(Version {
+                        id: m.version_id().map(str::to_owned),
+                        latest: m.is_latest() == Some(true),
+                    });
                 }
             }
             if page.is_truncated() != Some(true) {
@@ -217,15 +247,24 @@ impl ObjectStore for S3Store {
             key_marker = page.next_key_marker().map(str::to_owned);
             version_marker = page.next_version_id_marker().map(str::to_owned);
         }
-        for (k, version) in doomed {
+        Ok(found)
+    }
+
+    async fn delete_versions(
+        &self,
+        key: &ObjectKey,
+        versions: impl IntoIterator<Item = Option<String>>,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for version in versions {
             self.client
                 .delete_object()
                 .bucket(&self.bucket)
-                .key(&k)
+                .key(key.as_str())
                 .set_version_id(version)
                 .send()
                 .await
-                .map_err(|e| classify(&format!("deleting {k}"), e))?;
+                .map_err(|e| classify(&format!("deleting {key}"), e))?;
             removed += 1;
         }
         Ok(removed)

@@ -39,7 +39,7 @@ async fn conformance(store: &dyn ObjectStore) {
     );
 
     // Create is create-once: the second create changes nothing.
-    let receipt = key("s/t/student01/score.json");
+    let receipt = key("s/t/student01/receipt.json");
     assert_eq!(
         store.create(&receipt, b"first".to_vec()).await.unwrap(),
         Created::Now
@@ -92,6 +92,23 @@ async fn conformance(store: &dyn ObjectStore) {
         .await
         .unwrap()
         .is_some());
+
+    // Purging the history keeps exactly the current version.
+    let shared = key("_system/results/s/t/results.json");
+    for v in [&b"v1"[..], b"v2", b"v3"] {
+        store.put(&shared, v.to_vec()).await.unwrap();
+    }
+    assert_eq!(store.purge_history(&shared).await.unwrap(), 2);
+    assert_eq!(store.get(&shared).await.unwrap().unwrap(), b"v3");
+    assert_eq!(store.purge_history(&shared).await.unwrap(), 0);
+    assert_eq!(store.purge(&shared).await.unwrap(), 1, "only v3 was left");
+    assert_eq!(
+        store
+            .purge_history(&key("_system/results/s/none/results.json"))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -215,10 +232,10 @@ async fn s3_store_writes_are_server_side_encrypted() {
         .await
         .unwrap();
     store
-        .create(&key("s/t/st/score.json"), b"{}".to_vec())
+        .create(&key("s/t/st/receipt.json"), b"{}".to_vec())
         .await
         .unwrap();
-    for k in ["studentsList.json", "s/t/st/score.json"] {
+    for k in ["studentsList.json", "s/t/st/receipt.json"] {
         let head = client
             .head_object()
             .bucket(&bucket)
@@ -266,4 +283,35 @@ async fn s3_store_reports_a_missing_bucket_as_a_failure_not_as_empty() {
     let store = S3Store::new(client, "no-such-bucket-ework".into(), None);
     assert!(store.get(&key("studentsList.json")).await.is_err());
     assert!(store.list("").await.is_err());
+}
+
+#[tokio::test]
+async fn s3_store_purging_the_history_also_drops_old_delete_markers() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client.clone(), bucket.clone(), None);
+    let k = key("_system/journal/p/w000001");
+    store.put(&k, b"v1".to_vec()).await.unwrap();
+    client
+        .delete_object()
+        .bucket(&bucket)
+        .key(k.as_str())
+        .send()
+        .await
+        .unwrap();
+    store.put(&k, b"v2".to_vec()).await.unwrap();
+    assert_eq!(
+        store.purge_history(&k).await.unwrap(),
+        2,
+        "v1 and the marker"
+    );
+    let left = client
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix(k.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.versions().len(), 1);
+    assert!(left.delete_markers().is_empty());
+    assert_eq!(store.get(&k).await.unwrap().unwrap(), b"v2");
 }

@@ -46,6 +46,9 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
     /// Removes an object with all its versions (used for erasure only).
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError>;
+    /// Removes every version of `key` except the current one (erasure of data that
+    /// shared objects held earlier); returns how many were removed.
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError>;
 }
 
 /// Where "now" comes from, so deadlines can be tested.
@@ -109,6 +112,9 @@ macro_rules! delegate_store {
             }
             async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
                 (**self).purge(key).await
+            }
+            async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+                (**self).purge_history(key).await
             }
         }
     )*};

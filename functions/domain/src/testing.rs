@@ -75,6 +75,15 @@ impl ObjectStore for MemoryStore {
         let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
         Ok(map.remove(key.as_str()).map_or(0, |v| v.len()))
     }
+
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(map.get_mut(key.as_str()).map_or(0, |v| {
+            let old = v.len().saturating_sub(1);
+            v.drain(..old);
+            old
+        }))
+    }
 }
 
 /// A mailer that keeps what it was asked to send.
@@ -303,6 +312,15 @@ impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
         }
         self.inner.purge(key).await
     }
+
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        if let Some(kind) = self.plan.roll() {
+            return Err(StoreError::Unavailable(format!(
+                "injected {kind} purging the history of {key}"
+            )));
+        }
+        self.inner.purge_history(key).await
+    }
 }
 
 /// Wraps a mailer and fails a fraction of sends like a throttled SES, before the
@@ -383,11 +401,33 @@ impl<S: ObjectStore> ObjectStore for Retrying<S> {
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
         self.run(|| self.inner.purge(key)).await
     }
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.run(|| self.inner.purge_history(key)).await
+    }
 }
 
 #[async_trait]
 impl<M: Mailer> Mailer for Retrying<M> {
     async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
         self.run(|| self.inner.send(to, raw.clone())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_purges_every_version_but_the_current_one() {
+        let store = MemoryStore::new();
+        let key = ObjectKey::parse("_system/results/s/t/results.json").unwrap();
+        for v in [&b"v1"[..], b"v2", b"v3"] {
+            store.put(&key, v.to_vec()).await.unwrap();
+        }
+        assert_eq!(store.purge_history(&key).await.unwrap(), 2);
+        assert_eq!(store.versions(key.as_str()), 1);
+        assert_eq!(store.get(&key).await.unwrap().unwrap(), b"v3");
+        let missing = ObjectKey::parse("nothing").unwrap();
+        assert_eq!(store.purge_history(&missing).await.unwrap(), 0);
     }
 }
