@@ -76,10 +76,12 @@ want = sorted([(f"student0{i}@{domain}", "[operating-systems] [test01] Test scor
               + [(f"trainer@{domain}", "[Ework] Scores report: operating-systems/test01")])
 assert got == want, got
 s3 = boto3.client("s3", endpoint_url=os.environ["EWORK_MOTO_URL"], region_name="eu-central-1")
-obj = s3.get_object(Bucket=bucket, Key="operating-systems/test01/student02/score.json")
-score = json.loads(obj["Body"].read())
+obj = s3.get_object(Bucket=bucket, Key="_system/results/operating-systems/test01/results.json")
+results = json.loads(obj["Body"].read())
+score = results["scores"]["student02"]
+assert "grade" in score, score
 assert (score["points"], score["total"], score["grade"]) == (1, 2, 3), score
 assert obj.get("ServerSideEncryption") == "AES256", obj.get("ServerSideEncryption")
-print("ok: 3 students + trainer emailed once; score.json stored encrypted")
+print("ok: 3 students + trainer emailed once; results stored encrypted")
 PY
 echo "scorer lambda runtime checks passed"

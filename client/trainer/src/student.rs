@@ -1,21 +1,26 @@
 //! `trainer student export|erase`: everything stored about one student, as one JSON
 //! document, or removed with every version (GDPR access and erasure requests).
 //!
-//! A student's objects are found by key: any object with the student id as a whole
-//! path segment (submissions, receipts, scores, the scorer's email ledger), plus their
-//! roster entry and key records, which live in shared objects. On the local stack the
-//! outbox (the stand-in for sent email) holds the emails addressed to them too.
+//! A student's own objects are found by key: any object with the student id as a whole
+//! path segment (submissions, receipts). The rest lives in shared objects: their roster
+//! entry and key records, their results in each test's results object and the
+//! scorer's journal of sent emails. Erasing rewrites those without them and purges
+//! their older versions. On the local stack the outbox (the stand-in for sent email)
+//! holds the emails addressed to them too.
 
 use crate::target::{Opened, Target};
 use anyhow::{bail, Context};
 use chrono::Utc;
-use ework_domain::ids::StudentId;
+use ework_domain::ids::{StudentId, SubjectName, TestId};
 use ework_domain::keys;
-use ework_domain::layout::{self, ObjectKey};
-use ework_domain::model::Roster;
+use ework_domain::layout::{self, ObjectKey, JOURNAL_PREFIX};
+use ework_domain::model::{Question, Roster};
 use ework_domain::ports::ObjectStore;
+use ework_domain::scoring::ledger::{Lease, LeaseError};
+use ework_domain::scoring::results::{fill_texts, JournalWave, TestResults};
 use ework_domain::store_json;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,8 +36,8 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Remove everything stored about a student: submissions, receipts, scores, email
-    /// ledger, keys and roster entry, with every stored version.
+    /// Remove everything stored about a student: submissions, receipts, keys, roster
+    /// entry, results and the scorer's records of their emails, with every stored version.
     Erase {
         /// The student (as in studentsList.json).
         student: StudentId,
@@ -78,6 +83,8 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+const RESULTS_PREFIX: &str = "_system/results/";
+
 /// Keys of every object that belongs to one student alone.
 async fn student_objects(
     store: &dyn ObjectStore,
@@ -87,8 +94,128 @@ async fn student_objects(
     Ok(all
         .into_iter()
         .map(|o| o.key)
+        // A shared object is rewritten, never removed, even when a segment of its key
+        // (a subject, a pass) happens to equal the student id.
+        .filter(|k| !is_shared(k))
         .filter(|k| k.segments().any(|seg| seg == student.as_str()))
         .collect())
+}
+
+fn is_shared(key: &ObjectKey) -> bool {
+    key.as_str().starts_with(RESULTS_PREFIX) || key.as_str().starts_with(JOURNAL_PREFIX)
+}
+
+/// A scorer object shared by many students that names this one.
+struct Shared {
+    key: ObjectKey,
+    /// What it holds about the student (for the export).
+    theirs: Value,
+    /// Its content without them.
+    without: Vec<u8>,
+}
+
+/// Every results object and journal wave that names the student.
+async fn shared_objects(
+    store: &dyn ObjectStore,
+    student: &StudentId,
+) -> anyhow::Result<Vec<Shared>> {
+    let mut found = Vec::new();
+    for o in store.list(RESULTS_PREFIX).await? {
+        let Some(bytes) = store.get(&o.key).await? else {
+            continue;
+        };
+        let Some(mut results) = parsed::<TestResults>(&o.key, &bytes, student)? else {
+            continue;
+        };
+        let score = results.scores.get(student).map(|s| s.as_ref().clone());
+        let notified = results.notified.get(student).copied();
+        if !results.remove_student(student) {
+            continue;
+        }
+        // Stored results leave out the question texts; the export puts them back so
+        // the student reads what they were asked.
+        let (subject, test) = results_test(&o.key);
+        let score = match (score, &subject, &test) {
+            (Some(mut score), Some(subject), Some(test)) => {
+                let questions: Option<Vec<Question>> =
+                    store_json::read(store, &layout::questions(subject, test))
+                        .await
+                        .ok()
+                        .flatten();
+                fill_texts(&mut score, questions.as_deref().unwrap_or_default());
+                Some(score)
+            }
+            (score, _, _) => score,
+        };
+        found.push(Shared {
+            theirs: json!({
+                "key": o.key.as_str(),
+                "subject": subject,
+                "testId": test,
+                "score": score,
+                "notifiedRevision": notified,
+            }),
+            without: serde_json::to_vec(&results)?,
+            key: o.key,
+        });
+    }
+    for o in store.list(JOURNAL_PREFIX).await? {
+        let Some(bytes) = store.get(&o.key).await? else {
+            continue;
+        };
+        let Some(mut wave) = parsed::<JournalWave>(&o.key, &bytes, student)? else {
+            continue;
+        };
+        let items: Vec<_> = wave
+            .items
+            .iter()
+            .filter(|n| &n.student_id == student)
+            .cloned()
+            .collect();
+        if !wave.remove_student(student) {
+            continue;
+        }
+        found.push(Shared {
+            theirs: json!({"key": o.key.as_str(), "sentAt": wave.sent_at, "items": items}),
+            // An emptied wave stays (as an empty one): the scorer numbers its waves.
+            without: serde_json::to_vec(&wave)?,
+            key: o.key,
+        });
+    }
+    Ok(found)
+}
+
+/// `_system/results/<subject>/<test>/results.json` back into its ids.
+fn results_test(key: &ObjectKey) -> (Option<SubjectName>, Option<TestId>) {
+    let mut it = key
+        .as_str()
+        .strip_prefix(RESULTS_PREFIX)
+        .unwrap_or("")
+        .split('/');
+    (
+        it.next().and_then(|s| SubjectName::parse(s).ok()),
+        it.next().and_then(|t| TestId::parse(t).ok()),
+    )
+}
+
+/// Parses a shared object. One that does not parse but names the student cannot be
+/// rewritten without them, so that is an error rather than something to skip.
+fn parsed<T: serde::de::DeserializeOwned>(
+    key: &ObjectKey,
+    bytes: &[u8],
+    student: &StudentId,
+) -> anyhow::Result<Option<T>> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if mentions(bytes, student.as_str()) => {
+            bail!("{key} names {student} but is not valid ({e}); fix or remove it by hand")
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+fn mentions(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
 }
 
 fn decoded(bytes: &[u8]) -> Value {
@@ -109,6 +236,10 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
             objects.push(json!({"key": key.as_str(), "content": decoded(&bytes)}));
         }
     }
+    let shared = shared_objects(store, student).await?;
+    let (results, journal): (Vec<_>, Vec<_>) = shared
+        .into_iter()
+        .partition(|s| s.key.as_str().starts_with(RESULTS_PREFIX));
     let emails: Vec<Value> = match roster.find(student) {
         Some(entry) => outbox_emails_to(opened, &entry.email)?
             .into_iter()
@@ -123,6 +254,8 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
         "rosterEntry": roster.find(student),
         "keys": key_records,
         "objects": objects,
+        "results": results.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
+        "scorerJournal": journal.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
         "outboxEmails": emails,
     }))
 }
@@ -135,12 +268,14 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     let registry = keys::load(store).await?;
     let key_count = registry.for_student(student).count();
     let objects = student_objects(store, student).await?;
+    let shared = shared_objects(store, student).await?;
     let on_roster = roster.find(student).is_some();
     let emails = match roster.find(student) {
         Some(entry) => outbox_emails_to(opened, &entry.email)?,
         None => Vec::new(),
     };
-    if !on_roster && key_count == 0 && objects.is_empty() && emails.is_empty() {
+    if !on_roster && key_count == 0 && objects.is_empty() && shared.is_empty() && emails.is_empty()
+    {
         println!(
             "Nothing is stored about {student} on {}.",
             opened.description
@@ -158,6 +293,9 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         for key in &objects {
             println!("  {key}");
         }
+        for s in &shared {
+            println!("  their entries in {} (older versions purged)", s.key);
+        }
         for (path, _) in &emails {
             println!("  {}", path.display());
         }
@@ -171,6 +309,21 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     if !revoked.is_empty() {
         println!("  revoked {} key(s)", revoked.len());
     }
+    // The scorer rewrites the results objects too: holding its lease keeps a pass
+    // from writing back a copy read before the student was taken out.
+    let now = Utc::now();
+    let lease = match Lease::acquire(store, now, now + chrono::Duration::minutes(15)).await {
+        Ok(lease) => lease,
+        Err(LeaseError::Busy(until)) => {
+            bail!("a scorer run is under way (its lease ends at {until}); erase again after it")
+        }
+        Err(LeaseError::Store(e)) => return Err(e.into()),
+    };
+    let outcome = erase_from_shared(store, student, &objects).await;
+    lease.release(store).await?;
+    outcome?;
+    // Their own objects go after the shared ones: until then they tell a rerun which
+    // tests' results may still keep them in an older version.
     for key in &objects {
         let versions = store.purge(key).await?;
         println!("  removed {key} ({versions} version(s))");
@@ -192,9 +345,8 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
             println!("  removed the roster entry (older roster versions purged)");
         }
     }
-    if let Some(bytes) = store.get(&layout::key_registry()).await? {
-        rewrite_without_history(store, &layout::key_registry(), bytes).await?;
-    }
+    // Revoking already wrote a registry without their keys; only its history names them.
+    store.purge_history(&layout::key_registry()).await?;
     for (path, _) in &emails {
         std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
         println!("  removed {}", path.display());
@@ -202,6 +354,14 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     let left = student_objects(store, student).await?;
     if !left.is_empty() {
         bail!("some objects of {student} are still there (written meanwhile?): {left:?}; run erase again");
+    }
+    let named: Vec<ObjectKey> = shared_objects(store, student)
+        .await?
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    if !named.is_empty() {
+        bail!("some results or journal objects still name {student} (written meanwhile?): {named:?}; run erase again");
     }
     println!(
         "Done. Remove {student} from the course folder's studentsList.json too, or the next sync adds them back."
@@ -244,14 +404,54 @@ fn outbox_emails_to(opened: &Opened, email: &str) -> anyhow::Result<Vec<(PathBuf
     Ok(found)
 }
 
-/// Replaces an object's whole history with one version holding `bytes`.
+/// Takes the student out of every results object and journal wave, current and older
+/// versions. `own` are the student's own objects, still there: the tests their
+/// submissions name get their results' history purged even when the current version
+/// no longer names them (an erase that stopped between the rewrite and the purge).
+async fn erase_from_shared(
+    store: &dyn ObjectStore,
+    student: &StudentId,
+    own: &[ObjectKey],
+) -> anyhow::Result<()> {
+    // Read again under the lease: the scorer may have written since the dry listing.
+    let mut done = BTreeSet::new();
+    for s in shared_objects(store, student).await? {
+        let old = rewrite_without_history(store, &s.key, s.without).await?;
+        println!(
+            "  removed their entries from {} ({old} older version(s) purged)",
+            s.key
+        );
+        done.insert(s.key);
+    }
+    let their_tests = own
+        .iter()
+        .filter_map(|k| layout::parse_student_object(k.as_str()))
+        .filter(|o| &o.student == student)
+        .map(|o| layout::results(&o.subject, &o.test));
+    // A journal wave lives only until the next scorer pass; its history is worth nothing.
+    let journal = store.list(JOURNAL_PREFIX).await?.into_iter().map(|o| o.key);
+    let leftovers: BTreeSet<ObjectKey> = their_tests.chain(journal).collect();
+    for key in leftovers.difference(&done) {
+        let old = store.purge_history(key).await?;
+        if old > 0 {
+            println!("  purged {old} older version(s) of {key}");
+        }
+    }
+    Ok(())
+}
+
+/// Replaces an object's whole history with one version holding `bytes`; returns how
+/// many older versions went.
+///
+/// The new content is written before the history is purged, so a failure in between
+/// leaves old versions behind (erase again) but never loses what others keep there.
 async fn rewrite_without_history(
     store: &dyn ObjectStore,
     key: &ObjectKey,
     bytes: Vec<u8>,
-) -> anyhow::Result<()> {
-    store.purge(key).await?;
-    store.put(key, bytes).await.with_context(|| {
-        format!("{key} was purged but could not be written back; run `trainer sync` (roster) or re-issue keys")
+) -> anyhow::Result<usize> {
+    store.put(key, bytes).await?;
+    store.purge_history(key).await.with_context(|| {
+        format!("{key} was rewritten but its older versions are still there; run the erase again")
     })
 }

@@ -6,9 +6,12 @@ mod course_support;
 
 use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
-use ework_domain::layout::ObjectKey;
+use ework_domain::ids::{StudentId, SubjectName, TestId};
+use ework_domain::layout::{self, ObjectKey};
 use ework_domain::model::{Catalog, KeyEntry};
 use ework_domain::ports::ObjectStore;
+use ework_domain::scoring::grading::{grade, TestContent};
+use ework_domain::scoring::results::TestResults;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,6 +22,30 @@ async fn local_objects(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         out.insert(o.key.to_string(), store.get(&o.key).await.unwrap().unwrap());
     }
     out
+}
+
+/// The results object of a test in which `student` has been graded, as the scorer
+/// stores it: its key and its bytes.
+fn scored_once(subject: &str, test: &str, student: &str) -> (ObjectKey, Vec<u8>) {
+    let (subject, test) = (
+        SubjectName::parse(subject).unwrap(),
+        TestId::parse(test).unwrap(),
+    );
+    let student = StudentId::parse(student).unwrap();
+    let content = TestContent {
+        subject: &subject,
+        test_id: &test,
+        title: "T",
+        questions: &[],
+        key: &[],
+    };
+    let score = grade(content, &student, &[], 5, chrono::Utc::now());
+    let mut results = TestResults::default();
+    results.scores.insert(student, score.into());
+    (
+        layout::results(&subject, &test),
+        serde_json::to_vec(&results).unwrap(),
+    )
 }
 
 fn change_the_os_key(course: &Path) {
@@ -116,10 +143,10 @@ async fn a_changed_key_of_a_scored_local_test_is_refused_unless_rescore() {
         run(&mut cmd)
     };
     assert!(sync(&[]).ok);
-    let score = ObjectKey::parse("operating-systems/test01/student01/score.json").unwrap();
+    let (results, bytes) = scored_once("operating-systems", "test01", "student01");
     LocalStore::open(data.path())
         .unwrap()
-        .put(&score, b"{}".to_vec())
+        .put(&results, bytes.clone())
         .await
         .unwrap();
     change_the_os_key(course.path());
@@ -145,8 +172,8 @@ async fn a_changed_key_of_a_scored_local_test_is_refused_unless_rescore() {
         serde_json::from_slice(&after["operating-systems/test01/questionsKey.json"]).unwrap();
     assert_eq!(key[4].answer.as_str(), "a");
     assert_eq!(
-        after[score.as_str()],
-        b"{}",
+        after[results.as_str()],
+        bytes,
         "scores are the scorer's to rewrite"
     );
 }
@@ -210,10 +237,11 @@ async fn sync_to_a_stack_reads_the_bucket_from_the_stack_outputs() {
     assert!(head.server_side_encryption().is_some(), "{head:?}");
 
     // A result gets scored; then the trainer edits the key.
+    let (results, bytes) = scored_once("networks", "test01", "student02");
     s3.put_object()
         .bucket(&stack.bucket)
-        .key("networks/test01/student02/score.json")
-        .body(b"{}".to_vec().into())
+        .key(results.as_str())
+        .body(bytes.into())
         .send()
         .await
         .unwrap();
@@ -324,11 +352,19 @@ async fn a_rescored_key_change_reaches_the_scorer_and_only_that_tests_students_a
     )
     .await
     .unwrap();
-    let score_key = ObjectKey::parse("operating-systems/test01/student01/score.json").unwrap();
-    let before = store
-        .get(&score_key)
+    let (os, test01) = (
+        SubjectName::parse("operating-systems").unwrap(),
+        TestId::parse("test01").unwrap(),
+    );
+    let student01 = StudentId::parse("student01").unwrap();
+    let result_of_student01 = || async {
+        TestResults::load(&store, &os, &test01)
+            .await
+            .unwrap()
+            .and_then(|r| r.scores.get(&student01).cloned())
+    };
+    let before = result_of_student01()
         .await
-        .unwrap()
         .expect("the scorer wrote a score");
 
     change_the_os_key(course.path());
@@ -353,8 +389,9 @@ async fn a_rescored_key_change_reaches_the_scorer_and_only_that_tests_students_a
     )
     .await
     .unwrap();
-    let after = store.get(&score_key).await.unwrap().unwrap();
+    let after = result_of_student01().await.unwrap();
     assert_ne!(after, before, "student01's result was graded again");
+    assert_eq!(after.revision, before.revision + 1);
     let recipients: Vec<String> = second.sent().into_iter().flat_map(|(to, _)| to).collect();
     assert!(
         recipients.contains(&"student01@example.com".to_owned()),

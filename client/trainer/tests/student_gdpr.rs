@@ -1,5 +1,6 @@
 //! `trainer student export|erase`: the export holds everything the API and the scorer
-//! stored about a student; erasing leaves no object, version or mention of them.
+//! stored about a student, in their own objects and in shared ones; erasing leaves no
+//! object, version or mention of them, in current contents or older versions.
 
 mod course_support;
 
@@ -8,7 +9,10 @@ use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
 use ework_adapters::outbox::OutboxMailer;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
+use ework_domain::ids::{StudentId, SubjectName, TestId};
+use ework_domain::layout::ObjectKey;
 use ework_domain::ports::{FixedClock, Mailer, ObjectStore};
+use ework_domain::scoring::results::{journal_key, JournalWave, Notified, TestResults};
 use ework_domain::scoring::run::{score_pass, RunOptions, ScoringConfig};
 use ework_domain::testing::MemoryMailer;
 use serde_json::Value;
@@ -68,6 +72,48 @@ async fn take_and_score<S: ObjectStore + Clone>(
     assert!(!summary.sent.is_empty());
 }
 
+const RESULTS: &str = "_system/results/operating-systems/test01/results.json";
+const JOURNAL: &str = "_system/journal/p1/w000001";
+
+fn os_test01() -> (SubjectName, TestId) {
+    (
+        SubjectName::parse("operating-systems").unwrap(),
+        TestId::parse("test01").unwrap(),
+    )
+}
+
+/// What a later pass and a crashed one leave in the shared scorer objects: the
+/// results object written again (so an older version names both students too), and
+/// a journal wave naming both that no pass has folded in yet.
+async fn leave_history_and_a_journal(store: &dyn ObjectStore) {
+    let (subject, test) = os_test01();
+    let results = TestResults::load(store, &subject, &test)
+        .await
+        .unwrap()
+        .expect("the scorer stored the test's results");
+    for id in ["student01", "student02"] {
+        assert!(results.scores.contains_key(&StudentId::parse(id).unwrap()));
+    }
+    results.save(store, &subject, &test).await.unwrap();
+    let notified = |id: &str| Notified {
+        subject: subject.clone(),
+        test_id: test.clone(),
+        student_id: StudentId::parse(id).unwrap(),
+        revision: 0,
+        message_id: format!("<{id}@example.com>"),
+    };
+    let wave = JournalWave {
+        sent_at: Some(at("2026-12-01T08:00:01Z")),
+        items: vec![notified("student01"), notified("student02")],
+    };
+    let key = journal_key("p1", 1).unwrap();
+    assert_eq!(key.as_str(), JOURNAL);
+    store
+        .put(&key, serde_json::to_vec(&wave).unwrap())
+        .await
+        .unwrap();
+}
+
 /// Every current object, decrypted.
 async fn everything(store: &dyn ObjectStore) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -82,13 +128,17 @@ async fn everything(store: &dyn ObjectStore) -> BTreeMap<String, String> {
 }
 
 /// Objects that are about student01: named after them, or mentioning them (apart from
-/// the shared roster and key registry, whose entries the export lists separately).
+/// the shared roster, key registry, results and journal, whose entries the export lists
+/// separately).
 fn about_student01(all: &BTreeMap<String, String>) -> Vec<String> {
+    let shared = |k: &str| {
+        ["studentsList.json", "_system/keys.json"].contains(&k)
+            || k.starts_with("_system/results/")
+            || k.starts_with("_system/journal/")
+    };
     all.iter()
         .filter(|(k, v)| {
-            k.split('/').any(|s| s == "student01")
-                || (v.contains("student01")
-                    && !["studentsList.json", "_system/keys.json"].contains(&k.as_str()))
+            k.split('/').any(|s| s == "student01") || (v.contains("student01") && !shared(k))
         })
         .map(|(k, _)| k.clone())
         .collect()
@@ -108,17 +158,39 @@ fn check_export(doc: &Value, expected_objects: &[String]) {
         exported, expected_objects,
         "the export holds exactly the student's objects"
     );
-    for file in ["testResult.json", "receipt.json", "score.json"] {
+    for file in ["testResult.json", "receipt.json"] {
         assert!(
             exported.contains(&format!("operating-systems/test01/student01/{file}").as_str()),
             "{file} in {exported:?}"
         );
     }
-    assert!(
-        exported.iter().any(|k| k.starts_with("_system/")),
-        "the scorer's email ledger is exported: {exported:?}"
-    );
     assert!(!exported.iter().any(|k| k.contains("student02")));
+    // Their result, with the question texts, and the revision they were emailed.
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["key"], RESULTS);
+    assert_eq!(results[0]["score"]["studentId"], "student01");
+    assert_eq!(results[0]["notifiedRevision"], 0);
+    assert!(
+        !results[0]["score"]["questions"][0]["question"]
+            .as_str()
+            .unwrap()
+            .is_empty(),
+        "{results:?}"
+    );
+    // The scorer's record of the email sent to them.
+    let journal = doc["scorerJournal"].as_array().unwrap();
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["key"], JOURNAL);
+    assert_eq!(journal[0]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(journal[0]["items"][0]["studentId"], "student01");
+    for part in ["results", "scorerJournal"] {
+        assert!(
+            !doc[part].to_string().contains("student02"),
+            "nothing of other students: {}",
+            doc[part]
+        );
+    }
     let submission = doc["objects"]
         .as_array()
         .unwrap()
@@ -143,6 +215,52 @@ fn check_erased(all: &BTreeMap<String, String>) {
         all.contains_key("operating-systems/test01/student02/testResult.json"),
         "other students keep their data"
     );
+    let results: TestResults = serde_json::from_str(&all[RESULTS]).unwrap();
+    let student02 = StudentId::parse("student02").unwrap();
+    assert!(
+        results.scores.contains_key(&student02) && results.notified.contains_key(&student02),
+        "other students keep their results"
+    );
+    let wave: JournalWave = serde_json::from_str(&all[JOURNAL]).unwrap();
+    assert_eq!(
+        wave.items.len(),
+        1,
+        "other students keep their journal items"
+    );
+    assert_eq!(wave.items[0].student_id, student02);
+}
+
+/// Every older version the local store keeps, decrypted, as (key, content). A version
+/// opens only under its own key (the key is bound into the encryption), so each one is
+/// put back as the current object of a scratch store holding the same data key.
+async fn local_old_versions(data: &std::path::Path) -> Vec<(String, String)> {
+    let versions = data.join("versions");
+    let mut found = Vec::new();
+    let mut pending = vec![versions.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let rel = path.parent().unwrap().strip_prefix(&versions).unwrap();
+            let key = rel.to_str().unwrap().strip_suffix('~').unwrap().to_owned();
+            let scratch = tempfile::tempdir().unwrap();
+            std::fs::copy(data.join("store.key"), scratch.path().join("store.key")).unwrap();
+            let target = scratch.path().join("objects").join(format!("{key}~"));
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&path, &target).unwrap();
+            let bytes = LocalStore::open(scratch.path())
+                .unwrap()
+                .get(&ObjectKey::parse(&key).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            found.push((key, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    found
 }
 
 #[tokio::test]
@@ -159,6 +277,14 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
     let store = LocalStore::open(data.path()).unwrap();
     let outbox = data.path().join("outbox");
     take_and_score(store.clone(), &keys, &OutboxMailer::open(&outbox).unwrap()).await;
+    leave_history_and_a_journal(&store).await;
+    assert!(
+        local_old_versions(data.path())
+            .await
+            .iter()
+            .any(|(k, v)| k == RESULTS && v.contains("student01")),
+        "an older version of the results names student01 before the erase"
+    );
     let emails = |to: &str| {
         std::fs::read_dir(&outbox)
             .unwrap()
@@ -193,6 +319,14 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
                 .contains("Nothing was removed; run again with --yes"),
         "{dry:?}"
     );
+    for shared in [RESULTS, JOURNAL] {
+        assert!(
+            dry.stdout.contains(&format!(
+                "their entries in {shared} (older versions purged)"
+            )),
+            "{dry:?}"
+        );
+    }
     assert_eq!(everything(&store).await, before);
 
     let erased = local(&["student", "erase", "student01", "--yes"]);
@@ -203,7 +337,19 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
             .contains("removed operating-systems/test01/student01/testResult.json (2 version(s))"),
         "{erased:?}"
     );
+    assert!(
+        erased
+            .stdout
+            .contains(&format!("removed their entries from {RESULTS}")),
+        "{erased:?}"
+    );
     check_erased(&everything(&store).await);
+    for (key, content) in local_old_versions(data.path()).await {
+        assert!(
+            !content.contains("student01"),
+            "an older version of {key} still mentions student01: {content}"
+        );
+    }
     assert_eq!(
         emails("student01@example.com"),
         0,
@@ -236,17 +382,22 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
             }
         }
     }
-    for shared in ["studentsList.json~", "_system/keys.json~"] {
+    for shared in [
+        "studentsList.json~",
+        "_system/keys.json~",
+        &format!("{RESULTS}~"),
+        &format!("{JOURNAL}~"),
+    ] {
         let versions = data.path().join("versions").join(shared);
         let count = std::fs::read_dir(&versions).map(|d| d.count()).unwrap_or(0);
         assert_eq!(count, 0, "{} keeps old versions", versions.display());
     }
     let export = local(&["student", "export", "student01"]);
     let doc: Value = serde_json::from_str(&export.stdout).unwrap();
-    assert!(
-        doc["rosterEntry"].is_null() && doc["objects"].as_array().unwrap().is_empty(),
-        "{doc}"
-    );
+    for part in ["objects", "results", "scorerJournal"] {
+        assert!(doc[part].as_array().unwrap().is_empty(), "{doc}");
+    }
+    assert!(doc["rosterEntry"].is_null(), "{doc}");
 }
 
 #[tokio::test]
@@ -264,6 +415,7 @@ async fn a_student_on_a_stack_is_erased_with_every_object_version() {
     );
     let mailer = MemoryMailer::default();
     take_and_score(store.clone(), &keys, &mailer).await;
+    leave_history_and_a_journal(&store).await;
     let to_student01 =
         |(to, _): &(Vec<String>, Vec<u8>)| to.contains(&"student01@example.com".to_owned());
     assert!(mailer.sent().iter().any(to_student01));
@@ -281,11 +433,29 @@ async fn a_student_on_a_stack_is_erased_with_every_object_version() {
         !versions.iter().any(|(k, _)| k.contains("student01")),
         "{versions:?}"
     );
-    for shared in ["studentsList.json", "_system/keys.json"] {
+    for shared in ["studentsList.json", "_system/keys.json", RESULTS, JOURNAL] {
         assert_eq!(
             versions.iter().filter(|(k, _)| k == shared).count(),
             1,
             "{shared} keeps one version: {versions:?}"
+        );
+    }
+    // No version left (current or older) mentions them.
+    let s3 = course_support::s3(&stack.aws);
+    for (key, version) in &versions {
+        let got = s3
+            .get_object()
+            .bucket(&stack.bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await;
+        // A delete marker has no content.
+        let Ok(got) = got else { continue };
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("student01"),
+            "version {version} of {key} still mentions student01"
         );
     }
     // The gateway key of student01 is gone too.

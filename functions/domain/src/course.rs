@@ -9,6 +9,7 @@ use crate::ids::{AnswerId, IdError, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey};
 use crate::model::{AnswerOption, Catalog, KeyEntry, Question, Roster, Student, TestMeta};
 use crate::ports::{ObjectStore, StoreError};
+use crate::scoring::results::TestResults;
 use crate::store_json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -941,7 +942,7 @@ pub struct SyncOptions {
 pub struct StoredTest {
     pub questions: Option<Vec<Question>>,
     pub key: Option<Vec<KeyEntry>>,
-    /// Number of results already scored (`score.json` files).
+    /// Number of results already scored (in the test's results object).
     pub scored: usize,
 }
 
@@ -993,15 +994,9 @@ pub async fn load_published(
             .get(&layout::answer_key(&subject, &test))
             .await?
             .and_then(|b| serde_json::from_slice(&b).ok());
-        let scored = store
-            .list(&layout::test_prefix(&subject, &test))
+        let scored = TestResults::load(store, &subject, &test)
             .await?
-            .iter()
-            .filter(|o| {
-                layout::parse_student_object(o.key.as_str())
-                    .is_some_and(|s| s.file == layout::SCORE)
-            })
-            .count();
+            .map_or(0, |r| r.scores.len());
         tests.insert(
             (subject, test),
             StoredTest {
@@ -1503,6 +1498,27 @@ mod tests {
         files
     }
 
+    /// Stores one graded result of `student`, as the scorer would have.
+    async fn scored_once(store: &MemoryStore, subject: &str, test: &str, student: &str) {
+        let (subject, test) = (
+            SubjectName::parse(subject).unwrap(),
+            TestId::parse(test).unwrap(),
+        );
+        let student = StudentId::parse(student).unwrap();
+        let content = crate::scoring::grading::TestContent {
+            subject: &subject,
+            test_id: &test,
+            title: "T",
+            questions: &[],
+            key: &[],
+        };
+        let score =
+            crate::scoring::grading::grade(content, &student, &[], 5, utc("2026-11-30T22:00:00Z"));
+        let mut results = TestResults::default();
+        results.scores.insert(student, score.into());
+        results.save(store, &subject, &test).await.unwrap();
+    }
+
     async fn catalog(store: &MemoryStore) -> Catalog {
         store_json::read(store, &layout::catalog())
             .await
@@ -1634,8 +1650,7 @@ mod tests {
         let store = MemoryStore::new();
         let now = utc("2026-11-24T10:00:00Z");
         publish(&store, &course(), now, TZ).await.unwrap();
-        let score = ObjectKey::parse("os/t1/student01/score.json").unwrap();
-        store.put(&score, b"{}".to_vec()).await.unwrap();
+        scored_once(&store, "os", "t1", "student01").await;
         let mut files = course();
         files.insert(
             "subjects/os/t1/questionsKey.json",

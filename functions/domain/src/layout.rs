@@ -54,7 +54,7 @@ pub const QUESTIONS: &str = "questions.json";
 pub const ANSWER_KEY: &str = "questionsKey.json";
 pub const SUBMISSION: &str = "testResult.json";
 pub const RECEIPT: &str = "receipt.json";
-pub const SCORE: &str = "score.json";
+pub const RESULTS: &str = "results.json";
 pub const SYSTEM_PREFIX: &str = "_system/";
 
 pub fn roster() -> ObjectKey {
@@ -95,23 +95,20 @@ pub fn receipt(subject: &SubjectName, test: &TestId, student: &StudentId) -> Obj
     ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), RECEIPT])
 }
 
-pub fn score(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
-    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), SCORE])
+/// Every result of one closed test and who was emailed it (see `scoring::results`).
+pub fn results(subject: &SubjectName, test: &TestId) -> ObjectKey {
+    ObjectKey::join(&[
+        "_system",
+        "results",
+        subject.as_str(),
+        test.as_str(),
+        RESULTS,
+    ])
 }
 
-/// Ledger entry recording that one email was sent; created once.
-pub fn ledger_entry(run: &str, email_id: &str) -> ObjectKey {
-    ObjectKey::join(&["_system", "ledger", run, email_id])
-}
-
-pub fn ledger_prefix(run: &str) -> String {
-    format!("_system/ledger/{run}/")
-}
-
-/// Tests already covered by a trainer report.
-pub fn reported_marker(subject: &SubjectName, test: &TestId) -> ObjectKey {
-    ObjectKey::join(&["_system", "reported", subject.as_str(), test.as_str()])
-}
+/// Prefix of the scorer's journal: what a pass emailed, until it is folded into the
+/// results objects.
+pub const JOURNAL_PREFIX: &str = "_system/journal/";
 
 /// What a per-student key under a test prefix refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]

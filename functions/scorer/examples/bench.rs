@@ -40,6 +40,9 @@ struct Args {
     /// Emails per second (default: unlimited).
     #[arg(long)]
     send_rate: Option<f64>,
+    /// Emails per journal write (the scorer's `EWORK_LEDGER_BATCH`).
+    #[arg(long, default_value_t = ework_domain::scoring::run::DEFAULT_LEDGER_BATCH)]
+    ledger_batch: usize,
 }
 
 fn peak_rss_kib() -> Option<u64> {
@@ -146,6 +149,7 @@ async fn main() -> anyhow_free::Result {
     };
     let mut config = ScoringConfig::new(format!("scorer@{domain}"), format!("trainer@{domain}"));
     config.send_rate = args.send_rate;
+    config.ledger_batch = args.ledger_batch;
     let options = RunOptions {
         now: due() + Duration::minutes(1),
         deadline: None,
@@ -165,6 +169,15 @@ async fn main() -> anyhow_free::Result {
         summary.scored.len(),
         counts.describe(),
         summary.complete
+    );
+    let submissions = summary.scored.len().max(1) as f64;
+    println!(
+        "        {:.3} requests per submission besides LIST; {} LIST pages for {} keys listed",
+        counts.requests_besides_listing() as f64 / submissions,
+        counts.list_pages.load(std::sync::atomic::Ordering::Relaxed),
+        counts
+            .listed_keys
+            .load(std::sync::atomic::Ordering::Relaxed),
     );
 
     let again = Arc::new(Counts::default());

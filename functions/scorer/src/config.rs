@@ -19,6 +19,9 @@ pub struct ScorerSettings {
     pub max_grade: u32,
     /// `EWORK_SEND_RATE` (emails per second); unset = the SES account's quota.
     pub send_rate: Option<f64>,
+    /// `EWORK_LEDGER_BATCH`: emails recorded per journal write (default 16; 1 records
+    /// each email on its own, so a crash can re-send at most one).
+    pub ledger_batch: usize,
 }
 
 impl ScorerSettings {
@@ -56,6 +59,14 @@ impl ScorerSettings {
                     })?,
             ),
         };
+        let ledger_batch = match get("EWORK_LEDGER_BATCH") {
+            None => ework_domain::scoring::run::DEFAULT_LEDGER_BATCH,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ConfigError(format!(
+                    "EWORK_LEDGER_BATCH must be a whole number >= 1, got {v:?}"
+                ))
+            })?,
+        };
         Ok(Self {
             function,
             sender: required("EWORK_SENDER")?,
@@ -64,6 +75,7 @@ impl ScorerSettings {
             configuration_set: get("EWORK_SES_CONFIGURATION_SET"),
             max_grade,
             send_rate,
+            ledger_batch,
         })
     }
 
@@ -79,6 +91,7 @@ impl ScorerSettings {
         config.time_zone = self.function.time_zone;
         config.max_grade = self.max_grade;
         config.send_rate = send_rate;
+        config.ledger_batch = self.ledger_batch;
         config
     }
 }
@@ -112,7 +125,20 @@ mod tests {
         assert_eq!(s.scoring(Some(14.0)).send_rate, Some(14.0));
         assert_eq!(s.effective_send_rate(Some(14.0)), 14.0);
         assert_eq!(s.effective_send_rate(None), 1.0);
+        assert_eq!(s.scoring(None).ledger_batch, 16);
         assert_eq!((s.ses_region, s.configuration_set), (None, None));
+    }
+
+    #[test]
+    fn the_ledger_batch_can_be_set_and_zero_is_refused() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("EWORK_LEDGER_BATCH", "1"));
+        let s = ScorerSettings::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(s.scoring(None).ledger_batch, 1);
+        pairs.pop();
+        pairs.push(("EWORK_LEDGER_BATCH", "0"));
+        let err = ScorerSettings::from_lookup(env(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("EWORK_LEDGER_BATCH"), "{err}");
     }
 
     #[test]

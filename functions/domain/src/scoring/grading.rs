@@ -1,7 +1,7 @@
 //! Grading one submission against the answer key.
 //!
-//! The stored result is self-contained (question text, the student's answer and the
-//! correct one), so an email can be rendered from it alone after a crash.
+//! A stored result keeps the student's answer and the correct one per question; the
+//! texts come back from `questions.json` when an email is written.
 
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::model::{GivenAnswer, KeyEntry, Question};
@@ -36,17 +36,24 @@ pub fn percentage(correct: u32, total: u32) -> f64 {
 #[serde(rename_all = "camelCase")]
 pub struct QuestionResult {
     pub question_id: QuestionId,
+    /// The texts are left out of stored results and filled in from `questions.json`
+    /// for an email (see `scoring::results`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub question: String,
     /// The student's answer; `None` when unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given: Option<AnswerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_text: Option<String>,
     /// The key's answer; `None` when the key lacks this question (nobody scores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correct: Option<AnswerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correct_text: Option<String>,
     pub is_correct: bool,
 }
 
-/// The result of one student in one test: what `score.json` holds.
+/// The result of one student in one test (kept in the test's results object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Score {

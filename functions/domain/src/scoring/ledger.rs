@@ -1,50 +1,14 @@
-//! The scorer's bookkeeping under `_system/`: which emails went out, which tests the
-//! trainer has had a report for, rescore requests, and the run lease.
-//!
-//! Every ledger entry is written with a create-once write *after* the mail service
-//! accepted the message, so a rerun re-sends exactly what has no entry.
+//! The scorer's bookkeeping under `_system/` besides results and journal (see
+//! [`super::results`]): rescore requests and the run lease.
 
-use crate::ids::{StudentId, SubjectName, TestId};
-use crate::layout::{self, ObjectKey};
+use crate::ids::{SubjectName, TestId};
+use crate::layout::ObjectKey;
 use crate::ports::{Created, ObjectStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 fn key(raw: String) -> Result<ObjectKey, StoreError> {
     ObjectKey::parse(&raw).map_err(|e| StoreError::Failed(e.to_string()))
-}
-
-/// Prefix of the ledger entries of one test: `_system/ledger/<subject>/<test>/`.
-pub fn test_ledger_prefix(subject: &SubjectName, test: &TestId) -> String {
-    format!("_system/ledger/{subject}/{test}/")
-}
-
-/// Entry recording that `student` was emailed revision `revision` of their result.
-pub fn student_entry(
-    subject: &SubjectName,
-    test: &TestId,
-    student: &StudentId,
-    revision: u32,
-) -> Result<ObjectKey, StoreError> {
-    key(format!(
-        "{}{student}/r{revision}",
-        test_ledger_prefix(subject, test)
-    ))
-}
-
-/// Splits a key listed under [`test_ledger_prefix`] into student and revision.
-pub fn parse_student_entry(prefix: &str, key: &str) -> Option<(StudentId, u32)> {
-    let rest = key.strip_prefix(prefix)?;
-    let (student, rev) = rest.split_once('/')?;
-    let rev = rev.strip_prefix('r')?.parse().ok()?;
-    Some((StudentId::parse(student).ok()?, rev))
-}
-
-pub const REPORTED_PREFIX: &str = "_system/reported/";
-
-/// Created once the trainer's report covering the test was accepted for delivery.
-pub fn reported_entry(subject: &SubjectName, test: &TestId) -> ObjectKey {
-    layout::reported_marker(subject, test)
 }
 
 pub const RESCORE_PREFIX: &str = "_system/rescore/";
@@ -72,20 +36,10 @@ pub fn rescore_requested(contents: &[u8]) -> bool {
     }
 }
 
-/// Splits `_system/rescore/<subject>/<test>` (or `_system/reported/...`) into ids.
+/// Splits `_system/rescore/<subject>/<test>` into ids.
 pub fn parse_test_marker(prefix: &str, key: &str) -> Option<(SubjectName, TestId)> {
     let (s, t) = key.strip_prefix(prefix)?.split_once('/')?;
     Some((SubjectName::parse(s).ok()?, TestId::parse(t).ok()?))
-}
-
-/// Contents of a ledger entry: enough to answer "did this student get an email?".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SentRecord {
-    pub sent_at: DateTime<Utc>,
-    pub to: Vec<String>,
-    pub message_id: String,
-    pub subject: String,
 }
 
 const LEASE_PREFIX: &str = "_system/scorer/lease/";
@@ -185,19 +139,6 @@ mod tests {
         assert!(!rescore_requested(b""));
         assert!(!rescore_requested(RESCORE_DONE));
         assert!(!rescore_requested(b"{\"state\":\"done\"}"));
-    }
-
-    #[test]
-    fn student_entries_parse_back() {
-        let s = SubjectName::parse("os").unwrap();
-        let t = TestId::parse("t1").unwrap();
-        let st = StudentId::parse("student01").unwrap();
-        let k = student_entry(&s, &t, &st, 2).unwrap();
-        assert_eq!(k.as_str(), "_system/ledger/os/t1/student01/r2");
-        assert_eq!(
-            parse_student_entry(&test_ledger_prefix(&s, &t), k.as_str()),
-            Some((st, 2))
-        );
     }
 
     #[tokio::test]

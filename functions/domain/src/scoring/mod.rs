@@ -1,10 +1,11 @@
 //! The weekly scorer: grade closed tests, email every student their result and the
-//! trainer a report, exactly once (see `docs/scorer.md` for the one duplicate window).
+//! trainer a report, exactly once (see the README's "The weekly scorer" for the one duplicate window).
 
 pub mod email;
 pub mod grading;
 pub mod inspect;
 pub mod ledger;
+pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scheduler;

@@ -3,15 +3,21 @@
 //!
 //! Nothing is remembered between passes except what is stored, so a pass after a
 //! crash, a retry or a duplicate event simply finds less to do.
+//!
+//! What a pass costs in store requests: one read per submission to grade; per test
+//! that still has work, one listing (per 1000 keys), one read of its results and at
+//! most two writes of them; one journal write per wave of emails. Tests that are
+//! settled (reported, everyone emailed) cost one read.
 
 use super::email::{self, FailedSend, RenderedMail, Report, ReportTest};
 use super::grading::{self, Score, TestContent};
-use super::ledger::{self, Lease, LeaseError, SentRecord};
+use super::ledger::{self, Lease, LeaseError};
+use super::results::{self, JournalWave, Notified, TestResults};
 use super::stats::TestStats;
 use crate::ids::{StudentId, SubjectName, TestId};
-use crate::layout::{self, ObjectKey, SCORE, SUBMISSION};
+use crate::layout::{self, ObjectKey, JOURNAL_PREFIX, SUBMISSION};
 use crate::model::{Catalog, GivenAnswer, KeyEntry, Question, Roster, Student, TestMeta};
-use crate::ports::{Created, Mailer, ObjectStore, StoreError};
+use crate::ports::{Mailer, ObjectStore, StoreError};
 use crate::store_json;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -25,6 +31,10 @@ use std::time::{Duration, Instant};
 /// Attempts at a ledger write after an email was accepted, and the first pause.
 const RECORD_ATTEMPTS: u32 = 8;
 const RECORD_FIRST_PAUSE: Duration = Duration::from_millis(20);
+
+/// Emails per journal write by default: at 16, a 100 x 10 course stays within 1.1
+/// store requests per submission while a crash re-sends at most 16 emails.
+pub const DEFAULT_LEDGER_BATCH: usize = 16;
 
 /// Settings of the scorer (read from env by the binaries, never here).
 #[derive(Debug, Clone)]
@@ -46,6 +56,10 @@ pub struct ScoringConfig {
     pub safety_margin: Duration,
     /// How long a run may hold the lease at most (a crashed run blocks others this long).
     pub lease_ttl: Duration,
+    /// Emails recorded in the journal with one write (group commit). A crash between
+    /// an accepted email and its wave's record re-sends at most this many emails on
+    /// the next pass; 1 records every email on its own, at one write per email.
+    pub ledger_batch: usize,
 }
 
 impl ScoringConfig {
@@ -59,6 +73,7 @@ impl ScoringConfig {
             read_concurrency: 16,
             safety_margin: Duration::from_secs(30),
             lease_ttl: Duration::from_secs(15 * 60),
+            ledger_batch: DEFAULT_LEDGER_BATCH,
         }
     }
 }
@@ -197,29 +212,35 @@ struct Pass<'a> {
     trainer: Mailbox,
 }
 
-/// Everything known about one closed test during a pass.
+/// Everything known about one closed test that still has work in this pass.
 struct TestState {
     meta: TestMeta,
-    reported: bool,
     rescore: bool,
+    /// The stored results, updated in memory as the pass goes.
+    results: TestResults,
+    /// `results` differs from what is stored.
+    dirty: bool,
     /// Roster students taking the subject, plus roster students who submitted anyway.
     enrolled: Vec<Student>,
     submitted: BTreeSet<StudentId>,
-    scored: BTreeSet<StudentId>,
-    notified: BTreeMap<StudentId, BTreeSet<u32>>,
     content: Option<Arc<(Vec<Question>, Vec<KeyEntry>)>>,
     /// Questions or key missing: nothing can be graded until the trainer fixes it.
     blocked: bool,
+    /// An email covering this test failed in this pass.
+    failed: bool,
     problems: Vec<String>,
-    /// The result every submitting student has after this pass.
-    finals: BTreeMap<StudentId, Arc<Score>>,
+}
+
+impl TestState {
+    fn questions(&self) -> &[Question] {
+        self.content.as_ref().map_or(&[], |c| c.0.as_slice())
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Need {
     Grade,
     Regrade,
-    ReadExisting,
 }
 
 struct Job {
@@ -231,17 +252,11 @@ struct Job {
 struct JobOut {
     test: usize,
     student: StudentId,
-    existing: Option<Score>,
     fresh: Option<Score>,
     problem: Option<String>,
     /// A passing store failure: the whole pass fails so the next one redoes this
     /// job. (Recording it as a problem would skip the student's email for good.)
     retry: Option<StoreError>,
-}
-
-enum Write {
-    Create(Score),
-    Replace(Score),
 }
 
 /// Spaces sends out to the mail service's rate.
@@ -265,6 +280,16 @@ impl Pacer {
         tokio::time::sleep_until(at).await;
         self.next = Some(at + gap);
     }
+}
+
+/// Emails accepted by the mail service and not recorded yet (the group commit).
+struct Wave {
+    pass: String,
+    number: u32,
+    emails: usize,
+    items: Vec<(usize, Notified)>,
+    /// Journal objects this pass wrote.
+    written: Vec<ObjectKey>,
 }
 
 impl Pass<'_> {
@@ -308,36 +333,37 @@ impl Pass<'_> {
             return Ok(summary);
         }
 
-        let reported: BTreeSet<(SubjectName, TestId)> = self
-            .store
-            .list(ledger::REPORTED_PREFIX)
-            .await?
-            .iter()
-            .filter_map(|o| ledger::parse_test_marker(ledger::REPORTED_PREFIX, o.key.as_str()))
-            .collect();
         let rescore = self.active_rescores().await?;
-
+        let (journal_keys, journal) = self.read_journal().await?;
         let mut tests = self
-            .load_states(closed, &roster, &reported, &rescore)
+            .load_states(closed, &roster, &rescore, &journal)
             .await?;
+        if tests.is_empty() {
+            summary.complete = true;
+            return Ok(summary);
+        }
         if self.low_on_time() {
             summary.stopped_early = Some("time ran low while listing".into());
             return Ok(summary);
         }
         self.load_content(&mut tests).await?;
 
-        // Grade and read what this pass needs, a bounded number at a time.
+        // Grade what has no result yet (or everything, for a rescore), a bounded
+        // number at a time.
         let mut jobs = vec![];
         for (i, t) in tests.iter().enumerate() {
+            if t.blocked {
+                continue;
+            }
             for st in &t.enrolled {
                 let id = &st.student_id;
-                let need = match (t.submitted.contains(id), t.scored.contains(id)) {
-                    (true, false) if !t.blocked => Need::Grade,
-                    (true, true) if t.rescore && !t.blocked => Need::Regrade,
-                    (_, true) if !t.reported || !t.notified.contains_key(id) || t.rescore => {
-                        Need::ReadExisting
-                    }
-                    _ => continue,
+                if !t.submitted.contains(id) {
+                    continue;
+                }
+                let need = match (t.results.scores.contains_key(id), t.rescore) {
+                    (false, _) => Need::Grade,
+                    (true, true) => Need::Regrade,
+                    (true, false) => continue,
                 };
                 jobs.push(Job {
                     test: i,
@@ -361,78 +387,55 @@ impl Pass<'_> {
                 .await;
             outs.extend(batch);
         }
-
         if let Some(e) = outs.iter_mut().find_map(|o| o.retry.take()) {
             return Err(e.into());
         }
 
-        // Decide and write results.
-        let mut writes: Vec<(usize, Write)> = vec![];
+        // Decide the results; each test's object is written once, before any email
+        // about it goes out, so every email matches what is stored.
+        let mut graded: BTreeSet<usize> = BTreeSet::new();
         for out in outs {
             let t = &mut tests[out.test];
             if let Some(p) = out.problem {
                 t.problems.push(p);
             }
-            match (out.existing, out.fresh) {
-                (None, Some(fresh)) => writes.push((out.test, Write::Create(fresh))),
-                (Some(old), Some(mut fresh)) => {
-                    if fresh.same_result(&old) {
-                        t.finals.insert(out.student, Arc::new(old));
-                    } else {
-                        fresh.revision = old.revision + 1;
-                        writes.push((out.test, Write::Replace(fresh)));
-                    }
+            let Some(mut fresh) = out.fresh else { continue };
+            if let Some(old) = t.results.scores.get(&out.student) {
+                if fresh.same_result(old) {
+                    continue;
                 }
-                (Some(old), None) => {
-                    t.finals.insert(out.student, Arc::new(old));
-                }
-                (None, None) => {}
+                fresh.revision = old.revision + 1;
             }
+            summary.scored.push(ScoredItem {
+                subject: fresh.subject.clone(),
+                test_id: fresh.test_id.clone(),
+                student_id: fresh.student_id.clone(),
+                points: fresh.points,
+                total: fresh.total,
+                grade: fresh.grade,
+                revision: fresh.revision,
+            });
+            t.results.scores.insert(out.student, Arc::new(fresh));
+            t.dirty = true;
+            graded.insert(out.test);
         }
-        writes.sort_by_key(|(i, w)| (*i, write_score(w).student_id.clone()));
-        for chunk in writes.chunks(256) {
+        summary.scored.sort_by(|a, b| {
+            (&a.subject, &a.test_id, &a.student_id).cmp(&(&b.subject, &b.test_id, &b.student_id))
+        });
+        for i in graded {
             if self.low_on_time() {
                 summary.stopped_early = Some("time ran low while writing results".into());
                 return Ok(summary);
             }
-            let futures: Vec<_> = chunk
-                .iter()
-                .map(|(i, w)| async move { (*i, self.write_score(w).await) })
-                .collect();
-            let done: Vec<(usize, Result<Score, StoreError>)> = stream::iter(futures)
-                .buffer_unordered(self.config.read_concurrency.max(1))
-                .collect()
-                .await;
-            for (i, r) in done {
-                let score = r?;
-                summary.scored.push(ScoredItem {
-                    subject: score.subject.clone(),
-                    test_id: score.test_id.clone(),
-                    student_id: score.student_id.clone(),
-                    points: score.points,
-                    total: score.total,
-                    grade: score.grade,
-                    revision: score.revision,
-                });
-                tests[i]
-                    .finals
-                    .insert(score.student_id.clone(), Arc::new(score));
-            }
+            self.save(&mut tests[i]).await?;
         }
 
         // Student emails: one per student covering every result they were not told yet.
-        let mut pending: BTreeMap<StudentId, Vec<(usize, Arc<Score>)>> = BTreeMap::new();
+        let mut pending: BTreeMap<StudentId, Vec<usize>> = BTreeMap::new();
         for (i, t) in tests.iter().enumerate() {
-            for (id, score) in &t.finals {
-                let told = t
-                    .notified
-                    .get(id)
-                    .is_some_and(|revs| revs.contains(&score.revision));
-                if !told {
-                    pending
-                        .entry(id.clone())
-                        .or_default()
-                        .push((i, score.clone()));
+            for (id, score) in &t.results.scores {
+                if !t.results.told(id, score.revision) {
+                    pending.entry(id.clone()).or_default().push(i);
                 }
             }
         }
@@ -440,32 +443,50 @@ impl Pass<'_> {
             roster.0.iter().map(|s| (&s.student_id, s)).collect();
         let mut pacer = Pacer::new(self.config.send_rate);
         let mut retried = vec![];
-        let mut failed_tests: BTreeSet<usize> = BTreeSet::new();
+        let mut wave = Wave {
+            pass: pass_id(),
+            number: 0,
+            emails: 0,
+            items: vec![],
+            written: vec![],
+        };
         for (id, items) in pending {
             if self.low_on_time() {
+                self.flush(&mut wave, &mut tests).await?;
                 summary.stopped_early = Some("time ran low while sending".into());
                 return Ok(summary);
             }
             let Some(student) = students.get(&id) else {
                 continue;
             };
-            let scores: Vec<&Score> = items.iter().map(|(_, s)| s.as_ref()).collect();
-            let rendered = match email::student_email(&self.from, student, &scores, now) {
+            // The stored results leave the texts out; put them back for the email.
+            let scores: Vec<Score> = items
+                .iter()
+                .map(|i| {
+                    let mut s = Score::clone(&tests[*i].results.scores[&id]);
+                    results::fill_texts(&mut s, tests[*i].questions());
+                    s
+                })
+                .collect();
+            let refs: Vec<&Score> = scores.iter().collect();
+            let rendered = match email::student_email(&self.from, student, &refs, now) {
                 Ok(r) => r,
                 Err(e) => {
                     summary.failed.push(FailedSend {
                         to: student.email.clone(),
-                        subject: email::student_subject(&scores),
+                        subject: email::student_subject(&refs),
                         error: e.to_string(),
                     });
-                    failed_tests.extend(items.iter().map(|(i, _)| *i));
+                    for i in &items {
+                        tests[*i].failed = true;
+                    }
                     continue;
                 }
             };
             let label = format!("{} <{}>: {}", id, student.email, rendered.subject);
             let is_retry = items
                 .iter()
-                .any(|(i, _)| tests[*i].reported && !tests[*i].rescore);
+                .any(|i| tests[*i].results.reported && !tests[*i].rescore);
             if self.options.dry_run {
                 summary.sent.push(sent_item(&rendered));
                 continue;
@@ -473,25 +494,25 @@ impl Pass<'_> {
             pacer.wait().await;
             match self.send(&rendered).await {
                 Ok(message_id) => {
-                    let record = SentRecord {
-                        sent_at: Utc::now(),
-                        to: rendered.to.clone(),
-                        message_id,
-                        subject: rendered.subject.clone(),
-                    };
-                    for (i, score) in &items {
-                        let t = &tests[*i];
-                        let key = ledger::student_entry(
-                            &t.meta.subject,
-                            &t.meta.test_id,
-                            &id,
-                            score.revision,
-                        )?;
-                        self.record(&key, &record).await?;
+                    for (i, score) in items.iter().zip(&scores) {
+                        wave.items.push((
+                            *i,
+                            Notified {
+                                subject: score.subject.clone(),
+                                test_id: score.test_id.clone(),
+                                student_id: id.clone(),
+                                revision: score.revision,
+                                message_id: message_id.clone(),
+                            },
+                        ));
                     }
+                    wave.emails += 1;
                     summary.sent.push(sent_item(&rendered));
                     if is_retry {
                         retried.push(label);
+                    }
+                    if wave.emails >= self.config.ledger_batch.max(1) {
+                        self.flush(&mut wave, &mut tests).await?;
                     }
                 }
                 Err(error) => {
@@ -501,15 +522,14 @@ impl Pass<'_> {
                         subject: rendered.subject,
                         error,
                     });
-                    failed_tests.extend(items.iter().map(|(i, _)| *i));
+                    for i in &items {
+                        tests[*i].failed = true;
+                    }
                 }
             }
         }
+        self.flush(&mut wave, &mut tests).await?;
 
-        // The trainer's report, once everything above is done.
-        let report_tests: Vec<usize> = (0..tests.len())
-            .filter(|i| !tests[*i].reported || tests[*i].rescore)
-            .collect();
         for t in &tests {
             summary.problems.extend(
                 t.problems
@@ -517,81 +537,102 @@ impl Pass<'_> {
                     .map(|p| format!("{}/{}: {p}", t.meta.subject, t.meta.test_id)),
             );
         }
-        let attempted_retries = !retried.is_empty()
-            || summary
-                .failed
-                .iter()
-                .any(|_| failed_tests.iter().any(|i| tests[*i].reported));
-        if report_tests.is_empty() && !attempted_retries {
-            summary.complete = true;
-            return Ok(summary);
-        }
-        if self.low_on_time() {
-            summary.stopped_early = Some("time ran low before the trainer's report".into());
-            return Ok(summary);
-        }
-        let report = Report {
-            generated_at: now,
-            time_zone: self.config.time_zone,
-            max_grade: self.config.max_grade,
-            tests: report_tests
-                .iter()
-                .map(|i| report_test(&tests[*i], self.config.max_grade))
-                .collect(),
-            failed: summary.failed.clone(),
-            retried,
-        };
-        let email_of = |id: &StudentId| {
-            students
-                .get(id)
-                .map(|s| s.email.clone())
-                .unwrap_or_default()
-        };
-        let rendered = email::trainer_report(&self.from, &self.trainer, &report, email_of)
-            .map_err(|e| ScoringError::Config(e.to_string()))?;
-        if self.options.dry_run {
-            summary.report = Some(sent_item(&rendered));
-            summary.complete = true;
-            return Ok(summary);
-        }
-        pacer.wait().await;
-        match self.send(&rendered).await {
-            Ok(message_id) => {
+
+        // The trainer's report, once everything above is done.
+        let report_tests: Vec<usize> = (0..tests.len())
+            .filter(|i| !tests[*i].results.reported || tests[*i].rescore)
+            .collect();
+        let attempted_retries =
+            !retried.is_empty() || tests.iter().any(|t| t.failed && t.results.reported);
+        let mut report_done = report_tests.is_empty() && !attempted_retries;
+        if !report_done {
+            if self.low_on_time() {
+                summary.stopped_early = Some("time ran low before the trainer's report".into());
+                return Ok(summary);
+            }
+            let report = Report {
+                generated_at: now,
+                time_zone: self.config.time_zone,
+                max_grade: self.config.max_grade,
+                tests: report_tests
+                    .iter()
+                    .map(|i| report_test(&tests[*i], self.config.max_grade))
+                    .collect(),
+                failed: summary.failed.clone(),
+                retried,
+            };
+            let email_of = |id: &StudentId| {
+                students
+                    .get(id)
+                    .map(|s| s.email.clone())
+                    .unwrap_or_default()
+            };
+            let rendered = email::trainer_report(&self.from, &self.trainer, &report, email_of)
+                .map_err(|e| ScoringError::Config(e.to_string()))?;
+            if self.options.dry_run {
                 summary.report = Some(sent_item(&rendered));
-                let record = SentRecord {
-                    sent_at: Utc::now(),
-                    to: rendered.to.clone(),
-                    message_id,
-                    subject: rendered.subject,
-                };
-                for i in report_tests {
-                    let t = &tests[i];
-                    if t.blocked {
-                        continue;
-                    }
-                    if !t.reported {
-                        self.record(
-                            &ledger::reported_entry(&t.meta.subject, &t.meta.test_id),
-                            &record,
-                        )
-                        .await?;
-                    }
-                    if t.rescore && !failed_tests.contains(&i) {
-                        let key = ledger::rescore_marker(&t.meta.subject, &t.meta.test_id)?;
-                        self.store.put(&key, ledger::RESCORE_DONE.to_vec()).await?;
-                    }
-                }
                 summary.complete = true;
+                return Ok(summary);
             }
-            Err(error) => {
-                tracing::warn!(%error, "trainer report failed; retried on the next run");
-                summary.failed.push(FailedSend {
-                    to: self.config.trainer_email.clone(),
-                    subject: rendered.subject,
-                    error,
-                });
+            pacer.wait().await;
+            match self.send(&rendered).await {
+                Ok(_) => {
+                    summary.report = Some(sent_item(&rendered));
+                    for i in report_tests {
+                        let t = &mut tests[i];
+                        if !t.blocked && !t.results.reported {
+                            t.results.reported = true;
+                            t.dirty = true;
+                        }
+                    }
+                    report_done = true;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "trainer report failed; retried on the next run");
+                    summary.failed.push(FailedSend {
+                        to: self.config.trainer_email.clone(),
+                        subject: rendered.subject,
+                        error,
+                    });
+                }
             }
         }
+        if self.options.dry_run {
+            summary.complete = report_done;
+            return Ok(summary);
+        }
+
+        // Fold what was emailed into the results objects, then drop the journal.
+        for t in tests.iter_mut() {
+            let settled = t.results.reported
+                && !t.blocked
+                && !t.failed
+                && t.results
+                    .scores
+                    .iter()
+                    .all(|(id, s)| t.results.told(id, s.revision));
+            if settled != t.results.settled || t.results.due_at != Some(t.meta.due_at) {
+                t.results.settled = settled;
+                t.results.due_at = Some(t.meta.due_at);
+                t.dirty = true;
+            }
+            if t.dirty {
+                self.save(t).await?;
+            }
+        }
+        for key in journal_keys.iter().chain(&wave.written) {
+            self.store.purge(key).await?;
+        }
+        if report_done {
+            for t in tests
+                .iter()
+                .filter(|t| t.rescore && !t.blocked && !t.failed)
+            {
+                let key = ledger::rescore_marker(&t.meta.subject, &t.meta.test_id)?;
+                self.store.put(&key, ledger::RESCORE_DONE.to_vec()).await?;
+            }
+        }
+        summary.complete = report_done;
         Ok(summary)
     }
 
@@ -611,77 +652,109 @@ impl Pass<'_> {
         Ok(active)
     }
 
-    /// Two listings per closed test (its objects and its ledger), never one per student.
+    /// The journal left by passes that stopped before folding it into the results.
+    async fn read_journal(&self) -> Result<(Vec<ObjectKey>, Vec<Notified>), StoreError> {
+        let keys: Vec<ObjectKey> = self
+            .store
+            .list(JOURNAL_PREFIX)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        let mut items = vec![];
+        for key in &keys {
+            // An unreadable wave cannot tell who was emailed; failing the pass beats
+            // emailing its students again.
+            if let Some(wave) = store_json::read::<JournalWave>(self.store, key).await? {
+                items.extend(wave.items);
+            }
+        }
+        Ok((keys, items))
+    }
+
+    /// One read per closed test; one listing more for each test with work left.
     async fn load_states(
         &self,
         closed: Vec<TestMeta>,
         roster: &Roster,
-        reported: &BTreeSet<(SubjectName, TestId)>,
         rescore: &BTreeSet<(SubjectName, TestId)>,
+        journal: &[Notified],
     ) -> Result<Vec<TestState>, StoreError> {
         let futures: Vec<_> = closed
             .into_iter()
             .map(|meta| async move {
+                let ids = (meta.subject.clone(), meta.test_id.clone());
+                let mut results = TestResults::load(self.store, &meta.subject, &meta.test_id)
+                    .await?
+                    .unwrap_or_default();
+                let mut dirty = false;
+                for n in journal
+                    .iter()
+                    .filter(|n| n.subject == meta.subject && n.test_id == meta.test_id)
+                {
+                    if !results.told(&n.student_id, n.revision) {
+                        results.notified.insert(n.student_id.clone(), n.revision);
+                        dirty = true;
+                    }
+                }
+                let rescore = rescore.contains(&ids);
+                if results.settled && results.due_at == Some(meta.due_at) && !rescore && !dirty {
+                    return Ok(None);
+                }
                 let prefix = layout::test_prefix(&meta.subject, &meta.test_id);
-                let ledger_prefix = ledger::test_ledger_prefix(&meta.subject, &meta.test_id);
-                let (objects, entries) =
-                    futures::try_join!(self.store.list(&prefix), self.store.list(&ledger_prefix))?;
-                let mut submitted = BTreeSet::new();
-                let mut scored = BTreeSet::new();
-                for o in &objects {
-                    if let Some(so) = layout::parse_student_object(o.key.as_str()) {
-                        if so.file == SUBMISSION {
-                            submitted.insert(so.student);
-                        } else if so.file == SCORE {
-                            scored.insert(so.student);
-                        }
-                    }
-                }
-                let mut notified: BTreeMap<StudentId, BTreeSet<u32>> = BTreeMap::new();
-                for e in &entries {
-                    if let Some((st, rev)) =
-                        ledger::parse_student_entry(&ledger_prefix, e.key.as_str())
-                    {
-                        notified.entry(st).or_default().insert(rev);
-                    }
-                }
+                let submitted: BTreeSet<StudentId> = self
+                    .store
+                    .list(&prefix)
+                    .await?
+                    .iter()
+                    .filter_map(|o| layout::parse_student_object(o.key.as_str()))
+                    .filter(|so| so.file == SUBMISSION)
+                    .map(|so| so.student)
+                    .collect();
                 let enrolled: Vec<Student> = roster
                     .0
                     .iter()
                     .filter(|s| s.takes(&meta.subject) || submitted.contains(&s.student_id))
                     .cloned()
                     .collect();
-                let ids = (meta.subject.clone(), meta.test_id.clone());
-                Ok(TestState {
-                    reported: reported.contains(&ids),
-                    rescore: rescore.contains(&ids),
+                Ok(Some(TestState {
+                    rescore,
                     meta,
+                    results,
+                    dirty,
                     enrolled,
                     submitted,
-                    scored,
-                    notified,
                     content: None,
                     blocked: false,
+                    failed: false,
                     problems: vec![],
-                    finals: BTreeMap::new(),
-                })
+                }))
             })
             .collect();
-        let listed: Vec<Result<TestState, StoreError>> = stream::iter(futures)
+        let listed: Vec<Result<Option<TestState>, StoreError>> = stream::iter(futures)
             .buffered(self.config.read_concurrency.max(1))
             .collect()
             .await;
-        listed.into_iter().collect()
+        let mut tests = vec![];
+        for t in listed {
+            tests.extend(t?);
+        }
+        Ok(tests)
     }
 
-    /// Reads questions and key of the tests that have something to grade.
+    /// Reads questions and key of the tests that have something to grade or to email.
     async fn load_content(&self, tests: &mut [TestState]) -> Result<(), StoreError> {
         for t in tests.iter_mut() {
-            let has_work = t.enrolled.iter().any(|s| {
+            let grading = t.enrolled.iter().any(|s| {
                 t.submitted.contains(&s.student_id)
-                    && (t.rescore || !t.scored.contains(&s.student_id))
+                    && (t.rescore || !t.results.scores.contains_key(&s.student_id))
             });
-            if !has_work {
+            let emailing = t
+                .results
+                .scores
+                .iter()
+                .any(|(id, s)| !t.results.told(id, s.revision));
+            if !grading && !emailing {
                 continue;
             }
             let (s, id) = (&t.meta.subject, &t.meta.test_id);
@@ -700,7 +773,7 @@ impl Pass<'_> {
                     }
                     t.content = Some(Arc::new((q, k)));
                 }
-                (q, _) => {
+                (q, k) => {
                     let what = if q.is_none() {
                         "questions.json"
                     } else {
@@ -710,6 +783,9 @@ impl Pass<'_> {
                         "{what} is missing; the test cannot be graded until it is published"
                     ));
                     t.blocked = true;
+                    // Results graded earlier can still be emailed, with the texts
+                    // that are left.
+                    t.content = Some(Arc::new((q.unwrap_or_default(), k.unwrap_or_default())));
                 }
             }
         }
@@ -722,75 +798,84 @@ impl Pass<'_> {
         let mut out = JobOut {
             test: job.test,
             student: st.clone(),
-            existing: None,
             fresh: None,
             problem: None,
             retry: None,
         };
-        if matches!(job.need, Need::Regrade | Need::ReadExisting) {
-            match store_json::read::<Score>(self.store, &layout::score(s, id, st)).await {
-                Ok(score) => out.existing = score,
-                Err(e @ StoreError::Unavailable(_)) => {
-                    out.retry = Some(e);
-                    return out;
-                }
-                Err(e) => {
-                    out.problem = Some(format!("result of {st} unreadable: {e}"));
-                    return out;
-                }
+        let Some(content) = &t.content else {
+            return out;
+        };
+        match store_json::read::<Vec<GivenAnswer>>(self.store, &layout::submission(s, id, st)).await
+        {
+            Ok(Some(answers)) => {
+                let test = TestContent {
+                    subject: s,
+                    test_id: id,
+                    title: &t.meta.title,
+                    questions: &content.0,
+                    key: &content.1,
+                };
+                let mut fresh =
+                    grading::grade(test, st, &answers, self.config.max_grade, self.options.now);
+                // Texts dropped at once: a big course holds every fresh result until
+                // they are all decided.
+                results::strip_texts(&mut fresh);
+                out.fresh = Some(fresh);
             }
-        }
-        if matches!(job.need, Need::Grade | Need::Regrade) {
-            let Some(content) = &t.content else {
-                return out;
-            };
-            match store_json::read::<Vec<GivenAnswer>>(self.store, &layout::submission(s, id, st))
-                .await
-            {
-                Ok(Some(answers)) => {
-                    let test = TestContent {
-                        subject: s,
-                        test_id: id,
-                        title: &t.meta.title,
-                        questions: &content.0,
-                        key: &content.1,
-                    };
-                    out.fresh = Some(grading::grade(
-                        test,
-                        st,
-                        &answers,
-                        self.config.max_grade,
-                        self.options.now,
-                    ));
-                }
-                Ok(None) => {}
-                Err(e @ StoreError::Unavailable(_)) => out.retry = Some(e),
-                Err(e) => {
-                    out.problem = Some(format!("submission of {st} unreadable, not graded: {e}"))
-                }
+            Ok(None) => {}
+            Err(e @ StoreError::Unavailable(_)) => out.retry = Some(e),
+            Err(e) => {
+                let what = if job.need == Need::Regrade {
+                    "not graded again"
+                } else {
+                    "not graded"
+                };
+                out.problem = Some(format!("submission of {st} unreadable, {what}: {e}"));
             }
         }
         out
     }
 
-    async fn write_score(&self, write: &Write) -> Result<Score, StoreError> {
-        let score = write_score(write);
-        let key = layout::score(&score.subject, &score.test_id, &score.student_id);
+    /// Writes a test's results object (a normal put: the lease makes this pass the
+    /// only writer, and earlier versions stay in the bucket's history). Retried like
+    /// a journal write, since after the report it is what records it.
+    async fn save(&self, t: &mut TestState) -> Result<(), StoreError> {
         if self.options.dry_run {
-            return Ok(score.clone());
+            return Ok(());
         }
-        let bytes =
-            serde_json::to_vec_pretty(score).map_err(|e| StoreError::Failed(e.to_string()))?;
-        match write {
-            Write::Replace(_) => self.store.put(&key, bytes).await.map(|()| score.clone()),
-            Write::Create(_) => match self.store.create(&key, bytes).await? {
-                Created::Now => Ok(score.clone()),
-                // Someone else's result stands; use it so the email matches what is stored.
-                Created::AlreadyExisted => store_json::read(self.store, &key)
-                    .await?
-                    .ok_or_else(|| StoreError::Failed(format!("{key} vanished"))),
-            },
+        let key = layout::results(&t.meta.subject, &t.meta.test_id);
+        let results = &t.results;
+        self.insist(&key, || {
+            results.save(self.store, &t.meta.subject, &t.meta.test_id)
+        })
+        .await?;
+        t.dirty = false;
+        Ok(())
+    }
+
+    /// Records the emails of the current wave in one journal object, so the next
+    /// pass does not send them again.
+    async fn flush(&self, wave: &mut Wave, tests: &mut [TestState]) -> Result<(), StoreError> {
+        if wave.items.is_empty() {
+            return Ok(());
         }
+        wave.number += 1;
+        let key = results::journal_key(&wave.pass, wave.number)?;
+        let record = JournalWave {
+            sent_at: Some(Utc::now()),
+            items: wave.items.iter().map(|(_, n)| n.clone()).collect(),
+        };
+        self.record(&key, &record).await?;
+        wave.written.push(key);
+        for (i, n) in wave.items.drain(..) {
+            let t = &mut tests[i];
+            if !t.results.told(&n.student_id, n.revision) {
+                t.results.notified.insert(n.student_id, n.revision);
+                t.dirty = true;
+            }
+        }
+        wave.emails = 0;
+        Ok(())
     }
 
     async fn send(&self, mail: &RenderedMail) -> Result<String, String> {
@@ -800,19 +885,30 @@ impl Pass<'_> {
             .map_err(|e| e.to_string())
     }
 
-    /// Records that an email was accepted. This write is what stands between an
-    /// accepted email and a duplicate on the next run, so a passing store failure is
-    /// retried with backoff before giving up (a create that did land and then
-    /// reported a timeout is found as already existing on the retry).
-    async fn record(&self, key: &ObjectKey, record: &SentRecord) -> Result<(), StoreError> {
-        let bytes =
-            serde_json::to_vec_pretty(record).map_err(|e| StoreError::Failed(e.to_string()))?;
+    /// Writes a journal wave. This write is what stands between accepted emails and
+    /// duplicates on the next run (a create that did land and then reported a
+    /// timeout is found as already existing on the retry).
+    async fn record(&self, key: &ObjectKey, record: &JournalWave) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.insist(key, || self.store.create(key, bytes.clone()))
+            .await
+            .map(drop)
+    }
+
+    /// Retries a passing store failure with backoff before giving up: used for the
+    /// writes that come after an accepted email, where giving up means sending it
+    /// again on the next run.
+    async fn insist<T, F, Fut>(&self, key: &ObjectKey, write: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
         let (mut attempt, mut pause) = (1, RECORD_FIRST_PAUSE);
         loop {
-            match self.store.create(key, bytes.clone()).await {
-                Ok(_) => return Ok(()),
+            match write().await {
+                Ok(v) => return Ok(v),
                 Err(StoreError::Unavailable(e)) if attempt < RECORD_ATTEMPTS => {
-                    tracing::warn!(%key, attempt, error = %e, "ledger write failed; retrying");
+                    tracing::warn!(%key, attempt, error = %e, "write after an accepted email failed; retrying");
                     tokio::time::sleep(pause).await;
                     attempt += 1;
                     pause *= 2;
@@ -823,10 +919,13 @@ impl Pass<'_> {
     }
 }
 
-fn write_score(w: &Write) -> &Score {
-    match w {
-        Write::Create(s) | Write::Replace(s) => s,
-    }
+/// A journal name unique to this pass (time first, so waves list in order).
+fn pass_id() -> String {
+    format!(
+        "{}-{}",
+        Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
+        hex::encode(rand::random::<[u8; 4]>())
+    )
 }
 
 fn sent_item(mail: &RenderedMail) -> SentItem {
@@ -838,7 +937,12 @@ fn sent_item(mail: &RenderedMail) -> SentItem {
 }
 
 fn report_test(t: &TestState, max_grade: u32) -> ReportTest {
-    let scores: Vec<Arc<Score>> = t.finals.values().cloned().collect();
+    // Roster students only: someone removed from the roster is not in the report.
+    let scores: Vec<Arc<Score>> = t
+        .enrolled
+        .iter()
+        .filter_map(|s| t.results.scores.get(&s.student_id).cloned())
+        .collect();
     let grades: Vec<u32> = scores.iter().map(|s| s.grade).collect();
     let missing: Vec<Student> = t
         .enrolled

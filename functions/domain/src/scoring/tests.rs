@@ -3,6 +3,7 @@
 use super::email::{self, Report, ReportTest};
 use super::inspect;
 use super::ledger;
+use super::results::TestResults;
 use super::sample::{self, SeedSpec};
 use super::stats::TestStats;
 use super::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
@@ -86,24 +87,37 @@ async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trai
         (2, 1),
         (4, 1),
     ] {
-        let key = layout::score(
-            &sample::subject_of(j),
-            &sample::test_of(j),
-            &sample::student_of(i),
+        let (subject, test) = (sample::subject_of(j), sample::test_of(j));
+        let results = TestResults::load(&store, &subject, &test)
+            .await
+            .unwrap()
+            .unwrap();
+        let score = &results.scores[&sample::student_of(i)];
+        assert_eq!(
+            score.points,
+            sample::expected_points(i, j, 4),
+            "{subject}/{test} {}",
+            sample::student_of(i)
         );
-        let score: super::grading::Score = store_json::read(&store, &key).await.unwrap().unwrap();
-        assert_eq!(score.points, sample::expected_points(i, j, 4), "{key}");
         assert_eq!(
             score.grade,
             super::grading::round_half_up(score.points, 4, 5)
         );
     }
-    let missing = layout::score(
-        &sample::subject_of(0),
-        &sample::test_of(0),
-        &sample::student_of(4),
+    let first = TestResults::load(&store, &sample::subject_of(0), &sample::test_of(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!first.scores.contains_key(&sample::student_of(4)));
+    assert!(
+        first.reported && first.settled,
+        "the test is done after one pass"
     );
-    assert!(store.get(&missing).await.unwrap().is_none());
+    assert_eq!(first.notified.len(), first.scores.len());
+    assert!(
+        store.list(layout::JOURNAL_PREFIX).await.unwrap().is_empty(),
+        "the journal is folded into the results"
+    );
 
     let sent = subjects(&mailer);
     assert_eq!(sent.len(), 6, "{sent:?}");
@@ -209,30 +223,41 @@ impl Mailer for DiesAfter {
     }
 }
 
-#[tokio::test]
-async fn a_run_killed_midway_is_finished_by_the_rerun_without_duplicates() {
-    let store = seeded().await;
+/// Runs a pass that dies when it hands over email number `limit + 1`, then a clean
+/// rerun; returns what each of them sent.
+async fn killed_then_rerun(
+    store: &MemoryStore,
+    ledger_batch: usize,
+    limit: usize,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let dying = DiesAfter {
         inner: MemoryMailer::default(),
-        limit: 2,
+        limit,
         calls: 0.into(),
         died: Default::default(),
     };
     let mut cfg = config();
     cfg.lease_ttl = std::time::Duration::from_millis(50);
+    cfg.ledger_batch = ledger_batch;
     tokio::select! {
-        _ = score_pass(&store, &dying, &cfg, after_deadline()) => panic!("the run should have been killed"),
+        _ = score_pass(store, &dying, &cfg, after_deadline()) => panic!("the run should have been killed"),
         () = dying.died.notified() => {}
     }
-    let first = subjects(&dying.inner);
-    assert_eq!(first.len(), 2);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await; // the dead run's lease expires
     let mailer = MemoryMailer::default();
-    let summary = score_pass(&store, &mailer, &cfg, after_deadline())
+    let summary = score_pass(store, &mailer, &cfg, after_deadline())
         .await
         .unwrap();
     assert!(summary.complete);
-    let second = subjects(&mailer);
+    (subjects(&dying.inner), subjects(&mailer))
+}
+
+#[tokio::test]
+async fn a_run_killed_midway_is_finished_by_the_rerun_without_duplicates() {
+    let store = seeded().await;
+    // One journal write per email: nothing accepted is ever unrecorded at a kill.
+    let (first, second) = killed_then_rerun(&store, 1, 2).await;
+    assert_eq!(first.len(), 2);
     assert_eq!(second.len(), 4, "3 remaining students + report: {second:?}");
     for s in &first {
         assert!(!second.contains(s), "{s:?} sent twice");
@@ -245,6 +270,28 @@ async fn a_run_killed_midway_is_finished_by_the_rerun_without_duplicates() {
     everyone.sort();
     everyone.dedup();
     assert_eq!(everyone.len(), 6);
+}
+
+#[tokio::test]
+async fn a_kill_inside_a_journal_wave_resends_that_wave_only() {
+    let store = seeded().await;
+    // Waves of two: emails 1-2 are recorded, email 3 was accepted and not yet.
+    let (first, second) = killed_then_rerun(&store, 2, 3).await;
+    assert_eq!(first.len(), 3);
+    assert!(!second.contains(&first[0]) && !second.contains(&first[1]));
+    assert!(
+        second.contains(&first[2]),
+        "the unrecorded email goes out again"
+    );
+    assert_eq!(
+        second.len(),
+        4,
+        "that one, 2 remaining students, report: {second:?}"
+    );
+    assert!(
+        store.list(layout::JOURNAL_PREFIX).await.unwrap().is_empty(),
+        "the rerun folded the dead run's journal into the results"
+    );
 }
 
 /// Rejects every message to one address.
