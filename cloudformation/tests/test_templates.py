@@ -422,3 +422,12 @@ def test_the_storage_stack_exports_what_the_other_stacks_import(storage, api, sc
     walk(api)
     walk(scorer)
     assert imported and imported <= exported, imported - exported
+
+
+def test_the_scorer_gets_its_grading_and_journal_settings_from_parameters(scorer):
+    fn = next(iter(resources_of(scorer, "AWS::Lambda::Function").values()))
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert env["EWORK_MAX_GRADE"] == {"Ref": "MaxGrade"}
+    assert env["EWORK_LEDGER_BATCH"] == {"Ref": "LedgerBatch"}
+    batch = scorer["Parameters"]["LedgerBatch"]
+    assert batch["Default"] == 16 and batch["MinValue"] == 1
