@@ -610,7 +610,9 @@ impl Pass<'_> {
                 && t.results
                     .scores
                     .iter()
-                    .all(|(id, s)| t.results.told(id, s.revision));
+                    // Someone taken off the roster is never emailed; they do not keep
+                    // the test open.
+                    .all(|(id, s)| t.results.told(id, s.revision) || !students.contains_key(id));
             if settled != t.results.settled || t.results.due_at != Some(t.meta.due_at) {
                 t.results.settled = settled;
                 t.results.due_at = Some(t.meta.due_at);

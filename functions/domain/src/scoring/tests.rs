@@ -343,6 +343,33 @@ async fn a_failed_send_does_not_stop_the_others_and_is_retried_on_the_next_run()
 }
 
 #[tokio::test]
+async fn a_student_taken_off_the_roster_after_a_failed_email_does_not_keep_the_test_open() {
+    let store = seeded().await;
+    let mailer = Refuses {
+        inner: MemoryMailer::default(),
+        address: "student0002@example.com".into(),
+        refuse: Mutex::new(true),
+    };
+    pass(&store, &mailer, after_deadline()).await;
+    let (s, t) = (sample::subject_of(0), sample::test_of(0));
+    let open = TestResults::load(&store, &s, &t).await.unwrap().unwrap();
+    assert!(open.reported && !open.settled, "an email is still owed");
+
+    let mut roster: crate::model::Roster = store_json::read(&store, &layout::roster())
+        .await
+        .unwrap()
+        .unwrap();
+    roster.0.retain(|st| st.email != "student0002@example.com");
+    store_json::write(&store, &layout::roster(), &roster)
+        .await
+        .unwrap();
+    let summary = pass(&store, &mailer, after_deadline()).await;
+    assert!(summary.complete && summary.sent.is_empty());
+    let done = TestResults::load(&store, &s, &t).await.unwrap().unwrap();
+    assert!(done.settled, "nobody left on the roster is owed an email");
+}
+
+#[tokio::test]
 async fn a_rescore_emails_only_students_whose_result_changed() {
     let store = seeded().await;
     let mailer = MemoryMailer::default();
