@@ -94,6 +94,14 @@ pub struct TestContent<'a> {
     pub key: &'a [KeyEntry],
 }
 
+/// The text of answer `a` of question `q`, if it is one of its options.
+pub fn answer_text(q: &Question, a: &AnswerId) -> Option<String> {
+    q.answers
+        .iter()
+        .find(|o| &o.answer_id == a)
+        .map(|o| o.answer_body.clone())
+}
+
 /// Grades a submission. Unanswered questions, answers to unknown questions and
 /// answers that are not options of the question all count as wrong; nothing here
 /// can fail.
@@ -113,12 +121,6 @@ pub fn grade(
         .iter()
         .map(|a| (&a.question_id, &a.answer))
         .collect();
-    let text_of = |q: &Question, a: &AnswerId| {
-        q.answers
-            .iter()
-            .find(|o| &o.answer_id == a)
-            .map(|o| o.answer_body.clone())
-    };
     let questions: Vec<QuestionResult> = test
         .questions
         .iter()
@@ -129,8 +131,8 @@ pub fn grade(
             QuestionResult {
                 question_id: q.question_id.clone(),
                 question: q.question.clone(),
-                given_text: given.as_ref().and_then(|a| text_of(q, a)),
-                correct_text: correct.as_ref().and_then(|a| text_of(q, a)),
+                given_text: given.as_ref().and_then(|a| answer_text(q, a)),
+                correct_text: correct.as_ref().and_then(|a| answer_text(q, a)),
                 given,
                 correct,
                 is_correct,

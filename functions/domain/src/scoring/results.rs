@@ -91,13 +91,7 @@ pub fn fill_texts(score: &mut Score, questions: &[Question]) {
         let Some(q) = by_id.get(&r.question_id) else {
             continue;
         };
-        let text = |a: &Option<crate::ids::AnswerId>| {
-            let a = a.as_ref()?;
-            q.answers
-                .iter()
-                .find(|o| &o.answer_id == a)
-                .map(|o| o.answer_body.clone())
-        };
+        let text = |a: &Option<crate::ids::AnswerId>| super::grading::answer_text(q, a.as_ref()?);
         if r.question.is_empty() {
             r.question.clone_from(&q.question);
         }
