@@ -7,16 +7,21 @@
 //!   id) keeps a file name from colliding with a directory of the same name, e.g.
 //!   a student called `questions.json`.
 //! - `versions/<seg>/.../<last>~/<nanos>-<random>`: earlier versions, like bucket versioning.
-//! - `tmp/`: writes land here first and are renamed into place, so a reader never
-//!   sees half an object.
+//! - `tmp/<owner>/`: writes land here first and are renamed into place, so a reader
+//!   never sees half an object. Each open store owns one folder, marked by a held
+//!   `flock` on its `.owner` file; the kernel drops that lock when the process dies
+//!   (even by `kill -9`), so the next open removes the folders nobody owns.
+//! - `write.lock`: held (`flock`, across processes) while an object is replaced, so
+//!   a compare-and-swap and a plain write never interleave.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{Created, ObjectInfo, ObjectStore, StoreError};
+use ework_domain::ports::{Created, Etag, ObjectInfo, ObjectStore, StoreError, Swapped};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -38,6 +43,10 @@ pub struct LocalStore {
 struct Inner {
     root: PathBuf,
     cipher: Aes256Gcm,
+    /// This store's own temp folder under `tmp/`.
+    tmp: PathBuf,
+    /// Held for the store's lifetime: marks `tmp` as in use.
+    _owner: fs::File,
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -48,8 +57,67 @@ impl std::fmt::Debug for LocalStore {
     }
 }
 
-fn failed(context: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Failed(format!("{context}: {e}"))
+/// Running out of file descriptors, memory or disk passes: the caller should try
+/// again later (the API answers 503 with a retry hint), not report a broken store.
+fn failed(context: &str, e: impl std::fmt::Display + 'static) -> StoreError {
+    const EXHAUSTED: [i32; 4] = [
+        24, /* EMFILE */
+        23, /* ENFILE */
+        28, /* ENOSPC */
+        12, /* ENOMEM */
+    ];
+    let exhausted = (&e as &dyn std::any::Any)
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::raw_os_error)
+        .is_some_and(|code| EXHAUSTED.contains(&code));
+    if exhausted {
+        StoreError::Unavailable(format!("{context}: {e}"))
+    } else {
+        StoreError::Failed(format!("{context}: {e}"))
+    }
+}
+
+/// The tag of a stored file: a digest of its sealed bytes (a fresh nonce per write
+/// makes every write's tag new).
+fn file_tag(sealed: &[u8]) -> Etag {
+    Etag(hex::encode(&Sha256::digest(sealed)[..16]))
+}
+
+/// Removes temp folders whose owner is gone (its `flock` is free), and loose temp
+/// files of older versions of the store.
+fn sweep_orphaned_temp(tmp: &Path) {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            let owned = fs::File::open(path.join(".owner")).map(|f| f.try_lock().is_err());
+            if !matches!(owned, Ok(true)) {
+                let _ = fs::remove_dir_all(&path);
+            }
+        } else {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// Creates this store's temp folder and takes its ownership lock.
+fn own_temp_dir(tmp: &Path) -> Result<(PathBuf, fs::File), StoreError> {
+    let mut name = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut name);
+    let dir = tmp.join(hex::encode(name));
+    fs::create_dir(&dir).map_err(|e| failed("creating a temp folder", e))?;
+    let owner = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join(".owner"))
+        .map_err(|e| failed("creating a temp folder", e))?;
+    owner
+        .lock()
+        .map_err(|e| failed("locking the temp folder", e))?;
+    Ok((dir, owner))
 }
 
 impl LocalStore {
@@ -62,8 +130,15 @@ impl LocalStore {
         }
         let key = load_or_create_key(&root.join("store.key"))?;
         let cipher = Aes256Gcm::new_from_slice(&key).map_err(|e| failed("store key", e))?;
+        sweep_orphaned_temp(&root.join("tmp"));
+        let (tmp, owner) = own_temp_dir(&root.join("tmp"))?;
         Ok(Self {
-            inner: Arc::new(Inner { root, cipher }),
+            inner: Arc::new(Inner {
+                root,
+                cipher,
+                tmp,
+                _owner: owner,
+            }),
         })
     }
 
@@ -178,7 +253,7 @@ impl Inner {
     fn write_temp(&self, sealed: &[u8]) -> Result<PathBuf, StoreError> {
         let mut name = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut name);
-        let path = self.root.join("tmp").join(hex::encode(name));
+        let path = self.tmp.join(hex::encode(name));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -219,25 +294,79 @@ impl Inner {
         }
     }
 
-    fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+    fn read_sealed(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
         match fs::read(self.object_path(key)) {
-            Ok(data) => self.decrypt(key, &data).map(Some),
+            Ok(data) => Ok(Some(data)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(failed(&format!("reading {key}"), e)),
         }
     }
 
-    fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StoreError> {
+    fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read_sealed(key)?
+            .map(|data| self.decrypt(key, &data))
+            .transpose()
+    }
+
+    fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.read_sealed(key)?
+            .map(|data| Ok((self.decrypt(key, &data)?, file_tag(&data))))
+            .transpose()
+    }
+
+    /// Runs `f` holding the store-wide write lock (across processes).
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let lock = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.root.join("write.lock"))
+            .map_err(|e| failed("opening write.lock", e))?;
+        lock.lock().map_err(|e| failed("locking write.lock", e))?;
+        f()
+        // The lock is released when `lock` is dropped.
+    }
+
+    /// Moves a finished temp file over the current object, keeping the old one as a
+    /// version. Called with the write lock held.
+    fn replace_with(&self, key: &ObjectKey, temp: &Path) -> Result<(), StoreError> {
         let target = self.object_path(key);
-        Self::ensure_parent(&target)?;
-        let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
         if target.exists() {
             self.keep_version(key, &target)?;
         }
-        fs::rename(&temp, &target).map_err(|e| {
+        fs::rename(temp, &target).map_err(|e| failed(&format!("storing {key}"), e))
+    }
+
+    fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StoreError> {
+        Self::ensure_parent(&self.object_path(key))?;
+        let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
+        let stored = self.locked(|| self.replace_with(key, &temp));
+        if stored.is_err() {
             let _ = fs::remove_file(&temp);
-            failed(&format!("storing {key}"), e)
-        })
+        }
+        stored
+    }
+
+    fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: &[u8],
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        Self::ensure_parent(&self.object_path(key))?;
+        let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
+        let outcome = self.locked(|| {
+            let current = self.read_sealed(key)?;
+            if current.as_deref().map(file_tag).as_ref() != Some(expected) {
+                return Ok(Swapped::Conflict);
+            }
+            self.replace_with(key, &temp).map(|()| Swapped::Now)
+        });
+        if !matches!(outcome, Ok(Swapped::Now)) {
+            let _ = fs::remove_file(&temp);
+        }
+        outcome
     }
 
     fn create(&self, key: &ObjectKey, bytes: &[u8]) -> Result<Created, StoreError> {
@@ -306,6 +435,10 @@ impl Inner {
     }
 
     fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.locked(|| self.purge_unlocked(key))
+    }
+
+    fn purge_unlocked(&self, key: &ObjectKey) -> Result<usize, StoreError> {
         let mut removed = 0;
         match fs::remove_file(self.object_path(key)) {
             Ok(()) => removed += 1,
@@ -379,6 +512,23 @@ impl ObjectStore for LocalStore {
         self.blocking(move |s| s.create(&key, &bytes)).await
     }
 
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.get_tagged(&key)).await
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        let key = key.clone();
+        let expected = expected.clone();
+        self.blocking(move |s| s.put_if_match(&key, &bytes, &expected))
+            .await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         let prefix = prefix.to_owned();
         self.blocking(move |s| s.list(&prefix)).await
@@ -401,6 +551,36 @@ mod tests {
 
     fn key(s: &str) -> ObjectKey {
         ObjectKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn running_out_of_files_or_disk_is_a_passing_failure() {
+        for code in [24, 23, 28] {
+            let e = std::io::Error::from_raw_os_error(code);
+            assert!(matches!(failed("reading x", e), StoreError::Unavailable(_)));
+        }
+        let denied = std::io::Error::from_raw_os_error(13);
+        assert!(matches!(failed("reading x", denied), StoreError::Failed(_)));
+    }
+
+    #[tokio::test]
+    async fn temp_files_of_a_dead_process_are_removed_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = LocalStore::open(dir.path()).unwrap();
+        // What `kill -9` mid-write leaves: a folder whose owner lock nobody holds,
+        // with half a temp file in it, and a loose temp file of an older version.
+        let dead = dir.path().join("tmp/deadbeef");
+        fs::create_dir(&dead).unwrap();
+        fs::write(dead.join(".owner"), b"").unwrap();
+        fs::write(dead.join("0123456789ab"), b"half").unwrap();
+        fs::write(dir.path().join("tmp/loose"), b"half").unwrap();
+        let _again = LocalStore::open(dir.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(!dir.path().join("tmp/loose").exists());
+        // The live store's own folder is still in use and stays.
+        assert!(live.inner.tmp.exists());
+        live.put(&key("a"), b"x".to_vec()).await.unwrap();
+        assert_eq!(live.get(&key("a")).await.unwrap().unwrap(), b"x");
     }
 
     #[tokio::test]

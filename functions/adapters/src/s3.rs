@@ -8,7 +8,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{Created, ObjectInfo, ObjectStore, StoreError};
+use ework_domain::ports::{Created, Etag, ObjectInfo, ObjectStore, StoreError, Swapped};
 
 /// Loads the AWS configuration from the standard chain (env, profile, role);
 /// `AWS_ENDPOINT_URL` points it at an emulator.
@@ -134,6 +134,51 @@ impl ObjectStore for S3Store {
             }
             Err(err) if matches!(err.as_service_error(), Some(e) if e.is_no_such_key()) => Ok(None),
             Err(err) => Err(classify(&format!("reading {key}"), err)),
+        }
+    }
+
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let etag = out.e_tag().map(|t| Etag(t.to_owned())).ok_or_else(|| {
+                    StoreError::Failed(format!("reading {key}: the answer carried no ETag"))
+                })?;
+                let body = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+                Ok(Some((body.into_bytes().to_vec(), etag)))
+            }
+            Err(err) if matches!(err.as_service_error(), Some(e) if e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(classify(&format!("reading {key}"), err)),
+        }
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        match self
+            .encrypted_put(key, bytes)
+            .if_match(&expected.0)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Swapped::Now),
+            // 412: another writer came first; 409: one is writing right now; 404: the
+            // object was removed. In each case the caller reads again and decides.
+            Err(err) if matches!(http_status(&err), Some(404 | 409 | 412)) => Ok(Swapped::Conflict),
+            Err(err) => Err(classify(&format!("replacing {key}"), err)),
         }
     }
 

@@ -8,7 +8,9 @@ use aws_sdk_s3::types::{
 use ework_adapters::local::LocalStore;
 use ework_adapters::s3::{s3_client, S3Store};
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{Created, ObjectStore};
+use ework_domain::ports::{Created, ObjectStore, StoreError, Swapped};
+use ework_domain::store_json;
+use ework_domain::testing::MemoryStore;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn key(s: &str) -> ObjectKey {
@@ -111,6 +113,107 @@ async fn conformance(store: &dyn ObjectStore) {
     );
 }
 
+/// Compare-and-swap: what every shared object (keys, roster, catalog, markers)
+/// relies on to never lose an update.
+async fn swap_conformance(store: &dyn ObjectStore) {
+    let k = key("_system/catalog.json");
+    assert!(store.get_tagged(&k).await.unwrap().is_none());
+    store.put(&k, b"v1".to_vec()).await.unwrap();
+    let (bytes, first) = store.get_tagged(&k).await.unwrap().unwrap();
+    assert_eq!(bytes, b"v1");
+    assert_eq!(
+        store.get_tagged(&k).await.unwrap().unwrap().1,
+        first,
+        "the tag names the contents, not the read"
+    );
+    assert_eq!(
+        store
+            .put_if_match(&k, b"v2".to_vec(), &first)
+            .await
+            .unwrap(),
+        Swapped::Now
+    );
+    // A writer that read before that swap loses, and writes nothing.
+    assert_eq!(
+        store
+            .put_if_match(&k, b"stale".to_vec(), &first)
+            .await
+            .unwrap(),
+        Swapped::Conflict
+    );
+    assert_eq!(store.get(&k).await.unwrap().unwrap(), b"v2");
+    // A plain write moves the tag on too.
+    let (_, second) = store.get_tagged(&k).await.unwrap().unwrap();
+    store.put(&k, b"v3".to_vec()).await.unwrap();
+    assert_eq!(
+        store
+            .put_if_match(&k, b"stale".to_vec(), &second)
+            .await
+            .unwrap(),
+        Swapped::Conflict
+    );
+    assert_eq!(store.get(&k).await.unwrap().unwrap(), b"v3");
+    // An absent object matches no tag, and a failed swap does not create it.
+    let absent = key("_system/absent.json");
+    assert_eq!(
+        store
+            .put_if_match(&absent, b"x".to_vec(), &second)
+            .await
+            .unwrap(),
+        Swapped::Conflict
+    );
+    assert_eq!(store.get(&absent).await.unwrap(), None);
+}
+
+/// Many writers change one shared object at once through `store_json::update`:
+/// every one of their changes is in the final object.
+async fn many_writers_lose_no_update(stores: &[&dyn ObjectStore], writers: u32) {
+    let k = key("_system/roster-like.json");
+    let k = &k;
+    let writes = (0..writers).map(|i| {
+        let store = stores[i as usize % stores.len()];
+        async move {
+            store_json::update(store, k, |ids: &mut Vec<u32>| {
+                ids.push(i);
+                Ok::<_, StoreError>(())
+            })
+            .await
+        }
+    });
+    for outcome in futures::future::join_all(writes).await {
+        outcome.unwrap();
+    }
+    let mut ids: Vec<u32> = store_json::read(stores[0], k).await.unwrap().unwrap();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..writers).collect::<Vec<_>>());
+}
+
+#[test]
+fn memory_store_meets_the_store_contract() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        conformance(&MemoryStore::new()).await;
+        swap_conformance(&MemoryStore::new()).await;
+        many_writers_lose_no_update(&[&MemoryStore::new()], 16).await;
+    });
+}
+
+#[tokio::test]
+async fn local_store_swaps_only_what_it_read() {
+    let dir = tempfile::tempdir().unwrap();
+    swap_conformance(&LocalStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn local_store_loses_no_update_among_writers_of_two_processes() {
+    // Two opens of one data dir stand for two processes (the server and a `trainer`
+    // command): their locks are separate open files, as between processes.
+    let dir = tempfile::tempdir().unwrap();
+    let a = LocalStore::open(dir.path()).unwrap();
+    let b = LocalStore::open(dir.path()).unwrap();
+    many_writers_lose_no_update(&[&a, &b], 40).await;
+}
+
 #[tokio::test]
 async fn local_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,6 +308,19 @@ async fn s3_store_meets_the_store_contract_on_moto() {
     let (client, bucket) = moto_bucket().await;
     let store = S3Store::new(client, bucket, None);
     conformance(&store).await;
+}
+
+#[tokio::test]
+async fn s3_store_swaps_only_what_it_read_on_moto() {
+    let (client, bucket) = moto_bucket().await;
+    swap_conformance(&S3Store::new(client, bucket, None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_store_loses_no_update_among_concurrent_writers_on_moto() {
+    let (client, bucket) = moto_bucket().await;
+    let store = S3Store::new(client, bucket, None);
+    many_writers_lose_no_update(&[&store], 24).await;
 }
 
 #[tokio::test]

@@ -25,6 +25,20 @@ pub enum Created {
     AlreadyExisted,
 }
 
+/// An opaque tag naming the stored contents of an object (S3's ETag; a digest of
+/// the file on the local store). Two reads with the same tag saw the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Etag(pub String);
+
+/// Outcome of a conditional replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swapped {
+    /// The object still had the expected contents and now holds the new ones.
+    Now,
+    /// Someone else wrote (or removed) it since it was read; nothing was written.
+    Conflict,
+}
+
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -42,6 +56,17 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError>;
     /// Writes an object only if it does not exist yet.
     async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError>;
+    /// Reads an object with the tag of the contents read, for [`ObjectStore::put_if_match`].
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError>;
+    /// Replaces an object only if its contents are still those tagged `expected`:
+    /// the compare-and-swap that keeps concurrent writers of one shared object from
+    /// losing each other's updates (absent objects take [`ObjectStore::create`]).
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError>;
     /// Every object whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
     /// Removes an object with all its versions (used for erasure only).
@@ -106,6 +131,17 @@ macro_rules! delegate_store {
             }
             async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
                 (**self).create(key, bytes).await
+            }
+            async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+                (**self).get_tagged(key).await
+            }
+            async fn put_if_match(
+                &self,
+                key: &ObjectKey,
+                bytes: Vec<u8>,
+                expected: &Etag,
+            ) -> Result<Swapped, StoreError> {
+                (**self).put_if_match(key, bytes, expected).await
             }
             async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
                 (**self).list(prefix).await

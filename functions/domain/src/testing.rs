@@ -1,7 +1,9 @@
 //! In-memory fakes of the ports, for unit tests here and in other crates.
 
 use crate::layout::ObjectKey;
-use crate::ports::{Created, MailError, Mailer, ObjectInfo, ObjectStore, StoreError};
+use crate::ports::{
+    Created, Etag, MailError, Mailer, ObjectInfo, ObjectStore, StoreError, Swapped,
+};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -55,6 +57,32 @@ impl ObjectStore for MemoryStore {
         }
     }
 
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        let map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(map
+            .get(key.as_str())
+            .and_then(|v| v.last())
+            .map(|b| (b.clone(), content_tag(b))))
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(key.as_str()) {
+            Some(versions)
+                if versions.last().map(|b| content_tag(b)).as_ref() == Some(expected) =>
+            {
+                versions.push(bytes);
+                Ok(Swapped::Now)
+            }
+            _ => Ok(Swapped::Conflict),
+        }
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         let map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
         Ok(map
@@ -84,6 +112,13 @@ impl ObjectStore for MemoryStore {
             old
         }))
     }
+}
+
+/// Tags contents by their digest, as S3's ETag does for a simple upload: a write
+/// that puts back the same bytes is indistinguishable, and harmless, to a swap.
+fn content_tag(bytes: &[u8]) -> Etag {
+    use sha2::{Digest, Sha256};
+    Etag(hex::encode(Sha256::digest(bytes)))
 }
 
 /// A mailer that keeps what it was asked to send.
@@ -295,6 +330,35 @@ impl<S: ObjectStore> ObjectStore for FaultyStore<S> {
         }
     }
 
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        if let Some(kind) = self.plan.roll() {
+            return Err(StoreError::Unavailable(format!(
+                "injected {kind} reading {key}"
+            )));
+        }
+        self.inner.get_tagged(key).await
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        match self.plan.roll() {
+            Some(kind @ "timeout") => {
+                self.inner.put_if_match(key, bytes, expected).await?;
+                Err(StoreError::Unavailable(format!(
+                    "injected {kind} after writing {key}"
+                )))
+            }
+            Some(kind) => Err(StoreError::Unavailable(format!(
+                "injected {kind} writing {key}"
+            ))),
+            None => self.inner.put_if_match(key, bytes, expected).await,
+        }
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         if let Some(kind) = self.plan.roll() {
             return Err(StoreError::Unavailable(format!(
@@ -394,6 +458,18 @@ impl<S: ObjectStore> ObjectStore for Retrying<S> {
     }
     async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
         self.run(|| self.inner.create(key, bytes.clone())).await
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.run(|| self.inner.get_tagged(key)).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.run(|| self.inner.put_if_match(key, bytes.clone(), expected))
+            .await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.run(|| self.inner.list(prefix)).await

@@ -6,7 +6,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{Created, MailError, Mailer, ObjectInfo, ObjectStore, StoreError};
+use ework_domain::ports::{
+    Created, Etag, MailError, Mailer, ObjectInfo, ObjectStore, StoreError, Swapped,
+};
 use ework_domain::scoring::results::TestResults;
 use ework_domain::scoring::sample::{self, SeedSpec};
 use ework_domain::scoring::{inspect, score_pass, RunOptions, ScoringConfig};
@@ -294,6 +296,19 @@ impl ObjectStore for CrashStore<'_> {
             self.crash.unrecorded.store(0, Ordering::SeqCst);
         }
         Ok(created)
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.crash.tick().await;
+        self.inner.get_tagged(key).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.crash.tick().await;
+        self.inner.put_if_match(key, bytes, expected).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.crash.tick().await;

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{Created, MailError, Mailer, ObjectInfo, ObjectStore, StoreError};
+use ework_domain::ports::{
+    Created, Etag, MailError, Mailer, ObjectInfo, ObjectStore, StoreError, Swapped,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Store calls by kind, as S3 requests. A `list` call counts the pages an S3
@@ -66,6 +68,19 @@ impl<S: ObjectStore> ObjectStore for MeteredStore<S> {
     async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
         self.counts.create.fetch_add(1, Ordering::Relaxed);
         self.inner.create(key, bytes).await
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.counts.get.fetch_add(1, Ordering::Relaxed);
+        self.inner.get_tagged(key).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.counts.put.fetch_add(1, Ordering::Relaxed);
+        self.inner.put_if_match(key, bytes, expected).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         let listed = self.inner.list(prefix).await?;
