@@ -10,9 +10,18 @@ use ework_domain::api::{error_response, Api, ApiError, ApiRequest, ApiResponse, 
 use ework_domain::ports::{Clock, ObjectStore};
 use std::sync::Arc;
 
-const API_KEY_HEADER: &str = "x-api-key";
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
-fn api_key(headers: &HeaderMap) -> Option<String> {
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a 503: the
+/// store is busy or out of resources, or every connection is taken.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The `Retry-After` value a response carries, if any.
+pub(crate) fn retry_after(resp: &ApiResponse) -> Option<u32> {
+    (resp.status == 503).then_some(RETRY_AFTER_SECS)
+}
+
+pub(crate) fn api_key(headers: &HeaderMap) -> Option<String> {
     // A key that is not valid text cannot match any issued key; treat it as garbage, not absent.
     headers.get(API_KEY_HEADER).map(|v| {
         v.to_str()
@@ -21,12 +30,12 @@ fn api_key(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 
-fn json_body(resp: &ApiResponse) -> Vec<u8> {
+pub(crate) fn json_body(resp: &ApiResponse) -> Vec<u8> {
     serde_json::to_vec(&resp.body)
         .unwrap_or_else(|_| br#"{"code":500,"body":"internal error"}"#.to_vec())
 }
@@ -58,6 +67,9 @@ pub fn to_lambda(resp: &ApiResponse) -> lambda_http::Response<lambda_http::Body>
         .header(header::CONTENT_TYPE, "application/json");
     if let Some(allow) = resp.allow {
         builder = builder.header(header::ALLOW, allow);
+    }
+    if let Some(secs) = retry_after(resp) {
+        builder = builder.header(header::RETRY_AFTER, secs);
     }
     builder
         .body(lambda_http::Body::from(json_body(resp)))
@@ -92,10 +104,16 @@ fn to_axum(resp: &ApiResponse) -> Response {
         out.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
+    if let Some(secs) = retry_after(resp) {
+        out.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     out
 }
 
-/// The local gateway: every path goes through the same router and handlers as in AWS.
+/// The handlers as an axum router: every path goes through the same handlers as in
+/// AWS. `trainer local` serves through [`crate::gateway`] instead, which also bounds
+/// slow and hostile clients.
 pub fn local_router<S, C>(api: Arc<Api<S, C>>) -> Router
 where
     S: ObjectStore + 'static,
@@ -157,5 +175,22 @@ mod tests {
             HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
         );
         assert_eq!(api_key(&headers).as_deref(), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn a_503_from_lambda_asks_the_client_to_retry_later() {
+        let busy = error_response(&ApiError::Unavailable(
+            ework_domain::ports::StoreError::Unavailable("SlowDown".into()),
+        ));
+        let resp = to_lambda(&busy);
+        assert_eq!(resp.status(), 503);
+        assert_eq!(
+            resp.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(RETRY_AFTER_SECS.to_string().as_str())
+        );
+        let not_found = to_lambda(&error_response(&ApiError::NotFound("x".into())));
+        assert!(not_found.headers().get(header::RETRY_AFTER).is_none());
     }
 }
