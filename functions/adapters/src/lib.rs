@@ -1,6 +1,7 @@
 //! Adapters for the Ework ports: where bytes and emails really go.
 
 pub mod config;
+pub mod gateway;
 pub mod http;
 pub mod local;
 pub mod outbox;
