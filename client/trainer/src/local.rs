@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use ework_adapters::http::local_router;
+use ework_adapters::gateway::{self, GatewayConfig};
 use ework_adapters::local::LocalStore;
 use ework_adapters::outbox::OutboxMailer;
 use ework_domain::api::{Api, ApiConfig};
@@ -152,12 +152,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _ = stop_tx.send(true);
     });
     let mut rx = stop_rx.clone();
-    axum::serve(listener, local_router(api))
-        .with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        })
-        .await
-        .context("serving the local API")?;
+    // Deadlines for slow clients and a connection cap below the open-file limit.
+    gateway::serve(listener, api, GatewayConfig::default(), async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    })
+    .await
+    .context("serving the local API")?;
     if let Some(thread) = scheduler {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
