@@ -56,13 +56,13 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         } => {
             let opened = target.open().await?;
             let roster = roster(&opened).await?;
-            let registry = keys::load(opened.store.as_ref()).await?;
+            let holders = holders(&opened).await?;
             let students: Vec<StudentId> = match student {
                 Some(id) => {
                     if roster.find(&id).is_none() {
                         bail!("{id} is not on the roster of {}; add them to studentsList.json and sync first", opened.description);
                     }
-                    if registry.for_student(&id).next().is_some() {
+                    if holders.contains(&id) {
                         bail!(
                             "{id} already has a key; use `trainer keys rotate {id}` to replace it"
                         );
@@ -73,7 +73,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     .0
                     .iter()
                     .map(|s| s.student_id.clone())
-                    .filter(|id| registry.for_student(id).next().is_none())
+                    .filter(|id| !holders.contains(id))
                     .collect(),
                 None => bail!("name a student, or pass --missing"),
             };
@@ -86,7 +86,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 opened.description
             );
             for id in students {
-                let key = issue(&opened, &id).await?;
+                let (key, _) = issue(&opened, &id).await?;
                 println!("  {id}  {}", key.expose());
             }
             Ok(ExitCode::SUCCESS)
@@ -96,8 +96,9 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if roster(&opened).await?.find(&student).is_none() {
                 bail!("{student} is not on the roster of {}", opened.description);
             }
-            let revoked = revoke(&opened, &student).await?;
-            let key = issue(&opened, &student).await?;
+            // One swap replaces the old keys: there is no moment without a key, and
+            // of concurrent rotations exactly the last one's key works.
+            let (key, revoked) = issue(&opened, &student).await?;
             println!(
                 "Revoked {} old key(s) of {student}. New key (shown once):\n  {student}  {}",
                 revoked.len(),
@@ -120,13 +121,17 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::List { target } => {
             let opened = target.open().await?;
-            let registry = keys::load(opened.store.as_ref()).await?;
+            let store = opened.store.as_ref();
+            let mut issued = Vec::new();
+            for id in keys::students_with_keys(store).await? {
+                issued.extend(keys::keyring(store, &id).await?.keys);
+            }
             let roster = roster(&opened).await?;
             let tz = opened.time_zone(None)?;
-            if registry.keys.is_empty() {
+            if issued.is_empty() {
                 println!("No keys issued on {}.", opened.description);
             }
-            for k in &registry.keys {
+            for k in &issued {
                 let mut notes = Vec::new();
                 if roster.find(&k.student_id).is_none() {
                     notes.push("not on the roster".to_owned());
@@ -141,14 +146,14 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     "{:<20} issued {}  sha256 {}…  {}",
                     k.student_id.as_str(),
                     display_in(k.created_at, tz),
-                    k.sha256.get(..12).unwrap_or(&k.sha256),
+                    k.sha256.as_str().get(..12).unwrap_or_default(),
                     notes.join(", ")
                 );
             }
             let without: Vec<&str> = roster
                 .0
                 .iter()
-                .filter(|s| registry.for_student(&s.student_id).next().is_none())
+                .filter(|s| !issued.iter().any(|k| k.student_id == s.student_id))
                 .map(|s| s.student_id.as_str())
                 .collect();
             if !without.is_empty() {
@@ -162,15 +167,29 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Students who hold a key (after moving a registry of an earlier version over).
+async fn holders(opened: &Opened) -> anyhow::Result<Vec<StudentId>> {
+    let store = opened.store.as_ref();
+    keys::migrate_legacy(store)
+        .await
+        .context("moving the key registry of an earlier version")?;
+    Ok(keys::students_with_keys(store).await?)
+}
+
 async fn roster(opened: &Opened) -> anyhow::Result<Roster> {
     Ok(store_json::read(opened.store.as_ref(), &layout::roster())
         .await?
         .unwrap_or_default())
 }
 
-/// Issues one key: on a stack, the API Gateway key first (so a key in the registry
-/// always works at the gateway too), then the registry.
-pub async fn issue(opened: &Opened, student: &StudentId) -> anyhow::Result<PlainKey> {
+/// Issues one key, replacing any the student had: on a stack, the API Gateway key
+/// first (so a key in the registry always works at the gateway too), then the
+/// registry, then the replaced keys' gateway keys go. Returns the key and the
+/// replaced records.
+pub async fn issue(
+    opened: &Opened,
+    student: &StudentId,
+) -> anyhow::Result<(PlainKey, Vec<KeyRecord>)> {
     let key = PlainKey::generate();
     let gateway_key_id = match gateway(opened)? {
         Some((client, plan)) => {
@@ -178,7 +197,7 @@ pub async fn issue(opened: &Opened, student: &StudentId) -> anyhow::Result<Plain
         }
         None => None,
     };
-    if let Err(e) = keys::issue(
+    let replaced = match keys::issue(
         opened.store.as_ref(),
         student,
         &key,
@@ -187,27 +206,37 @@ pub async fn issue(opened: &Opened, student: &StudentId) -> anyhow::Result<Plain
     )
     .await
     {
-        if let (Some(id), Some((client, plan))) = (&gateway_key_id, gateway(opened)?) {
-            // Best effort: do not leave a gateway key nobody knows about.
-            let _ = delete_gateway_key(&client, plan, id).await;
+        Ok(replaced) => replaced,
+        Err(e) => {
+            if let (Some(id), Some((client, plan))) = (&gateway_key_id, gateway(opened)?) {
+                // Best effort: do not leave a gateway key nobody knows about.
+                let _ = delete_gateway_key(&client, plan, id).await;
+            }
+            return Err(e).context("saving the key registry");
         }
-        return Err(e).context("saving the key registry");
-    }
-    Ok(key)
+    };
+    delete_gateway_keys(opened, &replaced).await?;
+    Ok((key, replaced))
 }
 
 /// Revokes every key of a student: the registry first (the functions stop accepting
 /// the key at once), then the matching API Gateway keys.
 pub async fn revoke(opened: &Opened, student: &StudentId) -> anyhow::Result<Vec<KeyRecord>> {
     let revoked = keys::revoke(opened.store.as_ref(), student).await?;
+    delete_gateway_keys(opened, &revoked).await?;
+    Ok(revoked)
+}
+
+/// Removes the API Gateway keys of records already gone from the registry.
+async fn delete_gateway_keys(opened: &Opened, gone: &[KeyRecord]) -> anyhow::Result<()> {
     if let Some((client, plan)) = gateway(opened)? {
-        for id in revoked.iter().filter_map(|k| k.gateway_key_id.as_deref()) {
+        for id in gone.iter().filter_map(|k| k.gateway_key_id.as_deref()) {
             delete_gateway_key(&client, plan, id)
                 .await
                 .with_context(|| format!("deleting API Gateway key {id} (the key is already revoked in the registry)"))?;
         }
     }
-    Ok(revoked)
+    Ok(())
 }
 
 /// Detaches a key from the usage plan and deletes it; a key already gone is fine.

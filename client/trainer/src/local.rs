@@ -205,7 +205,10 @@ async fn seed_on_first_start(
 ) -> anyhow::Result<Option<Vec<(String, PlainKey)>>> {
     // The keys are the last thing seeded: until they exist, seeding is redone
     // (publishing the same course again changes nothing).
-    if !keys::load(store).await?.keys.is_empty() {
+    keys::migrate_legacy(store)
+        .await
+        .context("moving the key registry of an earlier version")?;
+    if !keys::students_with_keys(store).await?.is_empty() {
         return Ok(None);
     }
     let report = course::publish(store, &crate::sample::sample_course(), now, tz)

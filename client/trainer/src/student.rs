@@ -228,8 +228,7 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
     let roster: Roster = store_json::read(store, &layout::roster())
         .await?
         .unwrap_or_default();
-    let registry = keys::load(store).await?;
-    let key_records: Vec<_> = registry.for_student(student).collect();
+    let keyring = keys::keyring(store, student).await?;
     let mut objects = Vec::new();
     for key in student_objects(store, student).await? {
         if let Some(bytes) = store.get(&key).await? {
@@ -252,7 +251,8 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
         "exportedAt": Utc::now(),
         "source": opened.description,
         "rosterEntry": roster.find(student),
-        "keys": key_records,
+        "keys": keyring.keys,
+        "retiredKeys": keyring.retired,
         "objects": objects,
         "results": results.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
         "scorerJournal": journal.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
@@ -265,8 +265,7 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     let roster: Roster = store_json::read(store, &layout::roster())
         .await?
         .unwrap_or_default();
-    let registry = keys::load(store).await?;
-    let key_count = registry.for_student(student).count();
+    let key_count = keys::keyring(store, student).await?.keys.len();
     let objects = student_objects(store, student).await?;
     let shared = shared_objects(store, student).await?;
     let on_roster = roster.find(student).is_some();
@@ -328,25 +327,23 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         let versions = store.purge(key).await?;
         println!("  removed {key} ({versions} version(s))");
     }
-    // The roster and key registry are shared objects whose older versions still name
-    // the student: rewrite them with a history of one version.
-    let kept = Roster(
-        roster
-            .0
-            .iter()
-            .filter(|s| &s.student_id != student)
-            .cloned()
-            .collect(),
-    );
+    // The roster is a shared object (a `trainer sync` may write it meanwhile): take
+    // the student out by compare-and-swap, then purge the versions that name them.
     if store.get(&layout::roster()).await?.is_some() {
-        rewrite_without_history(store, &layout::roster(), serde_json::to_vec_pretty(&kept)?)
-            .await?;
+        store_json::update(store, &layout::roster(), |r: &mut Roster| {
+            r.0.retain(|s| &s.student_id != student);
+            Ok::<_, anyhow::Error>(())
+        })
+        .await?;
+        store.purge_history(&layout::roster()).await.context(
+            "the roster was rewritten but its older versions are still there; run the erase again",
+        )?;
         if on_roster {
             println!("  removed the roster entry (older roster versions purged)");
         }
     }
-    // Revoking already wrote a registry without their keys; only its history names them.
-    store.purge_history(&layout::key_registry()).await?;
+    // Revoking emptied their keyring; its name and history still name them.
+    store.purge(&layout::keyring(student)).await?;
     for (path, _) in &emails {
         std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
         println!("  removed {}", path.display());

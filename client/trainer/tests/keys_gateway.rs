@@ -6,7 +6,7 @@ mod course_support;
 use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
-use ework_domain::keys::{hash_key, KeyRegistry};
+use ework_domain::keys::{hash_key, Keyring};
 use ework_domain::ports::FixedClock;
 
 /// Picks `  <studentId>  <key>` lines out of the output.
@@ -141,7 +141,7 @@ async fn on_a_stack_each_key_is_also_an_api_gateway_key_on_the_usage_plan() {
     };
     let registry = || async {
         let objects = stack.objects().await;
-        serde_json::from_slice::<KeyRegistry>(&objects["_system/keys.json"]).unwrap()
+        serde_json::from_slice::<Keyring>(&objects["_system/keyring/student02"]).unwrap()
     };
 
     let out = run(&mut stack.trainer(&["keys", "issue", "student02"]));
@@ -150,7 +150,7 @@ async fn on_a_stack_each_key_is_also_an_api_gateway_key_on_the_usage_plan() {
     let reg = registry().await;
     assert_eq!(reg.keys.len(), 1);
     assert_eq!(
-        reg.keys[0].sha256,
+        reg.keys[0].sha256.as_str(),
         hash_key(&key),
         "only the hash is stored"
     );

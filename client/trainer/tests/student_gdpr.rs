@@ -132,7 +132,9 @@ async fn everything(store: &dyn ObjectStore) -> BTreeMap<String, String> {
 /// separately).
 fn about_student01(all: &BTreeMap<String, String>) -> Vec<String> {
     let shared = |k: &str| {
-        ["studentsList.json", "_system/keys.json"].contains(&k)
+        k == "studentsList.json"
+            || k.starts_with("_system/keys/")
+            || k.starts_with("_system/keyring/")
             || k.starts_with("_system/results/")
             || k.starts_with("_system/journal/")
     };
@@ -384,7 +386,6 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
     }
     for shared in [
         "studentsList.json~",
-        "_system/keys.json~",
         &format!("{RESULTS}~"),
         &format!("{JOURNAL}~"),
     ] {
@@ -433,7 +434,7 @@ async fn a_student_on_a_stack_is_erased_with_every_object_version() {
         !versions.iter().any(|(k, _)| k.contains("student01")),
         "{versions:?}"
     );
-    for shared in ["studentsList.json", "_system/keys.json", RESULTS, JOURNAL] {
+    for shared in ["studentsList.json", RESULTS, JOURNAL] {
         assert_eq!(
             versions.iter().filter(|(k, _)| k == shared).count(),
             1,

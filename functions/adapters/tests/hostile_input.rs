@@ -544,15 +544,14 @@ async fn every_hostile_request_gets_a_precise_4xx_and_writes_nothing() {
         .await
         .unwrap();
     let expired = fixture.key_of("student003").to_string();
-    let mut registry = keys::load(&store).await.unwrap();
-    for record in registry
-        .keys
-        .iter_mut()
-        .filter(|r| r.student_id.as_str() == "student003")
-    {
-        record.expires_at = Some(now - chrono::Duration::hours(1));
-    }
-    keys::save(&store, &registry).await.unwrap();
+    let student003 = StudentId::parse("student003").unwrap();
+    let record = keys::KeyRecord {
+        expires_at: Some(now - chrono::Duration::hours(1)),
+        ..keys::KeyRecord::new(&student003, &keys::PlainKey::from_string(&expired), now)
+    };
+    keys::replace(&store, &student003, Some(record))
+        .await
+        .unwrap();
 
     let api = Arc::new(Api::new(
         store.clone(),

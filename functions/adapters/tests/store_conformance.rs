@@ -188,6 +188,65 @@ async fn many_writers_lose_no_update(stores: &[&dyn ObjectStore], writers: u32) 
     assert_eq!(ids, (0..writers).collect::<Vec<_>>());
 }
 
+/// Rounds of concurrent `issue`, `rotate` and `revoke` on one student: afterwards
+/// the keyring names at most one key, that key (and only that key) opens the API,
+/// and nothing is left to clean up.
+async fn concurrent_key_commands_leave_exactly_the_last_key(stores: &[&dyn ObjectStore]) {
+    use ework_domain::keys::{self, PlainKey};
+    let student = ework_domain::ids::StudentId::parse("student01").unwrap();
+    let now = chrono::Utc::now();
+    for round in 0..6u32 {
+        let student = &student;
+        let commands = (0..6u32).map(|i| {
+            let store = stores[i as usize % stores.len()];
+            async move {
+                match (round + i) % 3 {
+                    0 => {
+                        let key = PlainKey::generate();
+                        keys::issue(store, student, &key, now, None).await?;
+                        Ok(Some(key))
+                    }
+                    1 => keys::rotate(store, student, now)
+                        .await
+                        .map(|(k, _)| Some(k)),
+                    _ => keys::revoke(store, student).await.map(|_| None),
+                }
+            }
+        });
+        let printed: Vec<PlainKey> = futures::future::join_all(commands)
+            .await
+            .into_iter()
+            .map(|outcome| outcome.unwrap())
+            .flatten()
+            .collect();
+        let ring = keys::keyring(stores[0], student).await.unwrap();
+        assert!(ring.keys.len() <= 1, "round {round}: {ring:?}");
+        assert!(ring.retired.is_empty(), "round {round}: {ring:?}");
+        let mut working = 0;
+        for key in &printed {
+            let owner = keys::owner_of(stores[0], key.expose(), now).await.unwrap();
+            let in_ring = ring.keys.iter().any(|r| r.sha256 == key.hash());
+            assert_eq!(
+                owner.is_some(),
+                in_ring,
+                "round {round}: only the keyring's key works"
+            );
+            working += usize::from(in_ring);
+        }
+        assert_eq!(
+            working,
+            ring.keys.len(),
+            "round {round}: the keyring's key was printed"
+        );
+        let objects = stores[0].list("_system/keys/").await.unwrap();
+        assert_eq!(
+            objects.len(),
+            ring.keys.len(),
+            "round {round}: no stray key objects"
+        );
+    }
+}
+
 #[test]
 fn memory_store_meets_the_store_contract() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -195,6 +254,7 @@ fn memory_store_meets_the_store_contract() {
         conformance(&MemoryStore::new()).await;
         swap_conformance(&MemoryStore::new()).await;
         many_writers_lose_no_update(&[&MemoryStore::new()], 16).await;
+        concurrent_key_commands_leave_exactly_the_last_key(&[&MemoryStore::new()]).await;
     });
 }
 
@@ -212,6 +272,7 @@ async fn local_store_loses_no_update_among_writers_of_two_processes() {
     let a = LocalStore::open(dir.path()).unwrap();
     let b = LocalStore::open(dir.path()).unwrap();
     many_writers_lose_no_update(&[&a, &b], 40).await;
+    concurrent_key_commands_leave_exactly_the_last_key(&[&a, &b]).await;
 }
 
 #[tokio::test]
@@ -321,6 +382,7 @@ async fn s3_store_loses_no_update_among_concurrent_writers_on_moto() {
     let (client, bucket) = moto_bucket().await;
     let store = S3Store::new(client, bucket, None);
     many_writers_lose_no_update(&[&store], 24).await;
+    concurrent_key_commands_leave_exactly_the_last_key(&[&store]).await;
 }
 
 #[tokio::test]

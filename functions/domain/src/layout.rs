@@ -5,6 +5,7 @@
 //! letter or digit).
 
 use crate::ids::{check_id, StudentId, SubjectName, TestId};
+use crate::keys::KeyHash;
 use std::fmt;
 
 /// A storage key made only of id-like segments joined by `/`.
@@ -65,8 +66,29 @@ pub fn catalog() -> ObjectKey {
     ObjectKey::join(&["_system", "catalog.json"])
 }
 
-pub fn key_registry() -> ObjectKey {
+/// The registry of keys before one object per key (read only to migrate it).
+pub fn legacy_key_registry() -> ObjectKey {
     ObjectKey::join(&["_system", "keys.json"])
+}
+
+/// Prefix of the live keys, one object each, named by the key's SHA-256.
+pub const KEYS_PREFIX: &str = "_system/keys/";
+
+/// One live key, named by its hash (64 hex digits, a valid segment): the API finds
+/// a caller with one small GET, and a key stops working the moment it is removed.
+pub fn key_record(sha256: &KeyHash) -> ObjectKey {
+    ObjectKey::join(&["_system", "keys", sha256.as_str()])
+}
+
+/// Prefix of the per-student keyrings.
+pub const KEYRING_PREFIX: &str = "_system/keyring/";
+
+/// Which key a student holds and which old ones are still to be removed; changed
+/// only by compare-and-swap, so concurrent `trainer keys` commands cannot lose one
+/// another's changes.
+pub fn keyring(student: &StudentId) -> ObjectKey {
+    // No `.json`: a student id may already take all 64 characters of a segment.
+    ObjectKey::join(&["_system", "keyring", student.as_str()])
 }
 
 pub fn questions(subject: &SubjectName, test: &TestId) -> ObjectKey {

@@ -214,7 +214,6 @@ pub async fn seed_fixture(
     store_json::write(store, &layout::catalog(), &catalog).await?;
     let mut roster = Vec::new();
     let mut issued = Vec::new();
-    let mut registry = keys::KeyRegistry::default();
     for i in 1..=students {
         let id = StudentId::parse(format!("student{i:03}")).map_err(parse_err)?;
         roster.push(Student {
@@ -225,17 +224,17 @@ pub async fn seed_fixture(
             extra: Default::default(),
         });
         let plain = keys::PlainKey::generate();
-        registry.keys.push(keys::KeyRecord {
-            student_id: id.clone(),
-            sha256: plain.hash(),
-            created_at: now,
-            gateway_key_id: None,
-            expires_at: None,
-        });
+        // Written directly (nobody races a fixture): the record, then the keyring.
+        let record = keys::KeyRecord::new(&id, &plain, now);
+        store_json::write(store, &layout::key_record(&record.sha256), &record).await?;
+        let ring = keys::Keyring {
+            keys: vec![record],
+            retired: Vec::new(),
+        };
+        store_json::write(store, &layout::keyring(&id), &ring).await?;
         issued.push((id, plain));
     }
     store_json::write(store, &layout::roster(), &Roster(roster)).await?;
-    keys::save(store, &registry).await?;
     Ok(Fixture {
         keys: issued,
         subject,

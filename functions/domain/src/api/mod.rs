@@ -171,10 +171,8 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             .map(str::trim)
             .filter(|k| !k.is_empty());
         let presented = presented.ok_or(ApiError::MissingKey)?;
-        let registry = keys::load(&self.store).await?;
-        registry
-            .owner_of(presented, self.clock.now())
-            .cloned()
+        keys::owner_of(&self.store, presented, self.clock.now())
+            .await?
             .ok_or_else(|| ApiError::Forbidden(Denied::InvalidKey, "this API key is not valid (revoked, expired or mistyped); ask your trainer for a new one".into()))
     }
 
