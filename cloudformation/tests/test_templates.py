@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import yaml
 
 TEMPLATES = Path(__file__).resolve().parents[1]
 BUCKET_ARN = "arn:aws:s3:::COURSE-BUCKET"
+sys.path.insert(0, str(TEMPLATES.parent / "scripts" / "iam"))
+import iam_eval  # noqa: E402  (the evaluator the IAM check's moto uses: Deny, NotResource, conditions)
 
 
 # ---- loading: CloudFormation short-form tags become their long form -------------------
@@ -104,14 +107,8 @@ def condition_cases(template: dict):
         yield dict(zip(names, values))
 
 
-def iam_match(pattern: str, value: str) -> bool:
-    """IAM wildcards: * is any run of characters (including /), ? one character."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.IGNORECASE) is not None
-
-
-def allowed_statements(template: dict, role: str, conditions: dict[str, bool]):
-    """Every Allow statement that applies to a role: its inline policies plus AWS::IAM::Policy
+def statements(template: dict, role: str, conditions: dict[str, bool]):
+    """Every statement that applies to a role: its inline policies plus AWS::IAM::Policy
     resources attached to it (when their condition holds)."""
     docs = []
     props = template["Resources"][role]["Properties"]
@@ -124,18 +121,14 @@ def allowed_statements(template: dict, role: str, conditions: dict[str, bool]):
             docs.append(resolve(res["Properties"]["PolicyDocument"], conditions))
     assert not props.get("ManagedPolicyArns"), f"{role}: managed policies would escape these checks"
     for doc in docs:
-        for stmt in doc["Statement"]:
-            if stmt["Effect"] == "Allow":
-                yield stmt
+        yield from doc["Statement"]
 
 
-def can(template: dict, role: str, action: str, resource: str, conditions: dict[str, bool]) -> bool:
-    for stmt in allowed_statements(template, role, conditions):
-        actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
-        resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
-        if any(iam_match(a, action) for a in actions) and any(iam_match(r, resource) for r in resources):
-            return True
-    return False
+def can(template: dict, role: str, action: str, resource: str, conditions: dict[str, bool],
+        context: dict[str, str] | None = None) -> bool:
+    """Allowed by some statement and denied by none, with the request's condition keys."""
+    docs = [{"Statement": list(statements(template, role, conditions))}]
+    return iam_eval.decide(docs, action, [resource], context or {}).allowed
 
 
 def obj(key: str) -> str:
@@ -267,35 +260,68 @@ def test_helper_roles_touch_no_course_data():
 
 
 # (role, action, key, allowed) - what each handler needs, and a few things it must not do.
+# Keys: the API functions look a request's key up as _system/keys/<sha256>; the per-student
+# keyrings (_system/keyring/) and the old single registry (_system/keys.json) are not theirs.
+KEY_RECORD = "_system/keys/" + "ab" * 32
+KEYRING = "_system/keyring/student01.json"
+OLD_REGISTRY = "_system/keys.json"
+SUBMISSION = "operating-systems/test01/student01/testResult.json"
 ACCESS = [
     ("ListTestsRole", "s3:GetObject", "studentsList.json", True),
     ("ListTestsRole", "s3:GetObject", "_system/catalog.json", True),
-    ("ListTestsRole", "s3:GetObject", "_system/keys.json", True),
-    ("ListTestsRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
+    ("ListTestsRole", "s3:GetObject", KEY_RECORD, True),
+    ("ListTestsRole", "s3:GetObject", KEYRING, False),
+    ("ListTestsRole", "s3:GetObject", OLD_REGISTRY, False),
+    ("ListTestsRole", "s3:GetObject", SUBMISSION, True),
     ("ListTestsRole", "s3:GetObject", "operating-systems/test01/questions.json", False),
-    ("ListTestsRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", False),
+    ("ListTestsRole", "s3:PutObject", SUBMISSION, False),
     ("GetTestRole", "s3:GetObject", "operating-systems/test01/questions.json", True),
     ("GetTestRole", "s3:GetObject", "_system/catalog.json", True),
-    ("GetTestRole", "s3:GetObject", "_system/keys.json", True),
+    ("GetTestRole", "s3:GetObject", KEY_RECORD, True),
+    ("GetTestRole", "s3:GetObject", KEYRING, False),
+    ("GetTestRole", "s3:GetObject", OLD_REGISTRY, False),
     ("GetTestRole", "s3:GetObject", "studentsList.json", True),
-    ("GetTestRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", False),
+    ("GetTestRole", "s3:GetObject", SUBMISSION, False),
     ("GetTestRole", "s3:GetObject", "_system/results/operating-systems/test01/results.json", False),
     ("GetTestRole", "s3:PutObject", "operating-systems/test01/questions.json", False),
     ("UploadAnswersRole", "s3:GetObject", "operating-systems/test01/questions.json", True),
-    ("UploadAnswersRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
-    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", True),
-    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/receipt.json", True),
+    ("UploadAnswersRole", "s3:GetObject", KEY_RECORD, True),
+    ("UploadAnswersRole", "s3:GetObject", KEYRING, False),
+    ("UploadAnswersRole", "s3:GetObject", SUBMISSION, True),
+    ("UploadAnswersRole", "s3:PutObject", SUBMISSION, True),
+    # The receipt lives inside testResult.json now; nothing else is written.
+    ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/student01/receipt.json", False),
     ("UploadAnswersRole", "s3:PutObject", "_system/results/operating-systems/test01/results.json", False),
+    # Shaped like a submission (IAM's * spans "/"), but under _system/: denied explicitly.
+    ("UploadAnswersRole", "s3:PutObject", "_system/results/x/testResult.json", False),
     ("UploadAnswersRole", "s3:PutObject", "operating-systems/test01/questions.json", False),
-    ("UploadAnswersRole", "s3:PutObject", "_system/keys.json", False),
+    ("UploadAnswersRole", "s3:PutObject", OLD_REGISTRY, False),
+    ("UploadAnswersRole", "s3:PutObject", KEY_RECORD, False),
     ("UploadAnswersRole", "s3:PutObject", "studentsList.json", False),
-    ("ScorerRole", "s3:GetObject", "operating-systems/test01/student01/testResult.json", True),
+    ("ScorerRole", "s3:GetObject", SUBMISSION, True),
+    ("ScorerRole", "s3:GetObject", "operating-systems/test01/questionsKey.json", True),
+    ("ScorerRole", "s3:GetObject", "_system/results/os/t1/results.json", True),
+    ("ScorerRole", "s3:GetObject", "_system/journal/p/w000001", True),
+    ("ScorerRole", "s3:GetObject", "_system/rescore/os/t1", True),
+    ("ScorerRole", "s3:GetObject", "_system/scorer/lease/00000000000000000001", True),
+    ("ScorerRole", "s3:GetObject", KEY_RECORD, False),
+    ("ScorerRole", "s3:GetObject", KEYRING, False),
     ("ScorerRole", "s3:PutObject", "_system/results/os/t1/results.json", True),
     ("ScorerRole", "s3:PutObject", "_system/journal/p/w000001", True),
+    ("ScorerRole", "s3:PutObject", "_system/rescore/os/t1", True),
+    ("ScorerRole", "s3:PutObject", "_system/scorer/lease/00000000000000000001", True),
+    ("ScorerRole", "s3:PutObject", KEY_RECORD, False),
+    ("ScorerRole", "s3:PutObject", KEYRING, False),
+    ("ScorerRole", "s3:PutObject", OLD_REGISTRY, False),
+    ("ScorerRole", "s3:PutObject", "_system/catalog.json", False),
+    ("ScorerRole", "s3:PutObject", "studentsList.json", False),
     ("ScorerRole", "s3:PutObject", "operating-systems/test01/student01/score.json", False),
-    ("ScorerRole", "s3:PutObject", "operating-systems/test01/student01/testResult.json", False),
+    ("ScorerRole", "s3:PutObject", SUBMISSION, False),
     ("ScorerRole", "s3:PutObject", "operating-systems/test01/questionsKey.json", False),
-    ("ScorerRole", "s3:DeleteObject", "operating-systems/test01/student01/testResult.json", False),
+    ("ScorerRole", "s3:DeleteObject", SUBMISSION, False),
+    ("ScorerRole", "s3:DeleteObjectVersion", "_system/journal/p/w000001", True),
+    ("ScorerRole", "s3:DeleteObjectVersion", SUBMISSION, False),
+    ("ScorerRole", "s3:DeleteObjectVersion", "_system/results/os/t1/results.json", False),
 ]
 
 
@@ -319,8 +345,11 @@ def test_kms_rights_exist_only_with_a_key_and_match_reading_or_writing(name, rol
     template = load(name)
     for conditions in condition_cases(template):
         key = "${KmsKeyArn}"
-        assert can(template, role, "kms:Decrypt", key, conditions) == conditions["UseKms"]
-        assert can(template, role, "kms:GenerateDataKey", key, conditions) == (conditions["UseKms"] and writes)
+        via_s3 = {"kms:ViaService": "s3.${AWS::Region}.amazonaws.com"}
+        assert can(template, role, "kms:Decrypt", key, conditions, via_s3) == conditions["UseKms"]
+        assert can(template, role, "kms:GenerateDataKey", key, conditions, via_s3) == (conditions["UseKms"] and writes)
+        # The key works only through S3, not when called directly.
+        assert not can(template, role, "kms:Decrypt", key, conditions)
 
 
 def test_the_scorer_sends_email_only_as_the_configured_identity(scorer):
@@ -335,6 +364,122 @@ def test_the_scorer_sends_email_only_as_the_configured_identity(scorer):
         # Reading the sending quota is the only other SES right.
         assert can(scorer, "ScorerRole", "ses:GetAccount", "*", conditions)
         assert not can(scorer, "ScorerRole", "ses:CreateEmailIdentity", "*", conditions)
+
+
+# ---- the scorer's journal fold and its write prefixes -----------------------------------------
+def test_the_scorer_may_list_and_purge_versions_of_its_journal_only(scorer):
+    for conditions in condition_cases(scorer):
+        lists = lambda prefix: can(scorer, "ScorerRole", "s3:ListBucketVersions", BUCKET_ARN, conditions,  # noqa: E731
+                                   {} if prefix is None else {"s3:prefix": prefix})
+        # S3Store::purge lists the versions of one journal wave with its key as the prefix.
+        assert lists("_system/journal/20991201T120000Z-abc/w000001")
+        assert not lists("operating-systems/")
+        assert not lists("_system/")
+        assert not lists("")
+        assert not lists(None)
+        assert can(scorer, "ScorerRole", "s3:DeleteObjectVersion", obj("_system/journal/p/w000001"), conditions)
+        assert not can(scorer, "ScorerRole", "s3:DeleteObjectVersion", obj(SUBMISSION), conditions)
+
+
+def test_the_list_bucket_versions_grant_is_conditioned_on_the_journal_prefix(scorer):
+    stmts = [s for s in statements(scorer, "ScorerRole", dict.fromkeys(scorer["Conditions"], False))
+             if "s3:ListBucketVersions" in iam_eval.as_list(s["Action"])]
+    assert len(stmts) == 1
+    assert stmts[0]["Condition"] == {"StringLike": {"s3:prefix": "_system/journal/*"}}
+
+
+def test_no_scorer_write_covers_all_of_system(scorer):
+    for conditions in condition_cases(scorer):
+        for stmt in statements(scorer, "ScorerRole", conditions):
+            if stmt["Effect"] != "Allow" or not any(a.startswith("s3:") for a in iam_eval.as_list(stmt["Action"])):
+                continue
+            for resource in iam_eval.as_list(stmt["Resource"]):
+                written = set(iam_eval.as_list(stmt["Action"])) & {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:*"}
+                assert not (written and resource in (obj("*"), obj("_system/*"))), (stmt, resource)
+
+
+@pytest.mark.parametrize("key", [KEY_RECORD, KEYRING, OLD_REGISTRY])
+def test_no_function_can_write_or_delete_student_keys(key):
+    checked = 0
+    for template, role, conditions in all_roles():
+        for action in ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]:
+            assert not can(template, role, action, obj(key), conditions), (role, action, key, conditions)
+            checked += 1
+    assert checked >= 12
+
+
+def test_api_functions_find_a_key_by_its_hash_not_in_a_keyring():
+    for template, role, conditions in all_roles():
+        if role == "ScorerRole":
+            continue
+        assert can(template, role, "s3:GetObject", obj(KEY_RECORD), conditions), role
+        assert not can(template, role, "s3:GetObject", obj(KEYRING), conditions), role
+        assert not can(template, role, "s3:GetObject", obj(OLD_REGISTRY), conditions), role
+
+
+# ---- the trainer's managed policies -----------------------------------------------------------
+def managed(template: dict, logical: str, conditions: dict[str, bool]) -> list[dict]:
+    res = template["Resources"][logical]
+    assert res["Type"] == "AWS::IAM::ManagedPolicy"
+    return resolve(res["Properties"]["PolicyDocument"], conditions)["Statement"]
+
+
+def trainer_can(statements_: list[dict], action: str, resource: str) -> bool:
+    return iam_eval.decide([{"Statement": statements_}], action, [resource], {}).allowed
+
+
+def test_the_trainer_policy_covers_what_trainer_stack_calls(api):
+    for conditions in condition_cases(api):
+        stmts = managed(api, "TrainerPolicy", conditions)
+        stack = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/0f1e"
+        assert trainer_can(stmts, "cloudformation:DescribeStacks", stack)
+        assert not trainer_can(stmts, "cloudformation:DescribeStacks", stack.replace("${AWS::StackName}", "other"))
+        for action in ["s3:ListBucket", "s3:ListBucketVersions"]:
+            assert trainer_can(stmts, action, BUCKET_ARN)
+        for key in [KEY_RECORD, KEYRING, "_system/catalog.json", "studentsList.json", SUBMISSION,
+                    "_system/rescore/os/t1", "_system/results/os/t1/results.json"]:
+            for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"]:
+                assert trainer_can(stmts, action, obj(key)), (action, key)
+        gateway = "arn:${AWS::Partition}:apigateway:${AWS::Region}::"
+        assert trainer_can(stmts, "apigateway:POST", gateway + "/apikeys")
+        assert trainer_can(stmts, "apigateway:POST", gateway + "/usageplans/${UsagePlan}/keys")
+        assert trainer_can(stmts, "apigateway:DELETE", gateway + "/apikeys/k123")
+        assert trainer_can(stmts, "apigateway:DELETE", gateway + "/usageplans/${UsagePlan}/keys/k123")
+        assert not trainer_can(stmts, "apigateway:POST", gateway + "/usageplans/other/keys")
+        assert not trainer_can(stmts, "apigateway:DELETE", gateway + "/restapis/abc")
+        for action in ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"]:
+            assert not trainer_can(stmts, action, BUCKET_ARN), action
+        assert not any(a.startswith("kms:") for s in stmts for a in iam_eval.as_list(s["Action"]))
+
+
+def test_with_a_kms_key_the_trainer_gets_it_through_s3_only(api):
+    policy = api["Resources"]["TrainerKmsPolicy"]
+    assert policy["Condition"] == "UseKms"
+    assert api["Outputs"]["TrainerKmsPolicyArn"] == {
+        "Condition": "UseKms", "Description": api["Outputs"]["TrainerKmsPolicyArn"]["Description"],
+        "Value": {"Ref": "TrainerKmsPolicy"}}
+    stmts = managed(api, "TrainerKmsPolicy", dict.fromkeys(api["Conditions"], True))
+    via_s3 = {"kms:ViaService": "s3.${AWS::Region}.amazonaws.com"}
+    for action in ["kms:Decrypt", "kms:GenerateDataKey"]:
+        assert trainer_can(stmts, action, "${KmsKeyArn}") is False  # not directly
+        assert iam_eval.decide([{"Statement": stmts}], action, ["${KmsKeyArn}"], via_s3).allowed
+
+
+def test_the_trainer_policies_are_outputs(api, scorer):
+    assert api["Outputs"]["TrainerPolicyArn"]["Value"] == {"Ref": "TrainerPolicy"}
+    assert scorer["Outputs"]["TrainerScorePolicyArn"]["Value"] == {"Ref": "TrainerScorePolicy"}
+
+
+def test_trainer_score_sends_only_as_the_scorers_identity(scorer):
+    for conditions in condition_cases(scorer):
+        stmts = managed(scorer, "TrainerScorePolicy", conditions)
+        identity = "${SenderEmail}" if conditions["IdentityIsSender"] else "${SesIdentity}"
+        region = "${AWS::Region}" if conditions["SesInOwnRegion"] else "${SesRegion}"
+        own = f"arn:${{AWS::Partition}}:ses:{region}:${{AWS::AccountId}}:identity/{identity}"
+        assert trainer_can(stmts, "ses:SendEmail", own)
+        assert not trainer_can(stmts, "ses:SendEmail", own.replace(identity, "someone@example.org"))
+        assert trainer_can(stmts, "ses:GetAccount", "*")
+        assert not any(a.startswith("s3:") for s in stmts for a in iam_eval.as_list(s["Action"]))
 
 
 # ---- schedule -------------------------------------------------------------------------------
