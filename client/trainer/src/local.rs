@@ -2,13 +2,14 @@
 //! local HTTP gateway, the encrypted local store, the weekly scorer on its own
 //! schedule, and an outbox folder of `.eml` files instead of SES.
 
+use crate::data_dir::{self, Adopt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use ework_adapters::gateway::{self, GatewayConfig};
 use ework_adapters::local::LocalStore;
 use ework_adapters::outbox::OutboxMailer;
 use ework_domain::api::{Api, ApiConfig};
-use ework_domain::deadline::{display_in, parse_time_zone};
+use ework_domain::deadline::display_in;
 use ework_domain::keys::{self, PlainKey};
 use ework_domain::layout;
 use ework_domain::model::Roster;
@@ -32,9 +33,11 @@ pub struct Args {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, env = "EWORK_PORT", default_value_t = 8080)]
     port: u16,
-    /// The trainer's time zone (IANA name): deadlines are Monday 23:00 there.
-    #[arg(long, env = "EWORK_TIME_ZONE", default_value = "Europe/Warsaw")]
-    time_zone: String,
+    /// The trainer's time zone (IANA name): deadlines are Monday 23:00 there. Recorded
+    /// in the data dir on its first start; later starts refuse a different zone
+    /// [default: the data dir's recorded zone, else Europe/Warsaw].
+    #[arg(long, env = "EWORK_TIME_ZONE")]
+    time_zone: Option<String>,
     /// Where the trainer's report is addressed.
     #[arg(
         long,
@@ -75,7 +78,7 @@ impl Clock for LocalClock {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing_subscriber_init();
-    let tz = parse_time_zone(&args.time_zone).map_err(anyhow::Error::msg)?;
+    let tz = data_dir::time_zone(&args.data_dir, args.time_zone.as_deref(), Adopt::Record)?;
     let clock = match args.now {
         Some(t) => LocalClock::Fixed(FixedClock(t)),
         None => LocalClock::System(SystemClock),

@@ -2,6 +2,7 @@
 //! the course, manages student keys, scores tests and reads the deployed stack.
 
 mod config;
+mod data_dir;
 mod keys;
 mod local;
 mod sample;

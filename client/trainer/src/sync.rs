@@ -1,6 +1,7 @@
 //! `trainer sync <dir>`: validate the course folder, show what would change in the
 //! store, and publish it (tests, then the catalog, then the roster).
 
+use crate::data_dir::Adopt;
 use crate::target::Target;
 use crate::validate::{read_course_dir, ClockArgs};
 use ework_domain::course::{self, PublishError, SyncOptions};
@@ -27,7 +28,10 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = read_course_dir(&args.dir)?;
     let opened = args.target.open().await?;
-    let tz = opened.time_zone(args.clock.time_zone.as_deref())?;
+    let tz = opened.time_zone_adopting(
+        args.clock.time_zone.as_deref(),
+        Adopt::unless_dry_run(args.dry_run),
+    )?;
     let options = SyncOptions {
         rescore: args.rescore,
         dry_run: args.dry_run,

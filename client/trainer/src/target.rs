@@ -1,6 +1,7 @@
 //! Choosing what the trainer's commands work on: the local stack's data dir, or a
 //! deployed stack whose bucket and API are read from its CloudFormation outputs.
 
+use crate::data_dir::{self, Adopt};
 use anyhow::{bail, Context};
 use ework_adapters::local::LocalStore;
 use ework_adapters::s3::{load_aws_config, s3_client, S3Store};
@@ -72,8 +73,24 @@ impl std::fmt::Debug for Opened {
 }
 
 impl Opened {
-    /// The trainer's zone: the flag (or env) if given, else the stack's, else the default.
+    /// The trainer's zone, for a command that records nothing. A data dir's zone is
+    /// the one it recorded (a different flag is refused); for a stack, the flag (or
+    /// env) if given, else the stack's; else the default.
     pub fn time_zone(&self, flag: Option<&str>) -> anyhow::Result<chrono_tz::Tz> {
+        self.time_zone_adopting(flag, Adopt::ReadOnly)
+    }
+
+    /// Like [`Opened::time_zone`], for a command that writes what the zone decides
+    /// (due dates, scores): with [`Adopt::Record`], a data dir without a record yet
+    /// records the zone used.
+    pub fn time_zone_adopting(
+        &self,
+        flag: Option<&str>,
+        adopt: Adopt,
+    ) -> anyhow::Result<chrono_tz::Tz> {
+        if let Some(dir) = &self.local_dir {
+            return data_dir::time_zone(dir, flag, adopt);
+        }
         let name = flag.or_else(|| self.stack.as_ref().and_then(|s| s.time_zone.as_deref()));
         Self::default_time_zone(name)
     }

@@ -26,7 +26,8 @@ pub struct Args {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ClockArgs {
     /// The trainer's IANA time zone for due dates written without an offset
-    /// [default: the stack's TimeZone parameter, else Europe/Warsaw].
+    /// [default: the zone recorded in the --local data dir, or the stack's TimeZone
+    /// parameter, else Europe/Warsaw]. A data dir refuses a zone other than its own.
     #[arg(long, env = "EWORK_TIME_ZONE", value_name = "ZONE")]
     pub time_zone: Option<String>,
     /// Pretend it is this instant (RFC 3339); for rehearsals and tests.

@@ -1,10 +1,11 @@
 //! `trainer sync` against the local encrypted store and against moto S3 (the stack's
 //! outputs coming from a moto CloudFormation stack): dry run writes nothing, applying
-//! twice is a no-op, a changed key of a scored test is refused without --rescore.
+//! twice is a no-op, a changed key of a scored test is refused without --rescore, due
+//! dates are read in the zone the data dir recorded.
 
 mod course_support;
 
-use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
+use course_support::{copy_of_sample, local_stack, run, start_and_stop, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::ids::{StudentId, SubjectName, TestId};
 use ework_domain::layout::{self, ObjectKey};
@@ -438,5 +439,160 @@ fn validate_with_a_target_refuses_a_past_due_date_only_for_a_test_being_publishe
              due date 2026-12-14 23:00 CET is not in the future (now 2026-12-20 11:00 CET)"
         ),
         "{out:?}"
+    );
+}
+
+/// The sample course with its draft published, due 2027-03-01 23:00 (no offset: in the
+/// trainer's zone).
+fn with_a_test_due_in_march(course: &Path) {
+    std::fs::write(
+        course.join("subjects/operating-systems/test02/test.json"),
+        r#"{"title": "Memory management", "due": "2027-03-01 23:00"}"#,
+    )
+    .unwrap();
+}
+
+fn due_at(objects: &BTreeMap<String, Vec<u8>>, subject: &str, test: &str) -> String {
+    let catalog: Catalog = serde_json::from_slice(&objects["_system/catalog.json"]).unwrap();
+    let meta = catalog
+        .find(
+            &SubjectName::parse(subject).unwrap(),
+            &TestId::parse(test).unwrap(),
+        )
+        .unwrap_or_else(|| panic!("{subject}/{test} is in the catalog"));
+    meta.due_at.to_rfc3339()
+}
+
+#[tokio::test]
+async fn sync_into_a_data_dir_started_in_new_york_publishes_due_dates_in_new_york() {
+    let data = tempfile::tempdir().unwrap();
+    let started = start_and_stop(local_stack(data.path()).args([
+        "--time-zone",
+        "America/New_York",
+        "--now",
+        NOW,
+    ]));
+    assert!(started.ok, "{started:?}");
+    let course = copy_of_sample();
+    with_a_test_due_in_march(course.path());
+
+    let mut cmd = trainer();
+    cmd.arg("sync")
+        .arg(course.path())
+        .arg("--local")
+        .arg(data.path())
+        .args(["--now", NOW]);
+    let synced = run(&mut cmd);
+
+    assert!(synced.ok, "{synced:?}");
+    assert!(
+        synced.stdout.contains(
+            "publish   operating-systems/test02 \"Memory management\", due 2027-03-01 23:00 EST"
+        ),
+        "{synced:?}"
+    );
+    assert_eq!(
+        due_at(
+            &local_objects(data.path()).await,
+            "operating-systems",
+            "test02"
+        ),
+        "2027-03-02T04:00:00+00:00",
+        "23:00 in New York"
+    );
+}
+
+#[tokio::test]
+async fn sync_with_another_zone_than_the_data_dirs_is_refused_and_writes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let started = start_and_stop(local_stack(data.path()).args([
+        "--time-zone",
+        "America/New_York",
+        "--now",
+        NOW,
+    ]));
+    assert!(started.ok, "{started:?}");
+    let course = copy_of_sample();
+    with_a_test_due_in_march(course.path());
+    let before = local_objects(data.path()).await;
+    let conflict = format!(
+        "runs in the time zone America/New_York (recorded in {}), but --time-zone or \
+         EWORK_TIME_ZONE asks for Europe/Warsaw",
+        data.path().join("stack.json").display()
+    );
+    let sync = |configure: &dyn Fn(&mut std::process::Command)| {
+        let mut cmd = trainer();
+        cmd.arg("sync")
+            .arg(course.path())
+            .arg("--local")
+            .arg(data.path())
+            .args(["--now", NOW]);
+        configure(&mut cmd);
+        run(&mut cmd)
+    };
+
+    for refused in [
+        sync(&|cmd| {
+            cmd.args(["--time-zone", "Europe/Warsaw"]);
+        }),
+        sync(&|cmd| {
+            cmd.env("EWORK_TIME_ZONE", "Europe/Warsaw");
+        }),
+    ] {
+        assert!(!refused.ok, "{refused:?}");
+        assert!(refused.stderr.contains(&conflict), "{refused:?}");
+        assert!(
+            refused
+                .stderr
+                .contains("drop --time-zone and unset EWORK_TIME_ZONE"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(local_objects(data.path()).await, before);
+
+    let same = sync(&|cmd| {
+        cmd.args(["--time-zone", "America/New_York"]);
+    });
+    assert!(same.ok, "{same:?}");
+}
+
+#[tokio::test]
+async fn a_data_dir_from_before_zones_were_recorded_adopts_the_zone_of_its_first_sync() {
+    let data = tempfile::tempdir().unwrap();
+    LocalStore::open(data.path()).unwrap();
+    let record = data.path().join("stack.json");
+    let course = copy_of_sample();
+    with_a_test_due_in_march(course.path());
+    let sync = |extra: &[&str]| {
+        let mut cmd = trainer();
+        cmd.arg("sync")
+            .arg(course.path())
+            .arg("--local")
+            .arg(data.path())
+            .args(["--now", NOW, "--time-zone", "America/New_York"])
+            .args(extra);
+        run(&mut cmd)
+    };
+
+    let dry = sync(&["--dry-run"]);
+    assert!(dry.ok, "{dry:?}");
+    assert!(!record.exists(), "a dry run writes nothing");
+    let applied = sync(&[]);
+    assert!(applied.ok, "{applied:?}");
+    assert!(record.exists(), "{applied:?}");
+    assert_eq!(
+        due_at(
+            &local_objects(data.path()).await,
+            "operating-systems",
+            "test02"
+        ),
+        "2027-03-02T04:00:00+00:00"
+    );
+
+    let started = start_and_stop(local_stack(data.path()).args(["--now", NOW]));
+    assert!(started.ok, "{started:?}");
+    assert!(
+        started.stdout.contains("Time zone: America/New_York"),
+        "the stack runs in the zone the dir adopted: {started:?}"
     );
 }

@@ -1,6 +1,9 @@
 //! The local stack, started as a real process on 127.0.0.1, answering every status
-//! code of the API contract.
+//! code of the API contract, and keeping the time zone its data dir recorded.
 
+mod course_support;
+
+use course_support::{local_stack, start_and_stop};
 use ework_adapters::local::LocalStore;
 use ework_domain::ports::ObjectStore;
 use reqwest::StatusCode;
@@ -582,5 +585,82 @@ async fn every_refusal_has_its_precise_status_and_writes_nothing() {
         stack.snapshot().await,
         before,
         "no refused request wrote anything"
+    );
+}
+
+#[test]
+fn the_first_start_records_its_time_zone_and_later_starts_keep_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_and_stop(local_stack(dir.path()).args(["--time-zone", "America/New_York"]));
+    assert!(first.ok, "{first:?}");
+    assert!(
+        first.stdout.contains("Time zone: America/New_York"),
+        "{first:?}"
+    );
+    let record = std::fs::read_to_string(dir.path().join("stack.json")).unwrap();
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record, json!({"timeZone": "America/New_York"}));
+
+    let later = start_and_stop(&mut local_stack(dir.path()));
+    assert!(later.ok, "{later:?}");
+    assert!(
+        later.stdout.contains("Time zone: America/New_York"),
+        "no --time-zone: the recorded zone, not Europe/Warsaw: {later:?}"
+    );
+    let same = start_and_stop(local_stack(dir.path()).env("EWORK_TIME_ZONE", "America/New_York"));
+    assert!(same.ok, "{same:?}");
+}
+
+#[test]
+fn a_start_in_another_zone_than_the_data_dirs_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_and_stop(local_stack(dir.path()).args(["--time-zone", "America/New_York"]));
+    assert!(first.ok, "{first:?}");
+
+    for refused in [
+        start_and_stop(local_stack(dir.path()).args(["--time-zone", "Europe/Warsaw"])),
+        start_and_stop(local_stack(dir.path()).env("EWORK_TIME_ZONE", "Europe/Warsaw")),
+    ] {
+        assert!(!refused.ok, "{refused:?}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "the data dir {} runs in the time zone America/New_York",
+                dir.path().display()
+            )),
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .stderr
+                .contains("--time-zone or EWORK_TIME_ZONE asks for Europe/Warsaw"),
+            "{refused:?}"
+        );
+        assert!(
+            refused.stderr.contains(
+                "drop --time-zone and unset EWORK_TIME_ZONE (or pass --time-zone America/New_York)"
+            ),
+            "{refused:?}"
+        );
+    }
+    let record = std::fs::read_to_string(dir.path().join("stack.json")).unwrap();
+    assert!(record.contains("America/New_York"), "{record}");
+}
+
+#[test]
+fn a_data_dir_from_before_zones_were_recorded_adopts_the_zone_it_is_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_and_stop(&mut local_stack(dir.path()));
+    assert!(first.ok, "{first:?}");
+    // What a data dir made by an earlier version looks like: no record.
+    std::fs::remove_file(dir.path().join("stack.json")).unwrap();
+
+    let upgraded =
+        start_and_stop(local_stack(dir.path()).args(["--time-zone", "America/New_York"]));
+    assert!(upgraded.ok, "{upgraded:?}");
+    let record = std::fs::read_to_string(dir.path().join("stack.json")).unwrap();
+    assert!(record.contains("America/New_York"), "{record}");
+    assert!(
+        upgraded.stdout.contains("Existing data dir"),
+        "the data is kept: {upgraded:?}"
     );
 }

@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use aws_config::BehaviorVersion;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 pub const NOW: &str = "2026-11-24T10:00:00Z";
 
@@ -41,6 +43,54 @@ pub fn run(cmd: &mut Command) -> Run {
         ok: status.success(),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `trainer local` on `dir`, on a free port and without its scheduler; add flags
+/// and run it with [`start_and_stop`].
+pub fn local_stack(dir: &Path) -> Command {
+    let mut cmd = trainer();
+    cmd.args(["local", "--port", "0", "--no-scheduler", "--data-dir"])
+        .arg(dir);
+    cmd
+}
+
+/// Starts the local stack, waits for its banner and stops it: what a start leaves in
+/// its data dir. `ok` says whether it came up; a refused start says why in `stderr`.
+pub fn start_and_stop(cmd: &mut Command) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the trainer binary runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut banner, mut up) = (String::new(), false);
+    // Ends at the banner's last line, or when a refused start closes its stdout.
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Press Ctrl-C") {
+            up = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    Run {
+        ok: up,
+        stdout: banner,
+        stderr,
     }
 }
 
