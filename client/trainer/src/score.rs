@@ -1,6 +1,7 @@
 //! `trainer score --now`: run one scoring pass on demand, on the local stack (emails
 //! go to its outbox folder) or on a deployed stack (emails go through SES).
 
+use crate::data_dir::Adopt;
 use crate::target::Target;
 use anyhow::{bail, Context};
 use async_trait::async_trait;
@@ -28,9 +29,16 @@ pub struct Args {
     #[command(flatten)]
     target: Target,
     /// Score now (required, so the command never runs by accident). With a value,
-    /// score as if it were that instant (RFC 3339), e.g. to re-run a past week.
+    /// score as if it were that instant (RFC 3339), e.g. to re-run a past week. An
+    /// instant later than the real clock is refused unless --force (or --dry-run).
     #[arg(long, value_name = "RFC3339", num_args = 0..=1, default_missing_value = "now")]
     now: Option<String>,
+    /// Allow a --now later than the real clock. Risky: tests whose due date has passed
+    /// at that instant are graded although the API still accepts answers to them until
+    /// their due date on the real clock; answers accepted after this pass are not graded
+    /// in it (and may never be, once the test is settled).
+    #[arg(long)]
+    force: bool,
     /// Print what would be scored and sent; write and send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -38,7 +46,8 @@ pub struct Args {
     /// (default for --local: <data-dir>/outbox).
     #[arg(long, value_name = "DIR")]
     outbox: Option<PathBuf>,
-    /// The trainer's zone (IANA name); default: the stack's, else Europe/Warsaw.
+    /// The trainer's zone (IANA name); default: the zone recorded in the --local data
+    /// dir (which refuses any other), or the stack's, else Europe/Warsaw.
     #[arg(long, env = "EWORK_TIME_ZONE")]
     time_zone: Option<String>,
     /// Top of the grade scale.
@@ -74,6 +83,19 @@ impl Mailer for NoMail {
     }
 }
 
+/// Exit status of a refused invocation, as for any other usage error.
+const USAGE: u8 = 2;
+
+/// Whether a pass as of `now` would grade ahead of the real clock and keep what it
+/// graded; a dry run writes nothing, so it may look ahead freely.
+fn grades_ahead_of_the_clock(now: DateTime<Utc>, real_now: DateTime<Utc>, dry_run: bool) -> bool {
+    now > real_now && !dry_run
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn parse_now(raw: &str) -> anyhow::Result<DateTime<Utc>> {
     if raw == "now" {
         return Ok(Utc::now());
@@ -95,8 +117,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.max_grade == 0 {
         bail!("--max-grade must be at least 1");
     }
+    let real_now = Utc::now();
+    if grades_ahead_of_the_clock(now, real_now, args.dry_run) {
+        let (asked, real) = (rfc3339(now), rfc3339(real_now));
+        if !args.force {
+            eprintln!(
+                "error: --now {asked} is later than the real clock ({real}): tests due by then \
+                 would be graded now, while the API still accepts answers to them until their \
+                 due date, and answers it accepts after this pass would not be graded in it. \
+                 Use a bare --now (the real clock) or a past instant, preview with --dry-run, \
+                 or add --force to accept that risk."
+            );
+            return Ok(ExitCode::from(USAGE));
+        }
+        eprintln!(
+            "warning: --force: scoring as of {asked}, later than the real clock ({real}). The API \
+             still accepts answers to the tests graded here until their due date; answers it \
+             accepts after this pass will not be graded in this pass (and may never be)."
+        );
+    }
     let opened = args.target.open().await?;
-    let tz = opened.time_zone(args.time_zone.as_deref())?;
+    let tz = opened.time_zone_adopting(
+        args.time_zone.as_deref(),
+        Adopt::unless_dry_run(args.dry_run),
+    )?;
 
     let local_dir = args.target.local.clone().filter(|_| opened.stack.is_none());
     let outbox = args

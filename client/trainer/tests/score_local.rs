@@ -1,5 +1,6 @@
 //! `trainer score --now` on a local data dir: the outbox gets the expected `.eml`
-//! files after the deadline, and nothing before it, in a dry run, or on a rerun.
+//! files after the deadline, and nothing before it, in a dry run, or on a rerun; an
+//! instant ahead of the real clock needs --force.
 
 use ework_adapters::local::LocalStore;
 use ework_domain::scoring::inspect;
@@ -7,18 +8,27 @@ use ework_domain::scoring::sample::{self, SeedSpec};
 use std::path::Path;
 use std::process::{Command, Output};
 
-const DUE: &str = "2026-11-30T22:00:00Z";
+/// A Monday 23:00 in Warsaw that has passed: `--now` may not be later than the real
+/// clock without --force, so these tests score in the past whatever day they run.
+const DUE: &str = "2025-11-24T22:00:00Z";
 
 async fn seeded_data_dir() -> tempfile::TempDir {
+    seeded_data_dir_due(
+        chrono::DateTime::parse_from_rfc3339(DUE)
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    )
+    .await
+}
+
+async fn seeded_data_dir_due(due_at: chrono::DateTime<chrono::Utc>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
     let spec = SeedSpec {
         students: 4,
         tests: 2,
         questions: 3,
-        due_at: chrono::DateTime::parse_from_rfc3339(DUE)
-            .unwrap()
-            .with_timezone(&chrono::Utc),
+        due_at,
         email_domain: "example.com".into(),
         concurrency: 4,
     };
@@ -63,19 +73,24 @@ fn emls(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// Every file of a data dir but the store's scratch space `tmp/`, where each process
+/// that opens the store keeps a folder until a later one sweeps it.
 fn data_files(dir: &Path) -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
+    fn walk(dir: &Path, skip: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
+            if p == skip {
+                continue;
+            }
             if p.is_dir() {
-                walk(&p, out);
+                walk(&p, skip, out);
             } else {
                 out.push(p.display().to_string());
             }
         }
     }
     let mut out = vec![];
-    walk(dir, &mut out);
+    walk(dir, &dir.join("tmp"), &mut out);
     out.sort();
     out
 }
@@ -89,7 +104,7 @@ async fn score_now_after_the_deadline_writes_one_eml_per_student_and_the_report(
         "--local",
         data,
         "--now",
-        "2026-11-30T23:01:00+01:00",
+        "2025-11-24T23:01:00+01:00",
     ]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -157,7 +172,7 @@ async fn score_now_after_the_deadline_writes_one_eml_per_student_and_the_report(
         "--local",
         data,
         "--now",
-        "2026-12-07T23:30:00+01:00",
+        "2025-12-01T23:30:00+01:00",
     ]);
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("Closed tests: 2"));
@@ -172,7 +187,7 @@ async fn score_before_the_deadline_sends_nothing() {
         "--local",
         dir.path().to_str().unwrap(),
         "--now",
-        "2026-11-30T22:59:59+01:00",
+        "2025-11-24T22:59:59+01:00",
     ]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Closed tests: 0"));
@@ -188,7 +203,7 @@ async fn a_dry_run_prints_the_plan_and_changes_nothing() {
         "--local",
         dir.path().to_str().unwrap(),
         "--now",
-        "2026-12-01T08:00:00Z",
+        "2025-11-25T08:00:00Z",
         "--dry-run",
     ]);
     assert!(out.status.success());
@@ -242,4 +257,78 @@ async fn an_explicit_outbox_and_a_bad_time_are_honoured() {
     assert!(out.status.success());
     assert_eq!(emls(outbox.path()).len(), 5);
     assert!(emls(&dir.path().join("outbox")).is_empty());
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tokio::test]
+async fn score_as_of_an_instant_after_the_real_clock_is_refused_with_exit_2_and_writes_nothing() {
+    let now = chrono::Utc::now();
+    // Due in an hour: on the real clock the tests are open and the API accepts answers.
+    let dir = seeded_data_dir_due(now + chrono::Duration::hours(1)).await;
+    let before = data_files(dir.path());
+    let tomorrow = rfc3339(now + chrono::Duration::days(1));
+
+    let out = trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        &tomorrow,
+    ]);
+
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("--now {tomorrow} is later than the real clock")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("add --force"), "{stderr}");
+    assert_eq!(data_files(dir.path()), before, "nothing graded or sent");
+
+    // A preview writes nothing, so it may look ahead.
+    let preview = trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        &tomorrow,
+        "--dry-run",
+    ]);
+    assert!(preview.status.success());
+    assert!(String::from_utf8_lossy(&preview.stdout).contains("Closed tests: 2"));
+    assert_eq!(data_files(dir.path()), before);
+}
+
+#[tokio::test]
+async fn force_scores_ahead_of_the_real_clock_and_warns_what_it_risks() {
+    let now = chrono::Utc::now();
+    let dir = seeded_data_dir_due(now + chrono::Duration::hours(1)).await;
+    let tomorrow = rfc3339(now + chrono::Duration::days(1));
+
+    let out = trainer(&[
+        "score",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--now",
+        &tomorrow,
+        "--force",
+    ]);
+
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: --force: scoring as of {tomorrow}, later than the real clock"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("answers it accepts after this pass will not be graded in this pass"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Closed tests: 2"));
+    assert_eq!(emls(&dir.path().join("outbox")).len(), 5);
 }
