@@ -170,3 +170,13 @@ def test_every_resource_of_a_request_must_be_allowed():
     assert iam_eval.decide(docs, "ses:SendEmail", ["arn:aws:ses:r:1:identity/a"], {}).allowed
     assert not iam_eval.decide(docs, "ses:SendEmail", ["arn:aws:ses:r:1:identity/a",
                                                        "arn:aws:ses:r:1:configuration-set/cs"], {}).allowed
+
+
+def test_a_function_gets_the_environment_the_template_sets():
+    env = scorer().function_environment("ScorerFunction")
+    assert env["EWORK_BUCKET"] == BUCKET
+    assert env["EWORK_SENDER"] == "scorer@example.com"
+    assert env["EWORK_TIME_ZONE"] == "Europe/Warsaw"
+    # Optional settings are absent unless given, as in a deployed stack.
+    assert "EWORK_SEND_RATE" not in env and "EWORK_KMS_KEY_ID" not in env
+    assert scorer(SendRate="3").function_environment("ScorerFunction")["EWORK_SEND_RATE"] == "3"

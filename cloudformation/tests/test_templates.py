@@ -9,7 +9,6 @@ Run: pytest cloudformation/tests (scripts/checks/30-cfn-lint.sh does).
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 from pathlib import Path
 

@@ -194,6 +194,12 @@ class Renderer:
         res = self._resource(logical, "AWS::IAM::ManagedPolicy")
         return self.value(res["Properties"]["PolicyDocument"])
 
+    def function_environment(self, logical: str) -> dict[str, str]:
+        """The environment variables a Lambda function gets from the template."""
+        res = self._resource(logical, "AWS::Lambda::Function")
+        variables = self.value(res["Properties"].get("Environment", {}).get("Variables", {}))
+        return {k: str(v) for k, v in variables.items()}
+
     def bucket_policy(self, logical: str) -> dict:
         res = self._resource(logical, "AWS::S3::BucketPolicy")
         return self.value(res["Properties"]["PolicyDocument"])
