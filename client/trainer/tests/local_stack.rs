@@ -215,6 +215,34 @@ async fn a_student_lists_fetches_and_submits_an_open_test() {
     assert_eq!(body["body"], "Successfully uploaded test result");
     assert_eq!(body["receipt"]["replaced"], false);
     assert_eq!(body["receipt"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(body["receipt"]["studentId"], "student01");
+    let receipt = body["receipt"].clone();
+
+    // Fetching the test again returns what was stored, with the same receipt, so a
+    // client can show and resume it.
+    let (status, body) = stack
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01",
+            Some(stack.key("student01")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["submission"]["testResult"], first_answers(&qs));
+    assert_eq!(body["submission"]["receipt"], receipt);
+    let (_, other) = stack
+        .call(
+            "GET",
+            "/api/v1/test?subjectName=operating-systems&testId=test01",
+            Some(stack.key("student02")),
+            None,
+        )
+        .await;
+    assert!(
+        other.get("submission").is_none(),
+        "only the caller's own: {other}"
+    );
 
     // Now it is submitted: still listed (resubmission allowed) but no longer to take.
     let (_, body) = stack
@@ -249,7 +277,11 @@ async fn a_student_lists_fetches_and_submits_an_open_test() {
     let saved: Value =
         serde_json::from_slice(&stored["operating-systems/test01/student01/testResult.json"])
             .unwrap();
-    assert_eq!(saved, first_answers(&qs));
+    assert_eq!(saved["testResult"], first_answers(&qs));
+    assert_eq!(
+        saved["receipt"], body["receipt"],
+        "the stored receipt is the one the student was given"
+    );
 }
 
 #[tokio::test]

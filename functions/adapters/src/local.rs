@@ -49,6 +49,14 @@ struct Inner {
     _owner: fs::File,
 }
 
+impl Drop for Inner {
+    /// A store that closes cleanly leaves no temp folder (one killed leaves it to
+    /// the next open's sweep).
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.tmp);
+    }
+}
+
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalStore")

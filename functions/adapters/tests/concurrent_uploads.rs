@@ -62,7 +62,10 @@ async fn stored(store: &LocalStore, student: &str) -> Value {
         "operating-systems/test01/{student}/testResult.json"
     ))
     .unwrap();
-    serde_json::from_slice(&store.get(&key).await.unwrap().expect("stored")).expect("not corrupt")
+    let submission: Value =
+        serde_json::from_slice(&store.get(&key).await.unwrap().expect("stored"))
+            .expect("not corrupt");
+    submission["testResult"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,5 +156,53 @@ async fn the_last_accepted_resubmission_is_the_one_kept() {
             answers(last),
             "{id} keeps its last upload"
         );
+    }
+}
+
+/// Rounds of one student uploading 2 or 50 different answer sets at once: the
+/// stored answers and the stored receipt always agree, the stored receipt is the one
+/// the last writer was given, and of the first uploads exactly one says it replaced
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_uploads_by_one_student_leave_answers_and_receipt_agreeing() {
+    use ework_domain::model::{Receipt, Submission};
+    let (store, url, fixture, _dir) = start().await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let rounds: Vec<usize> = [2; 20].into_iter().chain([50; 6]).collect();
+    for (round, parallel) in rounds.into_iter().enumerate() {
+        let (id, key) = &fixture.keys[round];
+        let uploads = (0..parallel).map(|n| {
+            let body = json!({"subjectName": "operating-systems", "testId": "test01", "studentId": id.as_str(), "testResult": answers(n)});
+            let request = client
+                .post(format!("{url}/api/v1/test"))
+                .header("x-api-key", key.expose())
+                .json(&body);
+            async move {
+                let resp: Value = request.send().await.unwrap().json().await.unwrap();
+                assert_eq!(resp["code"], 200, "{resp}");
+                serde_json::from_value::<Receipt>(resp["receipt"].clone()).unwrap()
+            }
+        });
+        let given = futures::future::join_all(uploads).await;
+        let submission_key = ework_domain::layout::ObjectKey::parse(&format!(
+            "operating-systems/test01/{id}/testResult.json"
+        ))
+        .unwrap();
+        let bytes = store.get(&submission_key).await.unwrap().unwrap();
+        let stored: Submission = serde_json::from_slice(&bytes).unwrap();
+        let receipt = stored
+            .receipt
+            .expect("the receipt is stored with the answers");
+        assert!(receipt.describes(&stored.test_result), "round {round}");
+        assert!(
+            given.contains(&receipt),
+            "round {round}: a receipt some upload was given"
+        );
+        let firsts = given.iter().filter(|r| !r.replaced).count();
+        assert_eq!(firsts, 1, "round {round}: exactly one first upload");
     }
 }

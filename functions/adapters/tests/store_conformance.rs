@@ -216,8 +216,7 @@ async fn concurrent_key_commands_leave_exactly_the_last_key(stores: &[&dyn Objec
         let printed: Vec<PlainKey> = futures::future::join_all(commands)
             .await
             .into_iter()
-            .map(|outcome| outcome.unwrap())
-            .flatten()
+            .filter_map(|outcome| outcome.unwrap())
             .collect();
         let ring = keys::keyring(stores[0], student).await.unwrap();
         assert!(ring.keys.len() <= 1, "round {round}: {ring:?}");

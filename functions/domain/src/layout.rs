@@ -54,7 +54,6 @@ pub const ROSTER: &str = "studentsList.json";
 pub const QUESTIONS: &str = "questions.json";
 pub const ANSWER_KEY: &str = "questionsKey.json";
 pub const SUBMISSION: &str = "testResult.json";
-pub const RECEIPT: &str = "receipt.json";
 pub const RESULTS: &str = "results.json";
 pub const SYSTEM_PREFIX: &str = "_system/";
 
@@ -111,10 +110,6 @@ pub fn submission(subject: &SubjectName, test: &TestId, student: &StudentId) -> 
         student.as_str(),
         SUBMISSION,
     ])
-}
-
-pub fn receipt(subject: &SubjectName, test: &TestId, student: &StudentId) -> ObjectKey {
-    ObjectKey::join(&[subject.as_str(), test.as_str(), student.as_str(), RECEIPT])
 }
 
 /// Every result of one closed test and who was emailed it (see `scoring::results`).

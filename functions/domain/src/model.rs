@@ -107,15 +107,96 @@ impl Catalog {
     }
 }
 
-/// What the student gets back for an upload, and what is stored next to it.
+/// What the student gets back for an upload, and what is stored with the answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
+    pub student_id: StudentId,
+    pub subject_name: SubjectName,
+    pub test_id: TestId,
     pub received_at: DateTime<Utc>,
-    /// SHA-256 of the stored `testResult.json`, hex.
+    /// [`Receipt::digest`] of everything above and the answers, hex: it identifies
+    /// this submission, so two students with the same answers hold different receipts.
     pub sha256: String,
     /// True when this upload replaced an earlier one.
     pub replaced: bool,
     /// Questions of the test without an answer in this upload.
     pub unanswered: usize,
+}
+
+impl Receipt {
+    /// SHA-256 over the canonical JSON (keys sorted, no spaces) of
+    /// `{"receivedAt", "studentId", "subjectName", "testId", "testResult"}`.
+    pub fn digest(
+        student: &StudentId,
+        subject: &SubjectName,
+        test: &TestId,
+        received_at: DateTime<Utc>,
+        answers: &[GivenAnswer],
+    ) -> String {
+        use sha2::{Digest, Sha256};
+        // serde_json's map is sorted by key: the same input gives the same bytes.
+        let canonical = serde_json::json!({
+            "studentId": student,
+            "subjectName": subject,
+            "testId": test,
+            "receivedAt": received_at,
+            "testResult": answers,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    /// True when this receipt describes exactly these answers.
+    pub fn describes(&self, answers: &[GivenAnswer]) -> bool {
+        self.sha256
+            == Self::digest(
+                &self.student_id,
+                &self.subject_name,
+                &self.test_id,
+                self.received_at,
+                answers,
+            )
+    }
+}
+
+/// A student's answers to one test as stored (`testResult.json`) and as `GET
+/// /api/v1/test` returns them: the answers and their receipt in one object, written
+/// in one request, so the two can never disagree. Submissions stored before the
+/// receipt moved in are a bare array of answers and have no receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "SubmissionWire")]
+pub struct Submission {
+    pub test_result: Vec<GivenAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SubmissionWire {
+    #[serde(rename_all = "camelCase")]
+    Current {
+        test_result: Vec<GivenAnswer>,
+        #[serde(default)]
+        receipt: Option<Receipt>,
+    },
+    Legacy(Vec<GivenAnswer>),
+}
+
+impl From<SubmissionWire> for Submission {
+    fn from(wire: SubmissionWire) -> Self {
+        match wire {
+            SubmissionWire::Current {
+                test_result,
+                receipt,
+            } => Self {
+                test_result,
+                receipt,
+            },
+            SubmissionWire::Legacy(test_result) => Self {
+                test_result,
+                receipt: None,
+            },
+        }
+    }
 }

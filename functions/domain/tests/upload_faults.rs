@@ -4,7 +4,10 @@
 use chrono::{TimeZone, Utc};
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::layout::ObjectKey;
-use ework_domain::ports::{FixedClock, ObjectStore};
+use ework_domain::model::Submission;
+use ework_domain::ports::{
+    Created, Etag, FixedClock, ObjectInfo, ObjectStore, StoreError, Swapped,
+};
 use ework_domain::testing::{seed_fixture, FaultPlan, FaultyStore, MemoryStore};
 use serde_json::{json, Value};
 
@@ -48,9 +51,10 @@ async fn with_a_fifth_of_store_calls_failing_200_means_stored_and_4xx_means_unto
                 .handle(upload(key.expose(), id.as_str(), answers.clone()))
                 .await;
             let now_stored = memory.get(&submission).await.unwrap();
-            let parsed = now_stored
-                .as_ref()
-                .map(|b| serde_json::from_slice::<Value>(b).expect("never corrupt"));
+            let parsed = now_stored.as_ref().map(|b| {
+                let stored: Value = serde_json::from_slice(b).expect("never corrupt");
+                stored["testResult"].clone()
+            });
             match resp.status {
                 200 => {
                     ok += 1;
@@ -85,5 +89,117 @@ async fn with_a_fifth_of_store_calls_failing_200_means_stored_and_4xx_means_unto
     println!(
         "{ok} stored, {unavailable} answered 503, {refused} refused; {} faults injected",
         store.plan.injected()
+    );
+}
+
+/// A store that never answers its `at`-th call: the upload stalls there and is
+/// dropped, as a killed process would be.
+struct DiesAt<'a> {
+    inner: &'a MemoryStore,
+    at: usize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl DiesAt<'_> {
+    async fn tick(&self) {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == self.at {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for DiesAt<'_> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tick().await;
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.tick().await;
+        self.inner.put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        self.tick().await;
+        self.inner.create(key, bytes).await
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.tick().await;
+        self.inner.get_tagged(key).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.tick().await;
+        self.inner.put_if_match(key, bytes, expected).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.tick().await;
+        self.inner.list(prefix).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.tick().await;
+        self.inner.purge(key).await
+    }
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.tick().await;
+        self.inner.purge_history(key).await
+    }
+}
+
+#[tokio::test]
+async fn an_upload_killed_at_any_store_call_leaves_answers_and_receipt_agreeing() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let first = json!([{"questionId": "1", "answer": "a"}]);
+    let second = json!([{"questionId": "1", "answer": "b"}, {"questionId": "2", "answer": "c"}]);
+    let mut kills = 0;
+    for at in 0.. {
+        let memory = MemoryStore::new();
+        let fixture = seed_fixture(&memory, 1, now).await.unwrap();
+        let (id, key) = &fixture.keys[0];
+        let api = Api::new(&memory, FixedClock(now), ApiConfig::default());
+        let stored_first = api
+            .handle(upload(key.expose(), id.as_str(), first.clone()))
+            .await;
+        assert_eq!(stored_first.status, 200);
+        // A resubmission killed at its `at`-th store call.
+        let dying = DiesAt {
+            inner: &memory,
+            at,
+            calls: Default::default(),
+        };
+        let api = Api::new(&dying, FixedClock(now), ApiConfig::default());
+        let request = upload(key.expose(), id.as_str(), second.clone());
+        let finished =
+            tokio::time::timeout(std::time::Duration::from_millis(100), api.handle(request))
+                .await
+                .is_ok();
+        let submission =
+            ObjectKey::parse(&format!("operating-systems/test01/{id}/testResult.json")).unwrap();
+        let stored: Submission =
+            serde_json::from_slice(&memory.get(&submission).await.unwrap().unwrap()).unwrap();
+        let receipt = stored
+            .receipt
+            .expect("a receipt is stored with the answers");
+        assert!(
+            receipt.describes(&stored.test_result),
+            "killed at call {at}"
+        );
+        let answers = serde_json::to_value(&stored.test_result).unwrap();
+        assert!(
+            answers == first || answers == second,
+            "killed at call {at}: {answers}"
+        );
+        if finished {
+            assert_eq!(answers, second, "a finished upload is stored");
+            break;
+        }
+        kills += 1;
+    }
+    assert!(
+        kills >= 4,
+        "the upload was killed at each of its {kills} store calls"
     );
 }

@@ -1,7 +1,7 @@
 //! The JSON shapes of the API, shared by the functions and the `test-time` client.
 
 use crate::ids::{StudentId, SubjectName, TestId};
-use crate::model::{GivenAnswer, Question, Receipt};
+use crate::model::{GivenAnswer, Question, Receipt, Submission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,9 @@ pub struct Envelope<T> {
     pub test: Option<TestInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
+    /// On `GET /api/v1/test`: the caller's stored answers and their receipt, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<Submission>,
     /// On errors: a stable name of the error (`test_closed`, `invalid_key`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

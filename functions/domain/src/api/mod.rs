@@ -8,8 +8,10 @@ pub mod request;
 use crate::deadline::display_in;
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout;
-use crate::model::{Catalog, GivenAnswer, Question, Receipt, Roster, Student, TestMeta};
-use crate::ports::{Clock, ObjectStore};
+use crate::model::{
+    Catalog, GivenAnswer, Question, Receipt, Roster, Student, Submission, TestMeta,
+};
+use crate::ports::{Clock, Created, ObjectStore};
 use crate::{keys, store_json};
 use chrono_tz::Tz;
 use contract::{
@@ -18,7 +20,6 @@ use contract::{
 };
 pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 
 /// A request, reduced to what the endpoints read.
@@ -306,6 +307,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             body: listing,
             test: None,
             receipt: None,
+            submission: None,
             reason: None,
         })
     }
@@ -324,7 +326,10 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         }
         let student = self.enrolled(&owner, None).await?;
         let meta = self.open_test(&student, &subject, &test).await?;
-        let questions = self.questions(&subject, &test).await?;
+        let (questions, submission) = futures::try_join!(
+            self.questions(&subject, &test),
+            self.submission_of(&owner, &subject, &test)
+        )?;
         let info = TestInfo {
             subject,
             test_id: test,
@@ -336,8 +341,19 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             body: questions,
             test: Some(info),
             receipt: None,
+            submission,
             reason: None,
         })
+    }
+
+    /// The caller's stored answers to a test, with their receipt.
+    async fn submission_of(
+        &self,
+        owner: &StudentId,
+        subject: &SubjectName,
+        test: &TestId,
+    ) -> Result<Option<Submission>, ApiError> {
+        Ok(store_json::read(&self.store, &layout::submission(subject, test, owner)).await?)
     }
 
     async fn upload_answers(&self, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -354,30 +370,42 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let answers = validate_answers(&questions, raw, &test)?;
         let unanswered = questions.len() - answers.len();
 
-        let stored = serde_json::to_vec_pretty(&answers).map_err(ApiError::internal)?;
-        let sha256 = hex::encode(Sha256::digest(&stored));
-        let submission_key = layout::submission(&subject, &meta.test_id, &owner);
-        let replaced = self.store.get(&submission_key).await?.is_some();
-        let receipt = Receipt {
-            received_at: self.clock.now(),
-            sha256,
-            replaced,
-            unanswered,
+        let received_at = self.clock.now();
+        let mut submission = Submission {
+            receipt: Some(Receipt {
+                sha256: Receipt::digest(&owner, &subject, &test, received_at, &answers),
+                student_id: owner.clone(),
+                subject_name: subject.clone(),
+                test_id: test.clone(),
+                received_at,
+                replaced: false,
+                unanswered,
+            }),
+            test_result: answers,
         };
-        // The answers go first: a receipt must never describe answers that were not stored.
-        self.store.put(&submission_key, stored).await?;
-        store_json::write(
-            &self.store,
-            &layout::receipt(&subject, &test, &owner),
-            &receipt,
-        )
-        .await?;
+        // One object holds the answers and their receipt: one write stores both, so
+        // no crash or concurrent upload can leave them disagreeing. A first upload is
+        // create-once, so of several at once exactly one says it replaced nothing.
+        let key = layout::submission(&subject, &meta.test_id, &owner);
+        let encode = |s: &Submission| serde_json::to_vec_pretty(s).map_err(ApiError::internal);
+        let replaced = match self.store.create(&key, encode(&submission)?).await? {
+            Created::Now => false,
+            Created::AlreadyExisted => {
+                if let Some(receipt) = submission.receipt.as_mut() {
+                    receipt.replaced = true;
+                }
+                self.store.put(&key, encode(&submission)?).await?;
+                true
+            }
+        };
+        let receipt = submission.receipt;
         tracing::info!(%subject, %test, student = %owner, replaced, unanswered, "answers stored");
         let mut value = to_value(Envelope {
             code: 200,
             body: UPLOAD_OK.to_string(),
             test: None,
-            receipt: Some(receipt),
+            receipt,
+            submission: None,
             reason: None,
         })?;
         if unanswered > 0 {

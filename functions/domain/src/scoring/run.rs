@@ -16,7 +16,7 @@ use super::results::{self, JournalWave, Notified, TestResults};
 use super::stats::TestStats;
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey, JOURNAL_PREFIX, SUBMISSION};
-use crate::model::{Catalog, GivenAnswer, KeyEntry, Question, Roster, Student, TestMeta};
+use crate::model::{Catalog, KeyEntry, Question, Roster, Student, Submission, TestMeta};
 use crate::ports::{Mailer, ObjectStore, StoreError};
 use crate::store_json;
 use chrono::{DateTime, Utc};
@@ -807,9 +807,11 @@ impl Pass<'_> {
         let Some(content) = &t.content else {
             return out;
         };
-        match store_json::read::<Vec<GivenAnswer>>(self.store, &layout::submission(s, id, st)).await
-        {
-            Ok(Some(answers)) => {
+        match store_json::read::<Submission>(self.store, &layout::submission(s, id, st)).await {
+            Ok(Some(Submission {
+                test_result: answers,
+                ..
+            })) => {
                 let test = TestContent {
                     subject: s,
                     test_id: id,
