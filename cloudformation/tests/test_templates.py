@@ -280,7 +280,8 @@ ACCESS = [
     ("GetTestRole", "s3:GetObject", KEYRING, False),
     ("GetTestRole", "s3:GetObject", OLD_REGISTRY, False),
     ("GetTestRole", "s3:GetObject", "studentsList.json", True),
-    ("GetTestRole", "s3:GetObject", SUBMISSION, False),
+    # GET /test returns the caller's stored answers and receipt.
+    ("GetTestRole", "s3:GetObject", SUBMISSION, True),
     ("GetTestRole", "s3:GetObject", "_system/results/operating-systems/test01/results.json", False),
     ("GetTestRole", "s3:PutObject", "operating-systems/test01/questions.json", False),
     ("UploadAnswersRole", "s3:GetObject", "operating-systems/test01/questions.json", True),

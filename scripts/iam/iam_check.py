@@ -434,9 +434,12 @@ class Harness:
             text = json.dumps(self.call_api("list-tests", "student01", 200, body={"studentId": "student01"}))
             expect(TEST in text and f'"submitted": {str(submitted).lower()}' in text, f"list-tests: {text[:400]}")
 
-        def get(student: str):
-            text = json.dumps(self.call_api("get-test", student, 200, query={"subjectName": SUBJECT, "testId": TEST}))
+        def get(student: str, submitted: bool):
+            body = self.call_api("get-test", student, 200, query={"subjectName": SUBJECT, "testId": TEST})
+            text = json.dumps(body)
             expect("What is a kernel?" in text and "questionsKey" not in text, f"get-test: {text[:400]}")
+            # GET /test returns the caller's stored answers once there are some.
+            expect(bool(body.get("submission")) == submitted, f"get-test submission: {text[:400]}")
 
         def upload(student: str, test_id: str, answers: str):
             self.call_api("upload-answers", student, 200, body={
@@ -444,12 +447,12 @@ class Harness:
                 "testResult": [{"questionId": str(i + 1), "answer": a} for i, a in enumerate(answers)]})
 
         step("list before uploading", lambda: listing(False))
-        step("get before uploading", lambda: get("student01"))
+        step("get before uploading", lambda: get("student01", False))
         step("first upload", lambda: upload("student01", TEST, "aa"))
         step("another student's upload", lambda: upload("student02", TEST, "ba"))
         step("replacing upload", lambda: upload("student01", TEST, "ab"))
         step("upload to the later test", lambda: upload("student01", LATER_TEST, "aa"))
-        step("get after uploading", lambda: get("student01"))
+        step("get after uploading", lambda: get("student01", True))
         step("list after uploading", lambda: listing(True))
         expect(not problems, "; ".join(problems))
         # The upload is stored where the scorer reads it, encrypted.
