@@ -483,9 +483,18 @@ def test_trainer_score_sends_only_as_the_scorers_identity(scorer):
 
 
 # ---- schedule -------------------------------------------------------------------------------
-def test_the_scorer_runs_monday_23_00_in_the_trainers_time_zone(scorer):
+# The domain's GRADING_GRACE (functions/domain/src/deadline.rs), in minutes.
+GRADING_GRACE_MINUTES = 5
+
+
+def test_the_grace_in_this_test_is_the_domains():
+    source = (TEMPLATES.parent / "functions" / "domain" / "src" / "deadline.rs").read_text()
+    assert f"GRADING_GRACE: Duration = Duration::minutes({GRADING_GRACE_MINUTES});" in source
+
+
+def test_the_scorer_runs_monday_after_the_23_00_deadline_and_its_grace_in_the_trainers_zone(scorer):
     schedule = next(iter(resources_of(scorer, "AWS::Scheduler::Schedule").values()))["Properties"]
-    assert schedule["ScheduleExpression"] == "cron(0 23 ? * MON *)"
+    assert schedule["ScheduleExpression"] == f"cron({GRADING_GRACE_MINUTES} 23 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
     assert scorer["Parameters"]["TimeZone"]["Default"] == "Europe/Warsaw"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -494,6 +503,14 @@ def test_the_scorer_runs_monday_23_00_in_the_trainers_time_zone(scorer):
     assert target["Input"] == "{}"
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+def test_an_upload_cannot_outlast_half_the_grading_grace(api):
+    # An upload acknowledged before the deadline must have written before the scorer
+    # starts: its function's longest run (plus clock skew) stays far inside the grace.
+    timeout = api["Parameters"]["FunctionTimeout"]
+    assert timeout["MaxValue"] <= 29
+    assert timeout["MaxValue"] + 60 < GRADING_GRACE_MINUTES * 60 / 2
 
 
 def test_failed_scoring_runs_reach_the_dead_letter_queue_and_raise_alarms(scorer):

@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 /// A Monday 23:00 in Warsaw that has passed: `--now` may not be later than the real
 /// clock without --force, so these tests score in the past whatever day they run.
 const DUE: &str = "2025-11-24T22:00:00Z";
+/// The deadline plus the grading grace and a minute: when the weekly pass runs.
+const AFTER_GRACE: &str = "2025-11-24T22:06:00Z";
 
 async fn seeded_data_dir() -> tempfile::TempDir {
     seeded_data_dir_due(
@@ -104,7 +106,7 @@ async fn score_now_after_the_deadline_writes_one_eml_per_student_and_the_report(
         "--local",
         data,
         "--now",
-        "2025-11-24T23:01:00+01:00",
+        "2025-11-24T23:06:00+01:00",
     ]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -252,7 +254,7 @@ async fn an_explicit_outbox_and_a_bad_time_are_honoured() {
         "--outbox",
         outbox.path().to_str().unwrap(),
         "--now",
-        DUE,
+        AFTER_GRACE,
     ]);
     assert!(out.status.success());
     assert_eq!(emls(outbox.path()).len(), 5);

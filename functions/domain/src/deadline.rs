@@ -9,6 +9,31 @@ use chrono_tz::Tz;
 /// Hour of the weekly deadline, local time.
 pub const DEADLINE_HOUR: u32 = 23;
 
+/// How long after a test's deadline the scorer waits before it grades the test.
+///
+/// An upload checks the deadline and then writes; a write acknowledged to a student
+/// may land a little after the deadline. Grading only once `due + GRADING_GRACE` has
+/// passed makes every acknowledged submission visible to the scorer, because no
+/// upload can take that long from its check to its write: in AWS the upload function
+/// is killed after its timeout (at most 29 s behind API Gateway, checked by the
+/// template tests), clocks agree to well under a second, and an upload re-checks the
+/// clock right before writing (see [`accepts_writes`]). The weekly schedule fires at
+/// 23:05 for the same reason.
+pub const GRADING_GRACE: Duration = Duration::minutes(5);
+
+/// Whether an upload that passed the deadline check may still write: only while the
+/// scorer cannot have started on the test (half the grace, the rest being room for
+/// the write itself).
+pub fn accepts_writes(due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now < due + GRADING_GRACE / 2
+}
+
+/// Whether the scorer may grade a test due at `due`: every write acknowledged
+/// before the deadline has landed.
+pub fn gradable(due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    due + GRADING_GRACE <= now
+}
+
 /// The trainer's zone when nothing else is configured.
 pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Warsaw;
 

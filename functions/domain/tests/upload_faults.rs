@@ -203,3 +203,216 @@ async fn an_upload_killed_at_any_store_call_leaves_answers_and_receipt_agreeing(
         "the upload was killed at each of its {kills} store calls"
     );
 }
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+struct HandClock(std::sync::Arc<std::sync::Mutex<chrono::DateTime<Utc>>>);
+
+impl HandClock {
+    fn set(&self, t: chrono::DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+impl ework_domain::ports::Clock for HandClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A store whose writes of submissions wait at a gate until the test opens it.
+struct Gated<'a> {
+    inner: &'a MemoryStore,
+    reached: tokio::sync::Notify,
+    open: tokio::sync::Notify,
+}
+
+impl Gated<'_> {
+    async fn gate(&self, key: &ObjectKey) {
+        if key.as_str().ends_with("/testResult.json") {
+            self.reached.notify_one();
+            self.open.notified().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Gated<'_> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.gate(key).await;
+        self.inner.put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        self.gate(key).await;
+        self.inner.create(key, bytes).await
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.inner.get_tagged(key).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.inner.put_if_match(key, bytes, expected).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.inner.purge(key).await
+    }
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.inner.purge_history(key).await
+    }
+}
+
+/// The exact interleaving at the deadline: an upload passes its deadline check,
+/// the weekly pass runs at the deadline instant, then the upload's write lands and
+/// the student gets a 200. The acknowledged answers must still be graded and
+/// emailed: the pass at the deadline leaves the test alone, the pass after the
+/// grace grades it.
+#[tokio::test]
+async fn answers_acknowledged_at_the_deadline_are_graded_whatever_the_interleaving() {
+    use ework_domain::deadline::GRADING_GRACE;
+    use ework_domain::scoring::{score_pass, RunOptions, ScoringConfig};
+    use ework_domain::testing::MemoryMailer;
+    let published = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let memory = MemoryStore::new();
+    let fixture = seed_fixture(&memory, 2, published).await.unwrap();
+    let due = fixture.due_at;
+    let clock = HandClock(std::sync::Arc::new(std::sync::Mutex::new(
+        due - chrono::Duration::seconds(1),
+    )));
+    let gated = Gated {
+        inner: &memory,
+        reached: Default::default(),
+        open: Default::default(),
+    };
+    let api = Api::new(&gated, clock.clone(), ApiConfig::default());
+    let (id, key) = &fixture.keys[0];
+    let answers = json!([{"questionId": "1", "answer": "b"}]);
+    let upload = api.handle(upload(key.expose(), id.as_str(), answers));
+    tokio::pin!(upload);
+
+    // 1. The upload checks the deadline (one second left) and stops at its write.
+    tokio::select! {
+        _ = &mut upload => panic!("the write should wait at the gate"),
+        () = gated.reached.notified() => {}
+    }
+    // 2. The schedule fires at the deadline instant and a pass runs.
+    clock.set(due);
+    let mailer = MemoryMailer::default();
+    let config = ScoringConfig::new("scorer@example.com", "trainer@example.com");
+    let at = |now| RunOptions {
+        now,
+        deadline: None,
+        dry_run: false,
+    };
+    let early = score_pass(&memory, &mailer, &config, at(due))
+        .await
+        .unwrap();
+    // 3. The write lands; the student holds a 200 and a receipt.
+    gated.open.notify_one();
+    let response = upload.await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.body["receipt"]["sha256"].is_string());
+    assert!(
+        early.scored.is_empty(),
+        "nothing is graded inside the grace"
+    );
+
+    // 4. The pass after the grace grades and emails the acknowledged answers.
+    let summary = score_pass(&memory, &mailer, &config, at(due + GRADING_GRACE))
+        .await
+        .unwrap();
+    assert!(
+        summary.scored.iter().any(|s| &s.student_id == id),
+        "the acknowledged submission is graded: {:?}",
+        summary.scored
+    );
+    let address = format!("{id}@example.com");
+    assert!(
+        summary.sent.iter().any(|s| s.to.contains(&address)),
+        "{:?}",
+        summary.sent
+    );
+}
+
+/// An upload that checked the deadline but reaches its write only once the scorer
+/// may have started (half the grace later) is refused and writes nothing, rather
+/// than acknowledged and never graded.
+#[tokio::test]
+async fn an_upload_that_reaches_its_write_after_grading_may_have_begun_is_refused() {
+    use ework_domain::deadline::GRADING_GRACE;
+    let published = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let memory = MemoryStore::new();
+    let fixture = seed_fixture(&memory, 1, published).await.unwrap();
+    let due = fixture.due_at;
+    let clock = HandClock(std::sync::Arc::new(std::sync::Mutex::new(
+        due - chrono::Duration::seconds(1),
+    )));
+    // The clock jumps while the upload reads the questions, after its deadline check.
+    struct SlowReads<'a> {
+        inner: &'a MemoryStore,
+        clock: HandClock,
+        to: chrono::DateTime<Utc>,
+    }
+    #[async_trait::async_trait]
+    impl ObjectStore for SlowReads<'_> {
+        async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+            if key.as_str().ends_with("/questions.json") {
+                self.clock.set(self.to);
+            }
+            self.inner.get(key).await
+        }
+        async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+            self.inner.put(key, bytes).await
+        }
+        async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+            self.inner.create(key, bytes).await
+        }
+        async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+            self.inner.get_tagged(key).await
+        }
+        async fn put_if_match(
+            &self,
+            key: &ObjectKey,
+            bytes: Vec<u8>,
+            expected: &Etag,
+        ) -> Result<Swapped, StoreError> {
+            self.inner.put_if_match(key, bytes, expected).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+            self.inner.list(prefix).await
+        }
+        async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+            self.inner.purge(key).await
+        }
+        async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+            self.inner.purge_history(key).await
+        }
+    }
+    let slow = SlowReads {
+        inner: &memory,
+        clock: clock.clone(),
+        to: due + GRADING_GRACE / 2,
+    };
+    let api = Api::new(&slow, clock, ApiConfig::default());
+    let (id, key) = &fixture.keys[0];
+    let before = memory.snapshot();
+    let response = api
+        .handle(upload(
+            key.expose(),
+            id.as_str(),
+            json!([{"questionId": "1", "answer": "b"}]),
+        ))
+        .await;
+    assert_eq!(response.status, 403, "{}", response.body);
+    assert_eq!(response.body["reason"], "test_closed");
+    assert_eq!(memory.snapshot(), before, "nothing was written");
+}

@@ -106,7 +106,9 @@ impl World {
         Scorer {
             store: self.store.clone(),
             mailer,
-            clock: Arc::new(FixedClock(due() + Duration::minutes(1))),
+            clock: Arc::new(FixedClock(
+                due() + ework_domain::deadline::GRADING_GRACE + Duration::minutes(1),
+            )),
             config,
         }
     }

@@ -230,15 +230,19 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             ));
         }
         if !meta.is_open(self.clock.now()) {
-            return Err(ApiError::Forbidden(
-                Denied::TestClosed,
-                format!(
-                    "test {test} of {subject} closed at {}; answers are no longer accepted",
-                    display_in(meta.due_at, self.config.time_zone)
-                ),
-            ));
+            return Err(self.closed(subject, test, &meta));
         }
         Ok(meta)
+    }
+
+    fn closed(&self, subject: &SubjectName, test: &TestId, meta: &TestMeta) -> ApiError {
+        ApiError::Forbidden(
+            Denied::TestClosed,
+            format!(
+                "test {test} of {subject} closed at {}; answers are no longer accepted",
+                display_in(meta.due_at, self.config.time_zone)
+            ),
+        )
     }
 
     async fn questions(
@@ -371,6 +375,12 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let unanswered = questions.len() - answers.len();
 
         let received_at = self.clock.now();
+        // The deadline was checked before the reads above; if they took so long that
+        // the scorer may have started on this test, storing now could leave answers
+        // that are never graded: refuse instead, having written nothing.
+        if !crate::deadline::accepts_writes(meta.due_at, received_at) {
+            return Err(self.closed(&subject, &test, &meta));
+        }
         let mut submission = Submission {
             receipt: Some(Receipt {
                 sha256: Receipt::digest(&owner, &subject, &test, received_at, &answers),

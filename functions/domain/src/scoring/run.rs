@@ -17,7 +17,7 @@ use super::stats::TestStats;
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey, JOURNAL_PREFIX, SUBMISSION};
 use crate::model::{Catalog, KeyEntry, Question, Roster, Student, Submission, TestMeta};
-use crate::ports::{Mailer, ObjectStore, StoreError};
+use crate::ports::{Etag, Mailer, ObjectStore, StoreError, Swapped};
 use crate::store_json;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -81,7 +81,7 @@ impl ScoringConfig {
 /// What one pass is asked to do.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
-    /// Tests due at or before this instant are scored.
+    /// Tests due at least [`crate::deadline::GRADING_GRACE`] before this instant are scored.
     pub now: DateTime<Utc>,
     /// The invocation must be finished by then (the Lambda deadline); `None` = no limit.
     pub deadline: Option<Instant>,
@@ -215,6 +215,9 @@ struct Pass<'a> {
 /// Everything known about one closed test that still has work in this pass.
 struct TestState {
     meta: TestMeta,
+    /// The tag of the rescore request being handled, if any: the request is marked
+    /// done only if nobody asked again meanwhile.
+    rescore_request: Option<Etag>,
     rescore: bool,
     /// The stored results, updated in memory as the pass goes.
     results: TestResults,
@@ -322,7 +325,9 @@ impl Pass<'_> {
         let mut closed: Vec<TestMeta> = catalog
             .tests
             .into_iter()
-            .filter(|t| t.due_at <= now)
+            // Not at the deadline itself: uploads acknowledged just before it may still
+            // be writing (see `deadline::GRADING_GRACE`).
+            .filter(|t| crate::deadline::gradable(t.due_at, now))
             .collect();
         closed.sort_by(|a, b| {
             (a.due_at, &a.subject, &a.test_id).cmp(&(b.due_at, &b.subject, &b.test_id))
@@ -626,28 +631,36 @@ impl Pass<'_> {
             self.store.purge(key).await?;
         }
         if report_done {
-            for t in tests
-                .iter()
-                .filter(|t| t.rescore && !t.blocked && !t.failed)
-            {
+            for t in tests.iter().filter(|t| !t.blocked && !t.failed) {
+                let Some(request) = &t.rescore_request else {
+                    continue;
+                };
                 let key = ledger::rescore_marker(&t.meta.subject, &t.meta.test_id)?;
-                self.store.put(&key, ledger::RESCORE_DONE.to_vec()).await?;
+                // A conflict means the trainer asked again during this pass (the key
+                // changed once more): that request stays for the next pass.
+                let marked = self
+                    .store
+                    .put_if_match(&key, ledger::RESCORE_DONE.to_vec(), request)
+                    .await?;
+                if marked == Swapped::Conflict {
+                    tracing::info!(%key, "a new rescore request arrived during the pass; kept");
+                }
             }
         }
         summary.complete = report_done;
         Ok(summary)
     }
 
-    async fn active_rescores(&self) -> Result<BTreeSet<(SubjectName, TestId)>, StoreError> {
-        let mut active = BTreeSet::new();
+    async fn active_rescores(&self) -> Result<BTreeMap<(SubjectName, TestId), Etag>, StoreError> {
+        let mut active = BTreeMap::new();
         for o in self.store.list(ledger::RESCORE_PREFIX).await? {
             let Some(ids) = ledger::parse_test_marker(ledger::RESCORE_PREFIX, o.key.as_str())
             else {
                 continue;
             };
-            if let Some(bytes) = self.store.get(&o.key).await? {
+            if let Some((bytes, tag)) = self.store.get_tagged(&o.key).await? {
                 if ledger::rescore_requested(&bytes) {
-                    active.insert(ids);
+                    active.insert(ids, tag);
                 }
             }
         }
@@ -679,7 +692,7 @@ impl Pass<'_> {
         &self,
         closed: Vec<TestMeta>,
         roster: &Roster,
-        rescore: &BTreeSet<(SubjectName, TestId)>,
+        rescore: &BTreeMap<(SubjectName, TestId), Etag>,
         journal: &[Notified],
     ) -> Result<Vec<TestState>, StoreError> {
         let futures: Vec<_> = closed
@@ -699,7 +712,8 @@ impl Pass<'_> {
                         dirty = true;
                     }
                 }
-                let rescore = rescore.contains(&ids);
+                let rescore_request = rescore.get(&ids).cloned();
+                let rescore = rescore_request.is_some();
                 if results.settled && results.due_at == Some(meta.due_at) && !rescore && !dirty {
                     return Ok(None);
                 }
@@ -720,6 +734,7 @@ impl Pass<'_> {
                     .cloned()
                     .collect();
                 Ok(Some(TestState {
+                    rescore_request,
                     rescore,
                     meta,
                     results,

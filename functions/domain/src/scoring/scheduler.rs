@@ -1,8 +1,8 @@
 //! The local stack's stand-in for the EventBridge schedule: wake up at every
-//! Monday 23:00 in the trainer's zone and run a scoring pass.
+//! Monday 23:00 in the trainer's zone, plus the grading grace, and run a scoring pass.
 
 use super::run::{score_pass, RunOptions, ScoringConfig};
-use crate::deadline::next_deadline;
+use crate::deadline::{next_deadline, GRADING_GRACE};
 use crate::ports::{Clock, Mailer, ObjectStore};
 use std::future::Future;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ const RETRY_PAUSE: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: u32 = 30;
 
 /// Runs until `shutdown` resolves: sleeps until the next Monday 23:00 in
-/// `config.time_zone` (by `clock`), runs [`score_pass`], and repeats. A pass that
+/// `config.time_zone` (by `clock`) plus [`GRADING_GRACE`], runs [`score_pass`], and repeats. A pass that
 /// does not complete is retried every minute (at most 30 times); being idempotent,
 /// a retry only does what is left.
 pub async fn run_scheduler(
@@ -28,9 +28,13 @@ pub async fn run_scheduler(
 ) {
     tokio::pin!(shutdown);
     let tz = config.time_zone;
-    let mut after = clock.now();
+    // A deadline whose grace is still running is still to be scored.
+    let mut after = clock.now() - GRADING_GRACE;
     loop {
-        let due = next_deadline(after, tz);
+        let deadline = next_deadline(after, tz);
+        // Like the AWS schedule, a grace after the deadline: uploads acknowledged
+        // just before it have landed by then.
+        let due = deadline + GRADING_GRACE;
         tracing::info!(next_run = %due, "scorer scheduled");
         loop {
             let now = clock.now();
@@ -69,6 +73,6 @@ pub async fn run_scheduler(
                 () = tokio::time::sleep(RETRY_PAUSE) => {}
             }
         }
-        after = due;
+        after = deadline;
     }
 }

@@ -27,9 +27,10 @@ fn config() -> ScoringConfig {
     ScoringConfig::new("Ework Scorer <scorer@example.com>", "trainer@example.com")
 }
 
+/// The weekly pass: a minute after the deadline's grace.
 fn after_deadline() -> RunOptions {
     RunOptions {
-        now: utc(DUE) + Duration::minutes(1),
+        now: utc(DUE) + crate::deadline::GRADING_GRACE + Duration::minutes(1),
         deadline: None,
         dry_run: false,
     }
@@ -638,9 +639,10 @@ async fn the_scheduler_fires_at_the_monday_deadline_and_stops_on_shutdown() {
     use std::sync::Arc;
     let store = Arc::new(seeded().await);
     let mailer = Arc::new(MemoryMailer::default());
-    // 23:00 Warsaw is 22:00Z in winter; start 300 ms before it.
+    // 23:00 Warsaw is 22:00Z in winter; the pass runs once its grace is over: start
+    // 300 ms before that.
     let clock = Arc::new(ShiftedClock {
-        base: utc(DUE) - Duration::milliseconds(300),
+        base: utc(DUE) + crate::deadline::GRADING_GRACE - Duration::milliseconds(300),
         start: std::time::Instant::now(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -669,4 +671,55 @@ async fn the_scheduler_fires_at_the_monday_deadline_and_stops_on_shutdown() {
         .unwrap()
         .unwrap();
     assert_eq!(mailer.sent().len(), 6, "and only once");
+}
+
+/// A mailer that, at its first message, lets the trainer ask for another rescore
+/// (as a `trainer sync --rescore` during the pass would).
+struct AsksAgain<'a> {
+    inner: &'a MemoryMailer,
+    store: &'a MemoryStore,
+    marker: crate::layout::ObjectKey,
+    asked: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for AsksAgain<'_> {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, crate::ports::MailError> {
+        if !self.asked.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let again = b"{\"requestedAt\":\"during the pass\"}".to_vec();
+            self.store.put(&self.marker, again).await.unwrap();
+        }
+        self.inner.send(to, raw).await
+    }
+}
+
+#[tokio::test]
+async fn a_rescore_requested_during_a_pass_is_not_marked_done_by_it() {
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    pass(&store, &mailer, after_deadline()).await;
+    let (s, t) = (sample::subject_of(0), sample::test_of(0));
+    let marker = ledger::rescore_marker(&s, &t).unwrap();
+    store
+        .put(&marker, b"{\"requestedAt\":\"first\"}".to_vec())
+        .await
+        .unwrap();
+    let asking = AsksAgain {
+        inner: &mailer,
+        store: &store,
+        marker: marker.clone(),
+        asked: Default::default(),
+    };
+    let summary = pass(&store, &asking, after_deadline()).await;
+    assert!(summary.complete);
+    let left = store.get(&marker).await.unwrap().unwrap();
+    assert!(
+        ledger::rescore_requested(&left),
+        "the request made during the pass is still there: {}",
+        String::from_utf8_lossy(&left)
+    );
+    // The next pass handles it and marks it done.
+    assert!(pass(&store, &mailer, after_deadline()).await.complete);
+    let done = store.get(&marker).await.unwrap().unwrap();
+    assert!(!ledger::rescore_requested(&done));
 }
