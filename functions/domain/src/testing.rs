@@ -404,6 +404,79 @@ impl<M: Mailer> Mailer for FaultyMailer<M> {
     }
 }
 
+/// Wraps a store and makes every request take at least `latency`, like S3 does
+/// (10-30 ms a request from Lambda), and counts the requests, so a benchmark shows
+/// what a handler's sequential round trips cost: `--latency-ms` of the benches.
+pub struct SlowStore<S> {
+    pub inner: S,
+    pub latency: std::time::Duration,
+    pub requests: std::sync::atomic::AtomicU64,
+}
+
+impl<S> SlowStore<S> {
+    pub fn new(inner: S, latency: std::time::Duration) -> Self {
+        Self {
+            inner,
+            latency,
+            requests: Default::default(),
+        }
+    }
+
+    /// Requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn wait(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for SlowStore<S> {
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.wait().await;
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.wait().await;
+        self.inner.put(key, bytes).await
+    }
+    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
+        self.wait().await;
+        self.inner.create(key, bytes).await
+    }
+    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
+        self.wait().await;
+        self.inner.get_tagged(key).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        expected: &Etag,
+    ) -> Result<Swapped, StoreError> {
+        self.wait().await;
+        self.inner.put_if_match(key, bytes, expected).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.wait().await;
+        self.inner.list(prefix).await
+    }
+    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.wait().await;
+        self.inner.purge(key).await
+    }
+    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
+        self.wait().await;
+        self.inner.purge_history(key).await
+    }
+}
+
 /// Retries passing failures like the production adapters do: the S3 SDK's
 /// standard retry mode (3 attempts) under `S3Store`, and `SesMailer`'s own retries
 /// (5 attempts). Composed over [`FaultyStore`] / [`FaultyMailer`], it lets a fault
