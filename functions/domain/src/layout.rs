@@ -6,6 +6,7 @@
 
 use crate::ids::{check_id, StudentId, SubjectName, TestId};
 use crate::keys::KeyHash;
+use chrono::{DateTime, Utc};
 use std::fmt;
 
 /// A storage key made only of id-like segments joined by `/`.
@@ -112,6 +113,9 @@ pub fn submission(subject: &SubjectName, test: &TestId, student: &StudentId) -> 
     ])
 }
 
+/// Prefix of the results objects, one per closed test.
+pub const RESULTS_PREFIX: &str = "_system/results/";
+
 /// Every result of one closed test and who was emailed it (see `scoring::results`).
 pub fn results(subject: &SubjectName, test: &TestId) -> ObjectKey {
     ObjectKey::join(&[
@@ -123,9 +127,83 @@ pub fn results(subject: &SubjectName, test: &TestId) -> ObjectKey {
     ])
 }
 
+/// `_system/results/<subject>/<test>/results.json` back into its ids.
+pub fn parse_results(key: &str) -> Option<(SubjectName, TestId)> {
+    let rest = key.strip_prefix(RESULTS_PREFIX)?;
+    let (ids, file) = rest.rsplit_once('/')?;
+    let (s, t) = ids.split_once('/')?;
+    (file == RESULTS).then_some(())?;
+    Some((SubjectName::parse(s).ok()?, TestId::parse(t).ok()?))
+}
+
 /// Prefix of the scorer's journal: what a pass emailed, until it is folded into the
 /// results objects.
 pub const JOURNAL_PREFIX: &str = "_system/journal/";
+
+/// The name of one scoring pass in its journal keys: time first, so waves list in
+/// order, then a random part, so two passes in the same millisecond differ.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PassStamp(String);
+
+impl PassStamp {
+    /// A stamp for a pass started at `at` (always a valid key segment).
+    pub fn new(at: DateTime<Utc>, nonce: [u8; 4]) -> Self {
+        // chrono writes a sign before years outside 0..=9999, which no segment may hold.
+        let first = DateTime::<Utc>::from_timestamp(-62_167_219_200, 0).unwrap_or_default();
+        let last = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or_default();
+        let at = at.clamp(first, last);
+        Self(format!(
+            "{}-{}",
+            at.format("%Y%m%dT%H%M%S%3fZ"),
+            hex::encode(nonce)
+        ))
+    }
+
+    /// Parses a stamp read back from a key (or written by hand in a test).
+    pub fn parse(raw: &str) -> Result<Self, BadKey> {
+        match check_id("pass stamp", raw) {
+            Ok(()) => Ok(Self(raw.to_owned())),
+            Err(_) => Err(BadKey(raw.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Wave `wave` of the journal of pass `pass`.
+pub fn journal_wave(pass: &PassStamp, wave: u32) -> ObjectKey {
+    ObjectKey::join(&["_system", "journal", pass.as_str(), &format!("w{wave:06}")])
+}
+
+/// Prefix of the rescore requests, one per test.
+pub const RESCORE_PREFIX: &str = "_system/rescore/";
+
+/// Written by `trainer sync --rescore`: grade the test again and tell the students
+/// whose result changed (see `scoring::ledger`).
+pub fn rescore_marker(subject: &SubjectName, test: &TestId) -> ObjectKey {
+    ObjectKey::join(&["_system", "rescore", subject.as_str(), test.as_str()])
+}
+
+/// `_system/rescore/<subject>/<test>` back into its ids.
+pub fn parse_rescore_marker(key: &str) -> Option<(SubjectName, TestId)> {
+    let (s, t) = key.strip_prefix(RESCORE_PREFIX)?.split_once('/')?;
+    Some((SubjectName::parse(s).ok()?, TestId::parse(t).ok()?))
+}
+
+/// Prefix of the scorer's run leases, numbered objects created once each.
+pub const LEASE_PREFIX: &str = "_system/scorer/lease/";
+
+/// Lease number `n` (zero-padded, so leases list in order).
+pub fn lease(n: u64) -> ObjectKey {
+    ObjectKey::join(&["_system", "scorer", "lease", &format!("{n:012}")])
+}
+
+/// The number of a lease key.
+pub fn parse_lease(key: &str) -> Option<u64> {
+    key.strip_prefix(LEASE_PREFIX)?.parse().ok()
+}
 
 /// What a per-student key under a test prefix refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +249,54 @@ mod tests {
         let back = parse_student_object(submission(&s, &t, &st).as_str()).unwrap();
         assert_eq!(back.student, st);
         assert_eq!(back.file, SUBMISSION);
+    }
+
+    #[test]
+    fn the_system_keys_parse_back_into_their_ids() {
+        let s = SubjectName::parse("operating-systems").unwrap();
+        let t = TestId::parse("test01").unwrap();
+        let results = results(&s, &t);
+        assert_eq!(
+            results.as_str(),
+            "_system/results/operating-systems/test01/results.json"
+        );
+        assert_eq!(
+            parse_results(results.as_str()),
+            Some((s.clone(), t.clone()))
+        );
+        assert_eq!(parse_results("_system/results/os/t1/other.json"), None);
+        let marker = rescore_marker(&s, &t);
+        assert_eq!(marker.as_str(), "_system/rescore/operating-systems/test01");
+        assert_eq!(parse_rescore_marker(marker.as_str()), Some((s, t)));
+        assert_eq!(lease(7).as_str(), "_system/scorer/lease/000000000007");
+        assert_eq!(parse_lease(lease(7).as_str()), Some(7));
+        let pass = PassStamp::parse("p1").unwrap();
+        assert_eq!(
+            journal_wave(&pass, 1).as_str(),
+            "_system/journal/p1/w000001"
+        );
+        assert!(PassStamp::parse("p/1").is_err());
+    }
+
+    #[test]
+    fn every_built_key_parses_back_as_a_key() {
+        let s = SubjectName::parse("s".repeat(64)).unwrap();
+        let t = TestId::parse("t".repeat(64)).unwrap();
+        let at = DateTime::<Utc>::MAX_UTC;
+        let built = [
+            results(&s, &t),
+            rescore_marker(&s, &t),
+            lease(u64::MAX),
+            journal_wave(&PassStamp::new(at, [0xff; 4]), u32::MAX),
+            journal_wave(&PassStamp::new(DateTime::<Utc>::UNIX_EPOCH, [0; 4]), 0),
+        ];
+        for key in built {
+            assert_eq!(
+                ObjectKey::parse(key.as_str()).ok(),
+                Some(key.clone()),
+                "{key}"
+            );
+        }
     }
 
     #[test]

@@ -2,21 +2,17 @@
 //! [`super::results`]): rescore requests and the run lease.
 
 use crate::ids::{SubjectName, TestId};
-use crate::layout::ObjectKey;
+use crate::layout::{self, ObjectKey, LEASE_PREFIX};
 use crate::ports::{Created, ObjectStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-fn key(raw: String) -> Result<ObjectKey, StoreError> {
-    ObjectKey::parse(&raw).map_err(|e| StoreError::Failed(e.to_string()))
-}
+pub use crate::layout::RESCORE_PREFIX;
 
-pub const RESCORE_PREFIX: &str = "_system/rescore/";
-
-/// Written by `trainer sync --rescore`: grade the test again and tell the students
-/// whose result changed. The scorer replaces the contents with [`RESCORE_DONE`].
+/// The rescore marker's key, built by [`layout::rescore_marker`]; kept with its old
+/// fallible signature for callers that still expect one (it never fails).
 pub fn rescore_marker(subject: &SubjectName, test: &TestId) -> Result<ObjectKey, StoreError> {
-    key(format!("{RESCORE_PREFIX}{subject}/{test}"))
+    Ok(layout::rescore_marker(subject, test))
 }
 
 /// What a handled rescore marker contains.
@@ -35,14 +31,6 @@ pub fn rescore_requested(contents: &[u8]) -> bool {
         Err(_) => true,
     }
 }
-
-/// Splits `_system/rescore/<subject>/<test>` into ids.
-pub fn parse_test_marker(prefix: &str, key: &str) -> Option<(SubjectName, TestId)> {
-    let (s, t) = key.strip_prefix(prefix)?.split_once('/')?;
-    Some((SubjectName::parse(s).ok()?, TestId::parse(t).ok()?))
-}
-
-const LEASE_PREFIX: &str = "_system/scorer/lease/";
 
 /// Contents of a lease object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,16 +72,11 @@ impl Lease {
         let listed = store.list(LEASE_PREFIX).await?;
         let last = listed
             .iter()
-            .filter_map(|o| {
-                o.key
-                    .as_str()
-                    .strip_prefix(LEASE_PREFIX)?
-                    .parse::<u64>()
-                    .ok()
-            })
+            .filter_map(|o| layout::parse_lease(o.key.as_str()))
             .max();
         if let Some(n) = last {
-            let held: Option<LeaseRecord> = crate::store_json::read(store, &lease_key(n)?).await?;
+            let held: Option<LeaseRecord> =
+                crate::store_json::read(store, &layout::lease(n)).await?;
             if let Some(held) = held.filter(|h| !h.released && h.until > now) {
                 return Err(LeaseError::Busy(held.until));
             }
@@ -105,7 +88,7 @@ impl Lease {
             until,
             released: false,
         };
-        let key = lease_key(next)?;
+        let key = layout::lease(next);
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Failed(e.to_string()))?;
         match store.create(&key, bytes).await? {
             Created::Now => Ok(Lease { key, record }),
@@ -118,10 +101,6 @@ impl Lease {
         self.record.released = true;
         crate::store_json::write(store, &self.key, &self.record).await
     }
-}
-
-fn lease_key(n: u64) -> Result<ObjectKey, StoreError> {
-    key(format!("{LEASE_PREFIX}{n:012}"))
 }
 
 #[cfg(test)]

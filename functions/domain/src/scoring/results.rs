@@ -8,7 +8,7 @@
 
 use super::grading::Score;
 use crate::ids::{StudentId, SubjectName, TestId};
-use crate::layout::{self, ObjectKey, JOURNAL_PREFIX};
+use crate::layout::{self, ObjectKey, PassStamp};
 use crate::model::Question;
 use crate::ports::{ObjectStore, StoreError};
 use crate::store_json;
@@ -133,10 +133,11 @@ impl JournalWave {
     }
 }
 
-/// The key of wave `wave` of pass `pass` (`pass` is an id-like stamp).
+/// The key of wave `wave` of pass `pass`, for a pass named by a plain string: the
+/// stamp is parsed here and the key built by [`layout::journal_wave`].
 pub fn journal_key(pass: &str, wave: u32) -> Result<ObjectKey, StoreError> {
-    ObjectKey::parse(&format!("{JOURNAL_PREFIX}{pass}/w{wave:06}"))
-        .map_err(|e| StoreError::Failed(e.to_string()))
+    let pass = PassStamp::parse(pass).map_err(|e| StoreError::Failed(e.to_string()))?;
+    Ok(layout::journal_wave(&pass, wave))
 }
 
 #[cfg(test)]

@@ -635,7 +635,7 @@ impl Pass<'_> {
                 let Some(request) = &t.rescore_request else {
                     continue;
                 };
-                let key = ledger::rescore_marker(&t.meta.subject, &t.meta.test_id)?;
+                let key = layout::rescore_marker(&t.meta.subject, &t.meta.test_id);
                 // A conflict means the trainer asked again during this pass (the key
                 // changed once more): that request stays for the next pass.
                 let marked = self
@@ -653,9 +653,8 @@ impl Pass<'_> {
 
     async fn active_rescores(&self) -> Result<BTreeMap<(SubjectName, TestId), Etag>, StoreError> {
         let mut active = BTreeMap::new();
-        for o in self.store.list(ledger::RESCORE_PREFIX).await? {
-            let Some(ids) = ledger::parse_test_marker(ledger::RESCORE_PREFIX, o.key.as_str())
-            else {
+        for o in self.store.list(layout::RESCORE_PREFIX).await? {
+            let Some(ids) = layout::parse_rescore_marker(o.key.as_str()) else {
                 continue;
             };
             if let Some((bytes, tag)) = self.store.get_tagged(&o.key).await? {
