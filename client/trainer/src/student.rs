@@ -1,23 +1,22 @@
 //! `trainer student export|erase`: everything stored about one student, as one JSON
 //! document, or removed with every version (GDPR access and erasure requests).
 //!
-//! A student's own objects are found by key: any object with the student id as a whole
-//! path segment (submissions, receipts). The rest lives in shared objects: their roster
-//! entry and key records, their results in each test's results object and the
-//! scorer's journal of sent emails. Erasing rewrites those without them and purges
-//! their older versions. On the local stack the outbox (the stand-in for sent email)
-//! holds the emails addressed to them too.
+//! Which objects are the student's and how shared objects are filtered is the
+//! domain's rule (`ework_domain::privacy`); this module reads, writes and prints.
+//! Erasing rewrites the shared objects without them and purges their older
+//! versions. On the local stack the outbox (the stand-in for sent email) holds the
+//! emails addressed to them too.
 
 use crate::target::{Opened, Target};
 use anyhow::{bail, Context};
 use chrono::Utc;
-use ework_domain::ids::{StudentId, SubjectName, TestId};
+use ework_domain::ids::StudentId;
 use ework_domain::keys;
 use ework_domain::layout::{self, ObjectKey, JOURNAL_PREFIX};
-use ework_domain::model::{Question, Roster};
+use ework_domain::model::Roster;
 use ework_domain::ports::ObjectStore;
+use ework_domain::privacy::{self, own_objects, shared_entries, Theirs};
 use ework_domain::scoring::ledger::{Lease, LeaseError};
-use ework_domain::scoring::results::{fill_texts, JournalWave, TestResults};
 use ework_domain::store_json;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -83,141 +82,6 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-const RESULTS_PREFIX: &str = "_system/results/";
-
-/// Keys of every object that belongs to one student alone.
-async fn student_objects(
-    store: &dyn ObjectStore,
-    student: &StudentId,
-) -> anyhow::Result<Vec<ObjectKey>> {
-    let all = store.list("").await?;
-    Ok(all
-        .into_iter()
-        .map(|o| o.key)
-        // A shared object is rewritten, never removed, even when a segment of its key
-        // (a subject, a pass) happens to equal the student id.
-        .filter(|k| !is_shared(k))
-        .filter(|k| k.segments().any(|seg| seg == student.as_str()))
-        .collect())
-}
-
-fn is_shared(key: &ObjectKey) -> bool {
-    key.as_str().starts_with(RESULTS_PREFIX) || key.as_str().starts_with(JOURNAL_PREFIX)
-}
-
-/// A scorer object shared by many students that names this one.
-struct Shared {
-    key: ObjectKey,
-    /// What it holds about the student (for the export).
-    theirs: Value,
-    /// Its content without them.
-    without: Vec<u8>,
-}
-
-/// Every results object and journal wave that names the student.
-async fn shared_objects(
-    store: &dyn ObjectStore,
-    student: &StudentId,
-) -> anyhow::Result<Vec<Shared>> {
-    let mut found = Vec::new();
-    for o in store.list(RESULTS_PREFIX).await? {
-        let Some(bytes) = store.get(&o.key).await? else {
-            continue;
-        };
-        let Some(mut results) = parsed::<TestResults>(&o.key, &bytes, student)? else {
-            continue;
-        };
-        let score = results.scores.get(student).map(|s| s.as_ref().clone());
-        let notified = results.notified.get(student).copied();
-        if !results.remove_student(student) {
-            continue;
-        }
-        // Stored results leave out the question texts; the export puts them back so
-        // the student reads what they were asked.
-        let (subject, test) = results_test(&o.key);
-        let score = match (score, &subject, &test) {
-            (Some(mut score), Some(subject), Some(test)) => {
-                let questions: Option<Vec<Question>> =
-                    store_json::read(store, &layout::questions(subject, test))
-                        .await
-                        .ok()
-                        .flatten();
-                fill_texts(&mut score, questions.as_deref().unwrap_or_default());
-                Some(score)
-            }
-            (score, _, _) => score,
-        };
-        found.push(Shared {
-            theirs: json!({
-                "key": o.key.as_str(),
-                "subject": subject,
-                "testId": test,
-                "score": score,
-                "notifiedRevision": notified,
-            }),
-            without: serde_json::to_vec(&results)?,
-            key: o.key,
-        });
-    }
-    for o in store.list(JOURNAL_PREFIX).await? {
-        let Some(bytes) = store.get(&o.key).await? else {
-            continue;
-        };
-        let Some(mut wave) = parsed::<JournalWave>(&o.key, &bytes, student)? else {
-            continue;
-        };
-        let items: Vec<_> = wave
-            .items
-            .iter()
-            .filter(|n| &n.student_id == student)
-            .cloned()
-            .collect();
-        if !wave.remove_student(student) {
-            continue;
-        }
-        found.push(Shared {
-            theirs: json!({"key": o.key.as_str(), "sentAt": wave.sent_at, "items": items}),
-            // An emptied wave stays (as an empty one): the scorer numbers its waves.
-            without: serde_json::to_vec(&wave)?,
-            key: o.key,
-        });
-    }
-    Ok(found)
-}
-
-/// `_system/results/<subject>/<test>/results.json` back into its ids.
-fn results_test(key: &ObjectKey) -> (Option<SubjectName>, Option<TestId>) {
-    let mut it = key
-        .as_str()
-        .strip_prefix(RESULTS_PREFIX)
-        .unwrap_or("")
-        .split('/');
-    (
-        it.next().and_then(|s| SubjectName::parse(s).ok()),
-        it.next().and_then(|t| TestId::parse(t).ok()),
-    )
-}
-
-/// Parses a shared object. One that does not parse but names the student cannot be
-/// rewritten without them, so that is an error rather than something to skip.
-fn parsed<T: serde::de::DeserializeOwned>(
-    key: &ObjectKey,
-    bytes: &[u8],
-    student: &StudentId,
-) -> anyhow::Result<Option<T>> {
-    match serde_json::from_slice(bytes) {
-        Ok(value) => Ok(Some(value)),
-        Err(e) if mentions(bytes, student.as_str()) => {
-            bail!("{key} names {student} but is not valid ({e}); fix or remove it by hand")
-        }
-        Err(_) => Ok(None),
-    }
-}
-
-fn mentions(bytes: &[u8], text: &str) -> bool {
-    bytes.windows(text.len()).any(|w| w == text.as_bytes())
-}
-
 fn decoded(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
@@ -230,15 +94,15 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
         .unwrap_or_default();
     let keyring = keys::keyring(store, student).await?;
     let mut objects = Vec::new();
-    for key in student_objects(store, student).await? {
+    for key in own_objects(store, student).await? {
         if let Some(bytes) = store.get(&key).await? {
             objects.push(json!({"key": key.as_str(), "content": decoded(&bytes)}));
         }
     }
-    let shared = shared_objects(store, student).await?;
+    let shared = shared_entries(store, student).await?;
     let (results, journal): (Vec<_>, Vec<_>) = shared
         .into_iter()
-        .partition(|s| s.key.as_str().starts_with(RESULTS_PREFIX));
+        .partition(|s| matches!(s.theirs, Theirs::Result(_)));
     let emails: Vec<Value> = match roster.find(student) {
         Some(entry) => outbox_emails_to(opened, &entry.email)?
             .into_iter()
@@ -266,8 +130,8 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         .await?
         .unwrap_or_default();
     let key_count = keys::keyring(store, student).await?.keys.len();
-    let objects = student_objects(store, student).await?;
-    let shared = shared_objects(store, student).await?;
+    let objects = own_objects(store, student).await?;
+    let shared = shared_entries(store, student).await?;
     let on_roster = roster.find(student).is_some();
     let emails = match roster.find(student) {
         Some(entry) => outbox_emails_to(opened, &entry.email)?,
@@ -348,11 +212,11 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
         println!("  removed {}", path.display());
     }
-    let left = student_objects(store, student).await?;
+    let left = own_objects(store, student).await?;
     if !left.is_empty() {
         bail!("some objects of {student} are still there (written meanwhile?): {left:?}; run erase again");
     }
-    let named: Vec<ObjectKey> = shared_objects(store, student)
+    let named: Vec<ObjectKey> = shared_entries(store, student)
         .await?
         .into_iter()
         .map(|s| s.key)
@@ -412,7 +276,7 @@ async fn erase_from_shared(
 ) -> anyhow::Result<()> {
     // Read again under the lease: the scorer may have written since the dry listing.
     let mut done = BTreeSet::new();
-    for s in shared_objects(store, student).await? {
+    for s in shared_entries(store, student).await? {
         let old = rewrite_without_history(store, &s.key, s.without).await?;
         println!(
             "  removed their entries from {} ({old} older version(s) purged)",
@@ -420,15 +284,8 @@ async fn erase_from_shared(
         );
         done.insert(s.key);
     }
-    let their_tests = own
-        .iter()
-        .filter_map(|k| layout::parse_student_object(k.as_str()))
-        .filter(|o| &o.student == student)
-        .map(|o| layout::results(&o.subject, &o.test));
-    // A journal wave lives only until the next scorer pass; its history is worth nothing.
     let journal = store.list(JOURNAL_PREFIX).await?.into_iter().map(|o| o.key);
-    let leftovers: BTreeSet<ObjectKey> = their_tests.chain(journal).collect();
-    for key in leftovers.difference(&done) {
+    for key in &privacy::histories_to_purge(own, student, journal, &done) {
         let old = store.purge_history(key).await?;
         if old > 0 {
             println!("  purged {old} older version(s) of {key}");

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod layout;
 pub mod model;
 pub mod ports;
+pub mod privacy;
 pub mod scoring;
 pub mod store_json;
 pub mod testing;
