@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use ework_domain::ports::{Clock, Mailer, ObjectStore};
 use ework_domain::scoring::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +79,51 @@ pub fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
     Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
 }
 
+/// CloudWatch namespace of the scorer's metrics; cloudformation/scorer.yaml's alarms
+/// (the weekly heartbeat among them) read these names.
+pub const METRICS_NAMESPACE: &str = "EworkTrainings";
+/// 1 for a pass that finished everything due, 0 for one that stopped early. The
+/// heartbeat alarm treats a week without a 1 as a missed week.
+pub const PASSES_COMPLETED: &str = "PassesCompleted";
+
+/// The pass summary as one CloudWatch Embedded Metric Format line: graded answers,
+/// emails sent (the trainer's report included), failed emails, the pass's duration
+/// and whether it completed, under the `Function` dimension (the function's name).
+pub fn pass_metrics_line(
+    function: &str,
+    summary: &RunSummary,
+    duration: Duration,
+    at: DateTime<Utc>,
+) -> String {
+    let emailed = summary.sent.len() + usize::from(summary.report.is_some());
+    json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [
+                    {"Name": "Graded", "Unit": "Count"},
+                    {"Name": "Emailed", "Unit": "Count"},
+                    {"Name": "Failed", "Unit": "Count"},
+                    {"Name": "Duration", "Unit": "Milliseconds"},
+                    {"Name": PASSES_COMPLETED, "Unit": "Count"},
+                ],
+            }],
+        },
+        "Function": function,
+        "Graded": summary.scored.len(),
+        "Emailed": emailed,
+        "Failed": summary.failed.len(),
+        "Duration": u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        PASSES_COMPLETED: u8::from(summary.complete),
+        "closedTests": summary.closed_tests,
+        "passAt": summary.now.to_rfc3339(),
+        "message": "scoring pass metrics",
+    })
+    .to_string()
+}
+
 /// The clients and settings built once per container.
 pub struct Scorer {
     pub store: Arc<dyn ObjectStore>,
@@ -99,6 +145,7 @@ impl Scorer {
             .deadline
             .map(|d| d.saturating_duration_since(Instant::now()));
         tracing::info!(now = %options.now, dry_run = options.dry_run, ?remaining, "scoring pass starts");
+        let started = Instant::now();
         let summary = score_pass(
             self.store.as_ref(),
             self.mailer.as_ref(),
@@ -106,6 +153,17 @@ impl Scorer {
             options,
         )
         .await?;
+        // A dry run grades and sends nothing, so it must not count as the week's pass.
+        if !summary.dry_run {
+            let line = pass_metrics_line(
+                &event.context.env_config.function_name,
+                &summary,
+                started.elapsed(),
+                self.clock.now(),
+            );
+            // One write of one line: CloudWatch Logs turns it into metrics (EMF).
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
         tracing::info!(
             complete = summary.complete,
             scored = summary.scored.len(),
@@ -127,7 +185,7 @@ impl Scorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use ework_domain::scoring::run::SentItem;
 
     #[test]
     fn the_schedule_event_and_a_manual_override_are_both_accepted() {
@@ -152,6 +210,77 @@ mod tests {
         assert!(ScorerEvent::parse(&json!({"now": "yesterday"})).is_err());
         assert!(ScorerEvent::parse(&json!({"now": 5})).is_err());
         assert!(ScorerEvent::parse(&json!({"dryRun": "yes"})).is_err());
+    }
+
+    fn summary(complete: bool) -> RunSummary {
+        RunSummary {
+            now: DateTime::<Utc>::UNIX_EPOCH,
+            dry_run: false,
+            complete,
+            closed_tests: 2,
+            scored: vec![],
+            sent: vec![],
+            failed: vec![],
+            report: None,
+            problems: vec![],
+            stopped_early: None,
+        }
+    }
+
+    #[test]
+    fn a_pass_is_reported_as_one_embedded_metric_format_line() {
+        let mut s = summary(true);
+        let mail = SentItem {
+            to: vec!["student@ework.test".into()],
+            subject: "Your result".into(),
+            message_id: "1".into(),
+        };
+        s.sent = vec![mail.clone(); 3];
+        s.report = Some(mail);
+        let at = DateTime::parse_from_rfc3339("2026-11-30T22:07:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let line = pass_metrics_line("ework-scorer", &s, Duration::from_millis(1234), at);
+
+        assert!(!line.contains('\n'), "one line: {line}");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let aws = &v["_aws"];
+        assert_eq!(aws["Timestamp"], json!(at.timestamp_millis()));
+        let directive = &aws["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], json!("EworkTrainings"));
+        assert_eq!(directive["Dimensions"], json!([["Function"]]));
+        let names: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["Graded", "Emailed", "Failed", "Duration", "PassesCompleted"]
+        );
+        // Every metric named in the directive is a number at the top level (EMF's rule).
+        for name in names {
+            assert!(v[name].is_number(), "{name} in {line}");
+        }
+        assert_eq!(v["Function"], json!("ework-scorer"));
+        assert_eq!(v["Graded"], json!(0));
+        assert_eq!(v["Emailed"], json!(4), "three students and the report");
+        assert_eq!(v["Failed"], json!(0));
+        assert_eq!(v["Duration"], json!(1234));
+        assert_eq!(v["PassesCompleted"], json!(1));
+    }
+
+    #[test]
+    fn a_pass_that_stopped_early_does_not_count_as_the_weeks_pass() {
+        let line = pass_metrics_line(
+            "f",
+            &summary(false),
+            Duration::ZERO,
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["PassesCompleted"], json!(0));
     }
 
     #[test]
