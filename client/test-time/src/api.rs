@@ -5,7 +5,7 @@ use ework_domain::api::contract::{
     TestInfo, UploadRequest, UploadResponse, LIST_TESTS_PATH, TEST_PATH,
 };
 use ework_domain::ids::{StudentId, SubjectName, TestId};
-use ework_domain::model::{Question, Receipt};
+use ework_domain::model::{Question, Receipt, Submission};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -55,6 +55,18 @@ impl ClientError {
             ClientError::Server { .. } | ClientError::BadResponse { .. } => 6,
             ClientError::NotFound { .. } | ClientError::Rejected { .. } => 7,
         }
+    }
+
+    /// A failure that may pass when the same request is sent again (the network,
+    /// a timeout, the server); the others need something changed first.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Network { .. }
+                | ClientError::Timeout { .. }
+                | ClientError::Server { .. }
+                | ClientError::BadResponse { .. }
+        )
     }
 
     /// What the student can do about it.
@@ -107,6 +119,17 @@ pub struct Uploaded {
     pub message: Option<String>,
 }
 
+/// What `GET /api/v1/test` returns: the test, its questions, and the caller's stored
+/// submission with its receipt (if any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestPage {
+    /// `None` from an API that does not send the optional `test` field.
+    pub info: Option<TestInfo>,
+    pub questions: Vec<Question>,
+    /// `None` before the first submission, and from an API that does not send it.
+    pub submission: Option<Submission>,
+}
+
 /// One student's connection to the API.
 pub struct ApiClient {
     http: Client,
@@ -145,14 +168,13 @@ impl ApiClient {
         Ok(resp.body)
     }
 
-    /// The questions of one open test and its details (`None` from an API that
-    /// does not send the optional `test` field).
+    /// The questions of one open test, its details and the student's submission.
     pub fn get_test(
         &self,
         student: &StudentId,
         subject: &SubjectName,
         test: &TestId,
-    ) -> Result<(Option<TestInfo>, Vec<Question>), ClientError> {
+    ) -> Result<TestPage, ClientError> {
         let url = self.url(TEST_PATH);
         let query = [
             ("subjectName", subject.as_str()),
@@ -160,7 +182,11 @@ impl ApiClient {
             ("studentId", student.as_str()),
         ];
         let resp: GetTestResponse = self.call(&url, || self.http.get(&url).query(&query))?;
-        Ok((resp.test, resp.body))
+        Ok(TestPage {
+            info: resp.test,
+            questions: resp.body,
+            submission: resp.submission,
+        })
     }
 
     pub fn upload(&self, request: &UploadRequest) -> Result<Uploaded, ClientError> {

@@ -99,6 +99,9 @@ pub struct Paths {
     pub file: PathBuf,
     /// The original bash client's `~/.trainings/config`, read if present.
     pub legacy: Option<PathBuf>,
+    /// Where unsent answers are kept: `drafts/` in the config dir (beside `file` when
+    /// there is no config dir).
+    pub drafts: PathBuf,
 }
 
 impl Paths {
@@ -106,14 +109,24 @@ impl Paths {
     /// config dir (honours `XDG_CONFIG_HOME` and `HOME`).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Paths, ConfigError> {
         let legacy = dirs::home_dir().map(|h| h.join(".trainings").join("config"));
-        let file = match explicit {
-            Some(p) => p,
-            None => dirs::config_dir()
-                .ok_or(ConfigError::NoHome)?
-                .join("ework")
-                .join("test-time.conf"),
+        let ours = dirs::config_dir().map(|d| d.join("ework"));
+        let file = match (explicit, &ours) {
+            (Some(p), _) => p,
+            (None, Some(dir)) => dir.join("test-time.conf"),
+            (None, None) => return Err(ConfigError::NoHome),
         };
-        Ok(Paths { file, legacy })
+        let drafts = match ours {
+            Some(dir) => dir.join("drafts"),
+            None => file
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("drafts"),
+        };
+        Ok(Paths {
+            file,
+            legacy,
+            drafts,
+        })
     }
 }
 
@@ -273,7 +286,7 @@ pub fn save(path: &Path, config: &Config) -> Result<(), ConfigError> {
 }
 
 #[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -287,12 +300,12 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::File::create(path)
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -301,7 +314,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
@@ -337,6 +350,7 @@ mod tests {
         let paths = Paths {
             file: ours.clone(),
             legacy: Some(legacy.clone()),
+            drafts: dir.path().join("drafts"),
         };
         let flags = Layer {
             student_id: Some("flag01".into()),
@@ -379,6 +393,7 @@ mod tests {
         let paths = Paths {
             file: path.clone(),
             legacy: None,
+            drafts: dir.path().join("drafts"),
         };
         let back = Settings::load(&Layer::default(), &paths)
             .unwrap()

@@ -1,11 +1,12 @@
 //! The interactive parts of taking a test: choosing it, answering the questions
-//! (skip, go back, re-asked on bad input) and the review before submitting.
+//! (skip, go back, re-asked on bad input) and the review before submitting. Every
+//! change is handed to a callback, which keeps the draft.
 
 use crate::prompt::{InputError, Term};
-use crate::render::{due_local, short_hash};
-use chrono::{DateTime, Local, Utc};
+use crate::render::{cell, due, moment, short_hash, width_of};
+use chrono::{DateTime, Utc};
 use ework_domain::api::contract::{SubjectTests, TestSummary};
-use ework_domain::ids::{AnswerId, SubjectName};
+use ework_domain::ids::{AnswerId, SubjectName, TestId};
 use ework_domain::model::{GivenAnswer, Question, Receipt};
 use std::io::{BufRead, Write};
 
@@ -47,6 +48,12 @@ pub enum Nav {
     Back,
 }
 
+/// Called after every change with the answers and the question to resume at.
+pub type OnChange<'a> = dyn FnMut(&[Option<AnswerId>], usize) + 'a;
+
+/// Below this many columns the prompts get their short form.
+const NARROW: usize = 60;
+
 fn options(question: &Question) -> String {
     question
         .answers
@@ -66,27 +73,44 @@ pub fn ask_question<R: BufRead, W: Write>(
     let question = &questions[index];
     let style = term.style;
     let answered = answers.iter().filter(|a| a.is_some()).count();
+    let narrow = term.width.is_some_and(|w| w < NARROW);
     term.say("")?;
     term.say(&format!(
         "{}  {}",
         style.bold(&style.cyan(&format!("Question {}/{}", index + 1, questions.len()))),
-        style.dim(&format!("({answered} answered so far)"))
+        style.dim(&if narrow {
+            format!("({answered} answered)")
+        } else {
+            format!("({answered} answered so far)")
+        })
     ))?;
-    term.say(&style.bold(&question.question))?;
+    for line in crate::render::wrap(&question.question, term.width, "", "") {
+        term.say(&style.bold(&line))?;
+    }
     for option in &question.answers {
-        term.say(&format!(
-            "  {}) {}",
-            style.bold(option.answer_id.as_str()),
-            option.answer_body
-        ))?;
+        let id = option.answer_id.as_str();
+        let first = format!("  {id}) ");
+        let rest = " ".repeat(width_of(&first));
+        let lines = crate::render::wrap(&option.answer_body, term.width, &first, &rest);
+        for (n, line) in lines.iter().enumerate() {
+            if n == 0 {
+                // The id in bold: it is what to type.
+                let body = line.get(first.len()..).unwrap_or_default();
+                term.say(&format!("  {}) {body}", style.bold(id)))?;
+            } else {
+                term.say(line)?;
+            }
+        }
     }
     let opts = options(question);
     loop {
-        let prompt = match &answers[index] {
-            Some(current) => {
+        let prompt = match (&answers[index], narrow) {
+            (Some(current), false) => {
                 format!("Your answer ({opts}; Enter keeps {current}, - clears, < back, ? help): ")
             }
-            None => format!("Your answer ({opts}; Enter skips, < back, ? help): "),
+            (None, false) => format!("Your answer ({opts}; Enter skips, < back, ? help): "),
+            (Some(current), true) => format!("Answer ({opts}; Enter={current}, ?): "),
+            (None, true) => format!("Answer ({opts}, ?): "),
         };
         let line = term.ask(&prompt)?;
         match parse_step(&line, question) {
@@ -100,31 +124,45 @@ pub fn ask_question<R: BufRead, W: Write>(
                 return Ok(Nav::Next);
             }
             Step::Back => return Ok(Nav::Back),
-            Step::Help => term.say(&format!(
-                "Type one of {opts} (upper or lower case), Enter to {}, - to leave it unanswered, < to go back one question.",
-                if answers[index].is_some() { "keep your answer" } else { "skip it for now" }
-            ))?,
+            Step::Help => {
+                let help = format!(
+                    "Type one of {opts} (upper or lower case), Enter to {}, - to leave it unanswered, < to go back one question. Ctrl-C stops; your answers are kept.",
+                    if answers[index].is_some() { "keep your answer" } else { "skip it for now" }
+                );
+                term.tell(&help)?;
+            }
             Step::Invalid(typed) => {
-                let msg = format!("{typed:?} is not an answer to this question; type one of {opts}.");
-                let painted = style.yellow(&msg);
-                term.say(&painted)?;
+                let msg =
+                    format!("{typed:?} is not an answer to this question; type one of {opts}.");
+                for line in crate::render::wrap(&msg, term.width, "", "") {
+                    term.say(&style.yellow(&line))?;
+                }
             }
         }
     }
 }
 
-/// Goes through all questions from the first; `<` moves back, even past skipped ones.
+/// Goes through the questions from `start`; `<` moves back, even past skipped ones.
+/// `on_change` hears of every step.
 pub fn answer_all<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     questions: &[Question],
     answers: &mut [Option<AnswerId>],
+    start: usize,
+    on_change: &mut OnChange<'_>,
 ) -> Result<(), InputError> {
-    let mut index = 0;
+    let mut index = start.min(questions.len());
     while index < questions.len() {
+        let asked = index;
+        let before = answers[asked].clone();
         match ask_question(term, questions, answers, index)? {
             Nav::Next => index += 1,
             Nav::Back if index == 0 => term.say("This is the first question.")?,
             Nav::Back => index -= 1,
+        }
+        // Kept from the first answer on (and when the last one is cleared).
+        if answers.iter().any(Option::is_some) || before != answers[asked] {
+            on_change(answers, index);
         }
     }
     Ok(())
@@ -137,27 +175,39 @@ pub enum Decision {
     Quit,
 }
 
-/// Lists every answer, then asks to submit, quit, or change one question (and
-/// shows the list again after a change).
+/// Lists every answer, then asks to submit, quit (after asking again), or change one
+/// question (and shows the list again after a change).
 pub fn review<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     questions: &[Question],
     answers: &mut [Option<AnswerId>],
     resubmitting: bool,
+    on_change: &mut OnChange<'_>,
 ) -> Result<Decision, InputError> {
     let style = term.style;
     loop {
         term.say("")?;
         term.say(&style.bold("Review your answers"))?;
+        let answer_width = questions
+            .iter()
+            .zip(answers.iter())
+            .map(|(_, a)| a.as_ref().map_or(9, |a| width_of(a.as_str())))
+            .max()
+            .unwrap_or(9);
+        // "  12. " + question + "  ->  " + answer
+        let room = term
+            .width
+            .map_or(50, |w| w.saturating_sub(6 + 6 + answer_width).max(10));
         for (i, (q, a)) in questions.iter().zip(answers.iter()).enumerate() {
             let shown = match a {
                 Some(a) => style.green(a.as_str()),
                 None => style.yellow("(skipped)"),
             };
+            let text = q.question.replace('\n', " ");
             term.say(&format!(
                 "  {:>2}. {}  ->  {shown}",
                 i + 1,
-                crate::render::cell(&q.question, 50)
+                cell(&text, room)
             ))?;
         }
         let skipped = answers.iter().filter(|a| a.is_none()).count();
@@ -165,21 +215,36 @@ pub fn review<R: BufRead, W: Write>(
         if skipped > 0 {
             summary.push_str(" (a skipped question counts as wrong)");
         }
-        term.say(&summary)?;
+        term.tell(&summary)?;
         if resubmitting {
-            term.say(&style.yellow(
-                "You already submitted this test: submitting again replaces your earlier answers.",
-            ))?;
+            let note =
+                "You already submitted this test: submitting again replaces your earlier answers.";
+            for line in crate::render::wrap(note, term.width, "", "") {
+                term.say(&style.yellow(&line))?;
+            }
         }
         let count = questions.len();
-        let line = term.ask(&format!("Submit now? (y = submit, n = quit without submitting, 1-{count} = change that answer): "))?;
+        let prompt = if term.width.is_some_and(|w| w < NARROW) {
+            format!("Submit? (y, n, 1-{count} to change): ")
+        } else {
+            format!("Submit now? (y = submit, n = quit without submitting, 1-{count} = change that answer): ")
+        };
+        let line = term.ask(&prompt)?;
         match line.to_ascii_lowercase().as_str() {
             "y" | "yes" => return Ok(Decision::Submit),
-            "n" | "no" => return Ok(Decision::Quit),
+            "n" | "no" => {
+                if term.confirm(
+                    "Quit without sending? Your answers stay in a draft on this computer.",
+                    false,
+                )? {
+                    return Ok(Decision::Quit);
+                }
+            }
             other => match other.parse::<usize>() {
                 Ok(n) if (1..=count).contains(&n) => {
                     // Back from a single change returns to the review, not to the previous question.
                     ask_question(term, questions, answers, n - 1)?;
+                    on_change(answers, count);
                 }
                 _ => term.say(&style.yellow(&format!(
                     "{line:?}: type y, n or a question number from 1 to {count}."
@@ -211,11 +276,12 @@ pub struct Chosen {
 }
 
 /// Picks a subject, then a test, by number, asking only when there is a choice.
-/// `None` when nothing is open.
+/// `None` when nothing is open. `drafted` marks tests with unsent answers.
 pub fn choose_test<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     listing: &[SubjectTests],
     now: DateTime<Utc>,
+    drafted: &dyn Fn(&SubjectName, &TestId) -> bool,
 ) -> Result<Option<Chosen>, InputError> {
     let style = term.style;
     let subjects: Vec<&SubjectTests> = listing.iter().filter(|s| !s.tests.is_empty()).collect();
@@ -226,38 +292,44 @@ pub fn choose_test<R: BufRead, W: Write>(
             term.say(&style.bold("Subjects with open tests:"))?;
             for (i, s) in many.iter().enumerate() {
                 let to_take = s.tests.iter().filter(|t| !t.submitted).count();
-                term.say(&format!(
-                    "  {}. {}  ({} open, {to_take} to take)",
-                    i + 1,
-                    s.subject,
-                    s.tests.len()
-                ))?;
+                term.say_wrapped(
+                    &format!("  {}. ", i + 1),
+                    "     ",
+                    &format!("{}  ({} open, {to_take} to take)", s.subject, s.tests.len()),
+                )?;
             }
             many[term.choose("Subject", many.len())?]
         }
     };
+    let zone = term.zone;
     let line = |t: &TestSummary| {
-        let mark = if t.submitted {
-            style.green("  [submitted, can be resubmitted]")
-        } else {
-            String::new()
-        };
+        let mut marks = String::new();
+        if t.submitted {
+            marks.push_str("  [submitted, can be resubmitted]");
+        }
+        if drafted(&subject.subject, &t.test_id) {
+            marks.push_str("  [unsent draft]");
+        }
         format!(
-            "{}  {}  due {}{mark}",
-            style.bold(t.test_id.as_str()),
+            "{}  {}  due {}{marks}",
+            t.test_id,
             t.title,
-            due_local(t.due_at, now)
+            due(t.due_at, now, &zone)
         )
     };
     let test = match subject.tests.as_slice() {
         [only] => {
-            term.say(&format!("Open test in {}: {}", subject.subject, line(only)))?;
+            term.say_wrapped(
+                &format!("Open test in {}: ", subject.subject),
+                "  ",
+                &line(only),
+            )?;
             only
         }
         many => {
             term.say(&style.bold(&format!("Open tests in {}:", subject.subject)))?;
             for (i, t) in many.iter().enumerate() {
-                term.say(&format!("  {}. {}", i + 1, line(t)))?;
+                term.say_wrapped(&format!("  {}. ", i + 1), "     ", &line(t))?;
             }
             &many[term.choose("Test", many.len())?]
         }
@@ -268,30 +340,34 @@ pub fn choose_test<R: BufRead, W: Write>(
     }))
 }
 
-/// Prints the receipt of an upload.
+/// Prints the receipt of an upload. `sent` are the answers sent, checked against it.
 pub fn show_receipt<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     receipt: &Receipt,
     message: Option<&str>,
+    sent: &[GivenAnswer],
 ) -> std::io::Result<()> {
     let style = term.style;
-    let at = receipt
-        .received_at
-        .with_timezone(&Local)
-        .format("%a %Y-%m-%d %H:%M:%S");
+    let at = moment(receipt.received_at, &term.zone);
     term.say("")?;
-    term.say(&style.green(&style.bold(&format!("Submitted at {at} (your time)."))))?;
-    term.say(&format!(
+    term.say(&style.green(&style.bold(&format!("Submitted at {at}."))))?;
+    term.tell(&format!(
         "Receipt: sha256 {}  (keep it: it identifies exactly what was stored)",
         short_hash(&receipt.sha256)
     ))?;
+    if !receipt.describes(sent) {
+        let warning = "The receipt does not match the answers sent; check them with `test-time show` and tell your trainer.";
+        for line in crate::render::wrap(warning, term.width, "", "") {
+            term.say(&style.yellow(&line))?;
+        }
+    }
     if receipt.replaced {
         term.say("This submission replaced your earlier one.")?;
     }
     if let Some(m) = message {
-        term.say(m)?;
+        term.tell(m)?;
     } else if receipt.unanswered > 0 {
-        term.say(&format!(
+        term.tell(&format!(
             "{} question(s) left unanswered; they count as wrong.",
             receipt.unanswered
         ))?;
@@ -303,7 +379,7 @@ pub fn show_receipt<R: BufRead, W: Write>(
 mod tests {
     use super::*;
     use crate::render::Style;
-    use ework_domain::ids::{QuestionId, TestId};
+    use ework_domain::ids::{QuestionId, StudentId, TestId};
     use ework_domain::model::AnswerOption;
 
     fn question(id: &str, options: &[&str]) -> Question {
@@ -331,6 +407,10 @@ mod tests {
             .collect()
     }
 
+    fn ignore() -> impl FnMut(&[Option<AnswerId>], usize) {
+        |_: &[Option<AnswerId>], _: usize| {}
+    }
+
     #[test]
     fn typed_lines_map_to_steps_and_answers_are_case_insensitive() {
         let q = question("1", &["a", "b"]);
@@ -356,7 +436,7 @@ mod tests {
         let mut answers = vec![None; 3];
         // q1: "z" refused, then A; q2: skipped; q3: back to q2, answer b; q3: c.
         let mut t = term("z\nA\n\n<\nb\nc\n");
-        answer_all(&mut t, &qs, &mut answers).unwrap();
+        answer_all(&mut t, &qs, &mut answers, 0, &mut ignore()).unwrap();
         assert_eq!(ids(&answers), [Some("a"), Some("b"), Some("c")]);
         let out = String::from_utf8(t.out().clone()).unwrap();
         assert!(
@@ -367,11 +447,41 @@ mod tests {
     }
 
     #[test]
+    fn every_answer_is_handed_on_with_where_to_resume_from_the_first_answer_on() {
+        let qs = [
+            question("1", &["a"]),
+            question("2", &["a"]),
+            question("3", &["a"]),
+        ];
+        let mut answers = vec![None; 3];
+        let mut seen = Vec::new();
+        let mut record = |a: &[Option<AnswerId>], at: usize| {
+            seen.push((a.iter().filter(|x| x.is_some()).count(), at))
+        };
+        // Q1 skipped (nothing to keep yet), Q2 answered, Q3 answered.
+        let mut t = term("\na\na\n");
+        answer_all(&mut t, &qs, &mut answers, 0, &mut record).unwrap();
+        assert_eq!(seen, [(1, 2), (2, 3)]);
+    }
+
+    #[test]
+    fn answering_resumes_at_the_given_question() {
+        let qs = [question("1", &["a"]), question("2", &["a", "b"])];
+        let mut answers = vec![Some(AnswerId::parse("a").unwrap()), None];
+        let mut t = term("b\n");
+        answer_all(&mut t, &qs, &mut answers, 1, &mut ignore()).unwrap();
+        assert_eq!(ids(&answers), [Some("a"), Some("b")]);
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(!out.contains("Question 1/2"), "{out}");
+        assert!(out.contains("Question 2/2  (1 answered so far)"), "{out}");
+    }
+
+    #[test]
     fn back_on_the_first_question_stays_there() {
         let qs = [question("1", &["a"])];
         let mut answers = vec![None];
         let mut t = term("<\na\n");
-        answer_all(&mut t, &qs, &mut answers).unwrap();
+        answer_all(&mut t, &qs, &mut answers, 0, &mut ignore()).unwrap();
         assert_eq!(ids(&answers), [Some("a")]);
         assert!(String::from_utf8(t.out().clone())
             .unwrap()
@@ -379,20 +489,69 @@ mod tests {
     }
 
     #[test]
+    fn a_narrow_terminal_gets_wrapped_questions_and_short_prompts() {
+        let mut q = question("1", &["a", "b"]);
+        q.question = "Which system call creates a new process on a Unix system?".into();
+        q.answers[0].answer_body = "fork, which copies the calling process".into();
+        let mut answers = vec![None];
+        let mut t = term("a\n").with_width(Some(30));
+        answer_all(&mut t, &[q], &mut answers, 0, &mut ignore()).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        for line in out.lines() {
+            assert!(width_of(line) <= 30, "{line:?} is wider than 30:\n{out}");
+        }
+        assert!(
+            out.contains("  a) fork, which copies the\n     calling process"),
+            "{out}"
+        );
+        assert!(out.contains("Answer (a/b, ?): a"), "{out}");
+    }
+
+    #[test]
     fn review_can_change_an_answer_before_submitting() {
         let qs = [question("1", &["a", "b"]), question("2", &["a", "b"])];
         let mut answers = vec![Some(AnswerId::parse("a").unwrap()), None];
+        let mut changes = 0;
+        let mut count = |_: &[Option<AnswerId>], _: usize| changes += 1;
         let mut t = term("maybe\n2\nb\ny\n");
         assert_eq!(
-            review(&mut t, &qs, &mut answers, true).unwrap(),
+            review(&mut t, &qs, &mut answers, true, &mut count).unwrap(),
             Decision::Submit
         );
+        assert_eq!(changes, 1);
         assert_eq!(ids(&answers), [Some("a"), Some("b")]);
         let out = String::from_utf8(t.out().clone()).unwrap();
         assert!(out.contains("1 answered, 1 skipped"), "{out}");
         assert!(out.contains("2 answered, 0 skipped"), "{out}");
         assert!(out.contains("replaces your earlier answers"), "{out}");
         assert!(out.contains("\"maybe\": type y, n"), "{out}");
+    }
+
+    #[test]
+    fn n_at_the_review_asks_before_quitting() {
+        let qs = [question("1", &["a", "b"])];
+        let mut answers = vec![None];
+        // n, then "no, do not quit", then n and yes.
+        let mut t = term("n\nn\nn\ny\n");
+        assert_eq!(
+            review(&mut t, &qs, &mut answers, false, &mut ignore()).unwrap(),
+            Decision::Quit
+        );
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert_eq!(out.matches("Quit without sending?").count(), 2, "{out}");
+        assert_eq!(out.matches("Review your answers").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn the_review_lines_fit_a_narrow_terminal_with_cjk_questions() {
+        let mut q = question("1", &["a", "b"]);
+        q.question = "哪個系統呼叫會建立一個新的行程？".into();
+        let mut answers = vec![Some(AnswerId::parse("a").unwrap())];
+        let mut t = term("y\n").with_width(Some(30));
+        review(&mut t, &[q], &mut answers, false, &mut ignore()).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        let row = out.lines().find(|l| l.contains("->")).unwrap();
+        assert_eq!(width_of(row), 30, "{row:?}");
     }
 
     #[test]
@@ -418,12 +577,44 @@ mod tests {
         }];
         let mut t = term("");
         let now = due.with_timezone(&Utc) - chrono::Duration::hours(28);
-        let chosen = choose_test(&mut t, &listing, now).unwrap().unwrap();
+        let chosen = choose_test(&mut t, &listing, now, &|_, _| true)
+            .unwrap()
+            .unwrap();
         assert_eq!(chosen.test.test_id.as_str(), "t1");
         let out = String::from_utf8(t.out().clone()).unwrap();
         assert!(
-            out.contains("(in 1 day 4 h)") && out.contains("[submitted"),
+            out.contains("in 1 day 4 h") && out.contains("[submitted"),
             "{out}"
         );
+        assert!(out.contains("UTC"), "the zone is named: {out}");
+        assert!(out.contains("[unsent draft]"), "{out}");
+    }
+
+    #[test]
+    fn a_receipt_that_does_not_describe_the_answers_sent_is_pointed_out() {
+        let qs = [question("1", &["a", "b"])];
+        let sent = given_answers(&qs, &[Some(AnswerId::parse("a").unwrap())]);
+        let at = Utc::now();
+        let student = StudentId::parse("s1").unwrap();
+        let subject = SubjectName::parse("os").unwrap();
+        let test = TestId::parse("t1").unwrap();
+        let receipt = Receipt {
+            sha256: Receipt::digest(&student, &subject, &test, at, &sent),
+            student_id: student,
+            subject_name: subject,
+            test_id: test,
+            received_at: at,
+            replaced: false,
+            unanswered: 0,
+        };
+        let mut t = term("");
+        show_receipt(&mut t, &receipt, None, &sent).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(!out.contains("does not match"), "{out}");
+        let other = given_answers(&qs, &[Some(AnswerId::parse("b").unwrap())]);
+        let mut t = term("");
+        show_receipt(&mut t, &receipt, None, &other).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(out.contains("does not match"), "{out}");
     }
 }

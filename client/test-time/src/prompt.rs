@@ -1,6 +1,6 @@
 //! Line-based prompts that work the same on a terminal and with piped stdin.
 
-use crate::render::Style;
+use crate::render::{wrap, LocalZone, Style};
 use std::io::{self, BufRead, Write};
 
 /// Why a prompt got no answer.
@@ -20,6 +20,10 @@ pub struct Term<R, W> {
     /// Stdin is a terminal: hide key input. Otherwise the answers are echoed so a
     /// piped session's transcript reads like a typed one.
     tty: bool,
+    /// Columns of the terminal stdout writes to; `None` (not a terminal) wraps nothing.
+    pub width: Option<usize>,
+    /// The student's zone, for every time shown.
+    pub zone: LocalZone,
 }
 
 impl<R: BufRead, W: Write> Term<R, W> {
@@ -29,6 +33,55 @@ impl<R: BufRead, W: Write> Term<R, W> {
             out,
             style,
             tty,
+            width: None,
+            zone: LocalZone::Named(chrono_tz::UTC),
+        }
+    }
+
+    /// Wraps text to `width` columns (the terminal's).
+    pub fn with_width(mut self, width: Option<usize>) -> Self {
+        self.width = width.filter(|w| *w > 0);
+        self
+    }
+
+    pub fn with_zone(mut self, zone: LocalZone) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// Stdin is a terminal.
+    pub fn is_tty(&self) -> bool {
+        self.tty
+    }
+
+    /// Prints `text` wrapped to the terminal: the first line after `first`, the
+    /// others indented by `rest`.
+    pub fn say_wrapped(&mut self, first: &str, rest: &str, text: &str) -> io::Result<()> {
+        for line in wrap(text, self.width, first, rest) {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// Prints a paragraph wrapped to the terminal.
+    pub fn tell(&mut self, text: &str) -> io::Result<()> {
+        self.say_wrapped("", "", text)
+    }
+
+    /// Asks a yes/no question until the answer is clear; Enter takes `default`.
+    pub fn confirm(&mut self, question: &str, default: bool) -> Result<bool, InputError> {
+        let choices = if default { "[Y/n]" } else { "[y/N]" };
+        loop {
+            let line = self.ask(&format!("{question} {choices} "))?;
+            match line.to_ascii_lowercase().as_str() {
+                "" => return Ok(default),
+                "y" | "yes" => return Ok(true),
+                "n" | "no" => return Ok(false),
+                _ => {
+                    let msg = self.style.yellow(&format!("{line:?}: type y or n."));
+                    self.say(&msg)?;
+                }
+            }
         }
     }
 
@@ -122,6 +175,16 @@ mod tests {
     fn end_of_input_is_reported_not_looped_on() {
         let mut t = term("7\n");
         assert!(matches!(t.choose("Test", 2), Err(InputError::Ended)));
+    }
+
+    #[test]
+    fn confirm_takes_the_default_on_enter_and_asks_again_when_unclear() {
+        let mut t = term("\nmaybe\nN\n");
+        assert!(t.confirm("Resume?", true).unwrap());
+        assert!(!t.confirm("Quit?", true).unwrap());
+        let out = String::from_utf8(t.out).unwrap();
+        assert!(out.contains("Resume? [Y/n] "), "{out}");
+        assert!(out.contains("\"maybe\": type y or n."), "{out}");
     }
 
     #[test]

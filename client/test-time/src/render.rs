@@ -1,7 +1,9 @@
-//! How things look: colours (only on a terminal, never with `NO_COLOR`), due
-//! times in the student's zone and "in 2 days 4 h".
+//! How things look: colours (only on a terminal, never with `NO_COLOR`), times that
+//! always name their zone, "in 2 days 4 h", and text wrapped to the terminal in
+//! display columns (a CJK character takes two).
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use chrono_tz::Tz;
 
 /// Colours on or off, decided once at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,24 +67,136 @@ pub fn time_left(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A due time in the given zone (the student's local one in the program):
-/// `Mon 2026-11-30 23:00`.
-pub fn due_in_zone<Z: TimeZone>(due: DateTime<FixedOffset>, zone: &Z) -> String
-where
-    Z::Offset: std::fmt::Display,
-{
-    due.with_timezone(zone)
-        .format("%a %Y-%m-%d %H:%M")
-        .to_string()
+/// The student's zone: named when it can be found out (`TZ`, else the system's), so
+/// a time reads `23:00 CET`; otherwise only the offset of `chrono::Local`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalZone {
+    Named(Tz),
+    Unnamed,
 }
 
-/// "Mon 2026-11-30 23:00 (in 2 days 4 h)" in the student's local zone.
-pub fn due_local(due: DateTime<FixedOffset>, now: DateTime<Utc>) -> String {
+impl LocalZone {
+    /// Looks at `TZ` first (as the C library does), then asks the system. A name is
+    /// kept only when it agrees with `chrono::Local` (what this machine's clock says).
+    pub fn detect() -> LocalZone {
+        let from_env = std::env::var("TZ").ok().and_then(|v| zone_from_tz_var(&v));
+        let zone = from_env.or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|name| name.parse::<Tz>().ok())
+        });
+        let now = Utc::now();
+        match zone {
+            Some(tz)
+                if now.with_timezone(&tz).offset().fix()
+                    == now.with_timezone(&chrono::Local).offset().fix() =>
+            {
+                LocalZone::Named(tz)
+            }
+            _ => LocalZone::Unnamed,
+        }
+    }
+
+    /// `t` in this zone, with the zone's abbreviation or offset: `Mon 2026-11-30 23:00 CET`.
+    pub fn format(&self, t: DateTime<Utc>, pattern: &str) -> String {
+        match self {
+            LocalZone::Named(tz) => {
+                let named = t.with_timezone(tz);
+                format!("{} {}", named.format(pattern), zone_label(&named))
+            }
+            LocalZone::Unnamed => {
+                let local = t.with_timezone(&chrono::Local);
+                format!(
+                    "{} {}",
+                    local.format(pattern),
+                    offset_label(local.offset().fix())
+                )
+            }
+        }
+    }
+
+    /// The offset of this zone at `t`.
+    pub fn offset_at(&self, t: DateTime<Utc>) -> FixedOffset {
+        match self {
+            LocalZone::Named(tz) => t.with_timezone(tz).offset().fix(),
+            LocalZone::Unnamed => t.with_timezone(&chrono::Local).offset().fix(),
+        }
+    }
+}
+
+/// `TZ=Europe/Warsaw`, `TZ=:Europe/Warsaw` or a path into the zoneinfo database.
+fn zone_from_tz_var(value: &str) -> Option<Tz> {
+    let value = value.trim().trim_start_matches(':');
+    if value.is_empty() {
+        return None;
+    }
+    let name = match value.find("zoneinfo/") {
+        Some(i) => &value[i + "zoneinfo/".len()..],
+        None => value,
+    };
+    name.parse::<Tz>().ok()
+}
+
+/// `CET`, `EST`; zones without a letter abbreviation (`+03`) get `UTC+03:00`.
+fn zone_label(t: &DateTime<Tz>) -> String {
+    let abbreviation = t.format("%Z").to_string();
+    if abbreviation.chars().any(|c| c.is_ascii_alphabetic()) {
+        abbreviation
+    } else {
+        offset_label(t.offset().fix())
+    }
+}
+
+/// `UTC`, `UTC+01:00`, `UTC-05:00`.
+pub fn offset_label(offset: FixedOffset) -> String {
+    if offset.local_minus_utc() == 0 {
+        "UTC".to_string()
+    } else {
+        format!("UTC{offset}")
+    }
+}
+
+const DAY_TIME: &str = "%a %Y-%m-%d %H:%M";
+
+/// An instant as the API sent it (with the trainer's offset), shown in the student's
+/// zone and naming it. When the trainer's offset differs, the trainer's time follows,
+/// so the deadline in an error message from the server (in the trainer's zone) is
+/// recognisably the same instant: `Mon 2026-11-30 17:00 EST (Mon 23:00 UTC+01:00 for
+/// your trainer)`.
+pub fn when(t: DateTime<FixedOffset>, zone: &LocalZone) -> String {
+    let utc = t.with_timezone(&Utc);
+    let mine = zone.format(utc, DAY_TIME);
+    if zone.offset_at(utc) == *t.offset() {
+        return mine;
+    }
+    let theirs = t.format(if same_day(t, utc, zone) {
+        "%a %H:%M"
+    } else {
+        DAY_TIME
+    });
     format!(
-        "{} ({})",
-        due_in_zone(due, &chrono::Local),
-        time_left(due.with_timezone(&Utc), now)
+        "{mine} ({theirs} {} for your trainer)",
+        offset_label(*t.offset())
     )
+}
+
+fn same_day(t: DateTime<FixedOffset>, utc: DateTime<Utc>, zone: &LocalZone) -> bool {
+    let mine = utc.with_timezone(&zone.offset_at(utc));
+    mine.date_naive() == t.date_naive()
+}
+
+/// "Mon 2026-11-30 23:00 CET (in 2 days 4 h)".
+pub fn due(t: DateTime<FixedOffset>, now: DateTime<Utc>, zone: &LocalZone) -> String {
+    format!(
+        "{}, {}",
+        when(t, zone),
+        time_left(t.with_timezone(&Utc), now)
+    )
+}
+
+/// An instant of this machine (a receipt's time, a draft's): `Mon 2026-11-30 21:14:05 CET`.
+pub fn moment(t: DateTime<Utc>, zone: &LocalZone) -> String {
+    zone.format(t, "%a %Y-%m-%d %H:%M:%S")
 }
 
 /// First 12 hex digits of a receipt hash: enough to compare, short enough to note down.
@@ -90,15 +204,58 @@ pub fn short_hash(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
 }
 
-/// Pads or cuts `text` to `width` characters (tables).
+/// Columns `text` takes on a terminal (colour codes take none, CJK characters two).
+pub fn width_of(text: &str) -> usize {
+    textwrap::core::display_width(text)
+}
+
+/// Pads or cuts `text` to `width` display columns (tables).
 pub fn cell(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count > width {
-        let cut: String = text.chars().take(width.saturating_sub(3)).collect();
-        format!("{cut}...")
-    } else {
-        format!("{text}{}", " ".repeat(width - count))
+    let used = width_of(text);
+    if used <= width {
+        return format!("{text}{}", " ".repeat(width - used));
     }
+    let room = width.saturating_sub(3);
+    let mut cut = String::new();
+    let mut taken = 0;
+    for c in text.chars() {
+        let w = width_of(c.encode_utf8(&mut [0; 4]));
+        if taken + w > room {
+            break;
+        }
+        cut.push(c);
+        taken += w;
+    }
+    let dots = ".".repeat(width.min(3));
+    format!("{cut}{dots}{}", " ".repeat(room - taken))
+}
+
+/// Wraps `text` to `width` columns: the first line starts with `first`, the others
+/// with `rest` (a hanging indent). Without a width (not a terminal) it is one line.
+pub fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> Vec<String> {
+    let Some(width) = width else {
+        return vec![format!("{first}{text}")];
+    };
+    // A width too small for the indent still gets a few columns of text.
+    let width = width.max(width_of(first).max(width_of(rest)) + 8);
+    let options = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(rest);
+    let mut lines: Vec<String> = Vec::new();
+    // Line breaks in the text (a multi-line question) are kept.
+    for (i, paragraph) in text.split('\n').enumerate() {
+        let options = if i == 0 {
+            options.clone()
+        } else {
+            options.clone().initial_indent(rest)
+        };
+        let wrapped = textwrap::wrap(paragraph, options);
+        if wrapped.is_empty() {
+            lines.push(if i == 0 { first } else { rest }.trim_end().to_string());
+        }
+        lines.extend(wrapped.into_iter().map(|l| l.into_owned()));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -125,11 +282,109 @@ mod tests {
     }
 
     #[test]
-    fn due_time_is_shown_in_the_students_zone_not_the_trainers() {
-        // Trainer in Warsaw (+01:00), student in New York (-05:00).
-        let due = DateTime::parse_from_rfc3339("2026-11-30T23:00:00+01:00").unwrap();
-        let new_york = FixedOffset::west_opt(5 * 3600).unwrap();
-        assert_eq!(due_in_zone(due, &new_york), "Mon 2026-11-30 17:00");
+    fn a_tz_variable_names_a_zone_in_any_of_its_spellings() {
+        assert_eq!(
+            zone_from_tz_var("Europe/Warsaw"),
+            Some(chrono_tz::Europe::Warsaw)
+        );
+        assert_eq!(
+            zone_from_tz_var(":America/New_York"),
+            Some(chrono_tz::America::New_York)
+        );
+        assert_eq!(
+            zone_from_tz_var("/usr/share/zoneinfo/Asia/Tokyo"),
+            Some(chrono_tz::Asia::Tokyo)
+        );
+        assert_eq!(zone_from_tz_var(""), None);
+        assert_eq!(zone_from_tz_var("Nowhere/City"), None);
+    }
+
+    #[test]
+    fn zones_are_named_by_abbreviation_or_offset() {
+        let winter = utc("2026-11-30T22:00:00Z");
+        assert_eq!(
+            zone_label(&winter.with_timezone(&chrono_tz::Europe::Warsaw)),
+            "CET"
+        );
+        assert_eq!(
+            zone_label(&winter.with_timezone(&chrono_tz::America::New_York)),
+            "EST"
+        );
+        assert_eq!(
+            offset_label(FixedOffset::east_opt(3600).unwrap()),
+            "UTC+01:00"
+        );
+        assert_eq!(offset_label(FixedOffset::east_opt(0).unwrap()), "UTC");
+    }
+
+    #[test]
+    fn a_time_names_the_students_zone_and_the_trainers_when_they_differ() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T23:00:00+01:00").unwrap();
+        let warsaw = LocalZone::Named(chrono_tz::Europe::Warsaw);
+        assert_eq!(when(at, &warsaw), "Mon 2026-11-30 23:00 CET");
+        let new_york = LocalZone::Named(chrono_tz::America::New_York);
+        assert_eq!(
+            when(at, &new_york),
+            "Mon 2026-11-30 17:00 EST (Mon 23:00 UTC+01:00 for your trainer)"
+        );
+        let tokyo = LocalZone::Named(chrono_tz::Asia::Tokyo);
+        assert_eq!(
+            when(at, &tokyo),
+            "Tue 2026-12-01 07:00 JST (Mon 2026-11-30 23:00 UTC+01:00 for your trainer)"
+        );
+        let now = utc("2026-11-28T19:00:00Z");
+        assert_eq!(
+            due(at, now, &warsaw),
+            "Mon 2026-11-30 23:00 CET, in 2 days 3 h"
+        );
+    }
+
+    #[test]
+    fn cells_are_padded_or_cut_to_display_width() {
+        assert_eq!(cell("ab", 4), "ab  ");
+        assert_eq!(cell("abcdefgh", 6), "abc...");
+        // Two columns per CJK character: the cell is as wide as an ASCII one.
+        assert_eq!(width_of("進程"), 4);
+        assert_eq!(cell("進程", 6), "進程  ");
+        let cut = cell("進程與核心", 8);
+        assert_eq!(width_of(&cut), 8, "{cut:?}");
+        assert!(cut.starts_with("進程..."), "{cut:?}");
+        assert_eq!(width_of(&cell("\x1b[1mbold\x1b[0m", 6)), 6);
+    }
+
+    #[test]
+    fn text_wraps_at_words_with_a_hanging_indent() {
+        let lines = wrap(
+            "Which system call creates a new process on Linux?",
+            Some(20),
+            "1. ",
+            "   ",
+        );
+        assert_eq!(
+            lines,
+            [
+                "1. Which system call",
+                "   creates a new",
+                "   process on Linux?"
+            ]
+        );
+        assert!(lines.iter().all(|l| width_of(l) <= 20));
+        assert_eq!(
+            wrap("one line", None, "> ", "  "),
+            ["> one line"],
+            "not a terminal: not wrapped"
+        );
+    }
+
+    #[test]
+    fn cjk_text_wraps_by_display_columns() {
+        let text = "哪個系統呼叫會在Linux上建立一個新的行程？";
+        let lines = wrap(text, Some(16), "", "");
+        assert!(lines.len() > 1, "{lines:?}");
+        for line in &lines {
+            assert!(width_of(line) <= 16, "{line:?} is {} wide", width_of(line));
+        }
+        assert_eq!(lines.concat(), text, "nothing lost or added");
     }
 
     #[test]
@@ -140,11 +395,5 @@ mod tests {
         assert!(!Style::detect(false, None).color);
         assert_eq!(Style { color: false }.bold("x"), "x");
         assert_eq!(Style { color: true }.bold("x"), "\x1b[1mx\x1b[0m");
-    }
-
-    #[test]
-    fn cells_are_padded_or_cut_to_width() {
-        assert_eq!(cell("ab", 4), "ab  ");
-        assert_eq!(cell("abcdefgh", 6), "abc...");
     }
 }

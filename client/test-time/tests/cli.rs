@@ -220,7 +220,8 @@ impl Student {
         self.home.path().join("xdg")
     }
 
-    fn run(&self, args: &[&str], stdin: &str) -> Run {
+    /// `test-time args` on this student's machine.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(TEST_TIME);
         cmd.args(args)
             .env("HOME", self.home.path())
@@ -230,11 +231,27 @@ impl Student {
             .env_remove("TEST_TIME_STUDENT_ID")
             .env_remove("TEST_TIME_CONFIG")
             .env_remove("NO_COLOR")
+            .env_remove("COLUMNS")
+            .env("TZ", "Europe/Warsaw")
             .env("TEST_TIME_TIMEOUT", "20");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let mut child = cmd
+        cmd
+    }
+
+    /// Where the draft of a test is kept.
+    fn draft(&self, student: &str, subject: &str, test: &str) -> PathBuf {
+        self.config_dir()
+            .join("ework/drafts")
+            .join(student)
+            .join(subject)
+            .join(format!("{test}.json"))
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -279,20 +296,21 @@ impl Student {
     }
 }
 
-/// The open tests of a listing, as (subject, testId, submitted, dueAt).
+/// The open tests of `list --json`, as (subject, testId, submitted, dueAt).
 fn open_tests(listing: &Value) -> Vec<(String, String, bool, String)> {
-    let mut out = Vec::new();
-    for subject in listing.as_array().expect("listing is an array") {
-        for t in subject["tests"].as_array().expect("tests array") {
-            out.push((
-                subject["subject"].as_str().unwrap_or_default().to_string(),
+    listing["openTests"]
+        .as_array()
+        .expect("openTests is an array")
+        .iter()
+        .map(|t| {
+            (
+                t["subject"].as_str().unwrap_or_default().to_string(),
                 t["testId"].as_str().unwrap_or_default().to_string(),
                 t["submitted"].as_bool().unwrap_or_default(),
                 t["dueAt"].as_str().unwrap_or_default().to_string(),
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// The answer ids of each question of a test, from `show --json`.
@@ -315,25 +333,30 @@ fn options(student: &Student, subject: &str, test: &str) -> Vec<Vec<String>> {
 /// Lines that pick operating-systems/test01 in the interactive chooser, starting
 /// with one out-of-range number at each prompt that is actually shown.
 fn choose_os_test01(listing: &Value) -> String {
-    let subjects: Vec<&Value> = listing
-        .as_array()
-        .expect("listing")
-        .iter()
-        .filter(|s| s["tests"].as_array().is_some_and(|t| !t.is_empty()))
-        .collect();
+    let tests = open_tests(listing);
+    let mut subjects: Vec<&str> = Vec::new();
+    for (subject, ..) in &tests {
+        if !subjects.contains(&subject.as_str()) {
+            subjects.push(subject);
+        }
+    }
     let mut input = String::new();
     let os = subjects
         .iter()
-        .position(|s| s["subject"] == "operating-systems")
+        .position(|s| *s == "operating-systems")
         .expect("operating-systems has open tests");
     if subjects.len() > 1 {
         input.push_str(&format!("99\n{}\n", os + 1));
     }
-    let tests = subjects[os]["tests"].as_array().expect("tests");
-    if tests.len() > 1 {
-        let t = tests
+    let in_os: Vec<&str> = tests
+        .iter()
+        .filter(|(s, ..)| s == "operating-systems")
+        .map(|(_, t, ..)| t.as_str())
+        .collect();
+    if in_os.len() > 1 {
+        let t = in_os
             .iter()
-            .position(|t| t["testId"] == "test01")
+            .position(|t| *t == "test01")
             .expect("test01 open");
         input.push_str(&format!("0\n{}\n", t + 1));
     }
@@ -398,9 +421,9 @@ fn a_student_takes_a_test_interactively_from_listing_to_receipt() {
         .iter()
         .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && *submitted));
 
-    // Taking it again says so, and the receipt says the answers were replaced.
+    // Taking it again starts from what was submitted (straight to the review), and
+    // the receipt says the answers were replaced.
     let mut again = choose_os_test01(&student.json(&["list", "--json"]));
-    again.push_str(&"\n".repeat(n));
     again.push_str("y\n");
     let run = student.ok(&[], &again);
     assert!(
@@ -409,15 +432,30 @@ fn a_student_takes_a_test_interactively_from_listing_to_receipt() {
         run.stdout
     );
     assert!(
+        run.stdout.contains("Your submitted answers are filled in"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("{n} answered, 0 skipped")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("Question 1/"),
+        "no question asked again:\n{}",
+        run.stdout
+    );
+    assert!(
         run.stdout
             .contains("This submission replaced your earlier one."),
         "{}",
         run.stdout
     );
+    assert!(!run.stdout.contains("left unanswered"), "{}", run.stdout);
     assert!(
-        run.stdout
-            .contains(&format!("{n} question(s) left unanswered")),
-        "{}",
+        !run.stdout.contains("does not match"),
+        "the receipt describes what was sent:\n{}",
         run.stdout
     );
 }
@@ -432,24 +470,58 @@ fn quitting_at_the_review_sends_nothing_and_exits_non_zero() {
     for q in &opts {
         input.push_str(&format!("{}\n", q[0]));
     }
-    input.push_str("n\n");
+    // n asks first; "no" goes back to the review, then n and yes quit.
+    input.push_str("n\nn\nn\ny\n");
     let run = student.run(&["take", "operating-systems", "test01"], &input);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("not submitted"), "{}", run.stderr);
-    let listing = open_tests(&student.json(&["list", "--json"]));
-    assert!(listing
+    assert_eq!(
+        run.stdout.matches("Quit without sending?").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Nothing sent."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("test-time submit operating-systems test01 --draft"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stderr.contains("error:"),
+        "quitting is not an error:\n{}",
+        run.stderr
+    );
+    let listing = student.json(&["list", "--json"]);
+    assert!(open_tests(&listing)
         .iter()
         .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && !submitted));
+    assert_eq!(
+        listing["openTests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["subject"] == "operating-systems" && t["testId"] == "test01")
+            .unwrap()["unsentDraft"],
+        true,
+        "{listing}"
+    );
 
-    // Input that ends in the middle of the test sends nothing either.
+    // Input that ends in the middle of the test sends nothing either; the draft of
+    // the attempt before is declined, so this one starts afresh.
     let run = student.run(
         &["take", "operating-systems", "test01"],
-        &format!("{}\n", opts[0][0]),
+        &format!("n\n{}\n", opts[0][0]),
     );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
             .contains("input ended before the test was finished"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("your answers are kept in"),
         "{}",
         run.stderr
     );
@@ -549,11 +621,47 @@ fn first_run_asks_for_the_settings_saves_them_privately_and_reuses_them() {
     let stack = Stack::start(data.path(), None, true);
     let student = Student::new();
     let key = stack.key("student04");
-    // A bad URL and a bad id are asked again; input then ends at the first question.
-    let input = format!("not a url\n{}\n{key}\n../x\nstudent04\n", stack.url);
+    let file = student.config_dir().join("ework").join("test-time.conf");
+    let wrong = "ewk_0000000000000000000000000000000000000000";
+
+    // A key the API refuses is asked for again, and nothing is saved until it works.
+    let input = format!("{}\n{wrong}\nstudent04\n", stack.url);
+    let run = student.run(&["take", "operating-systems", "test01"], &input);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("your API key was refused")
+            && run.stdout.contains("Type your API key again."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("API key (input hidden):").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(!file.exists(), "a refused key is not saved");
+
+    // A bad URL, a refused key and a bad id are asked again; input then ends at the
+    // first question.
+    let input = format!(
+        "not a url\n{}\n{wrong}\n../x\nstudent04\n{key}\n",
+        stack.url
+    );
     let run = student.run(&["take", "operating-systems", "test01"], &input);
     assert!(
         run.stdout.contains("Welcome to test-time"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Welcome, student04!"),
+        "greeted once the settings work:\n{}",
+        run.stdout
+    );
+    let greeting = run.stdout.find("Welcome, student04!").unwrap();
+    assert!(
+        run.stdout.find("your API key was refused").unwrap() < greeting,
         "{}",
         run.stdout
     );
@@ -569,7 +677,6 @@ fn first_run_asks_for_the_settings_saves_them_privately_and_reuses_them() {
         run.stdout
     );
 
-    let file = student.config_dir().join("ework").join("test-time.conf");
     let text = std::fs::read_to_string(&file).expect("config saved under XDG_CONFIG_HOME");
     assert!(
         text.contains(&format!("apiKey={key}")) && text.contains("studentId=student04"),
@@ -942,4 +1049,570 @@ fn completions_and_man_page_are_generated() {
     assert!(bash.stdout.contains("submit"), "{}", bash.stdout);
     let man = student.ok(&["man"], "");
     assert!(man.stdout.contains(".TH test-time"), "{}", man.stdout);
+}
+
+#[test]
+fn the_man_page_has_the_reference_sections_and_points_at_no_missing_page() {
+    let man = Student::new().ok(&["man"], "").stdout;
+    for section in [
+        ".SH EXAMPLES",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(man.contains(section), "{section}:\n{man}");
+    }
+    assert!(!man.contains("(1)"), "{man}");
+    let help = Student::new().ok(&["--help"], "").stdout;
+    assert!(
+        help.contains("Examples:") && help.contains("Exit status:"),
+        "{help}"
+    );
+}
+
+// ------------------------------------------------ drafts, retries, interruptions
+
+/// A test-time run typed into line by line, reading what it prints as it goes.
+struct Session {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    err: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Session {
+    fn start(student: &Student, args: &[&str]) -> Session {
+        let mut child = student
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting test-time");
+        let collect = |pipe: Box<dyn Read + Send>| {
+            let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let sink = text.clone();
+            std::thread::spawn(move || {
+                let mut pipe = pipe;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+            text
+        };
+        let out = collect(Box::new(child.stdout.take().unwrap()));
+        let err = collect(Box::new(child.stderr.take().unwrap()));
+        Session {
+            stdin: child.stdin.take(),
+            child,
+            out,
+            err,
+        }
+    }
+
+    /// Waits until `text` was printed `times` times.
+    fn wait_for(&self, text: &str, times: usize) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.out.lock().unwrap().matches(text).count() >= times {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!(
+            "waited in vain for {text:?} x{times}:\n{}\n{}",
+            self.out.lock().unwrap(),
+            self.err.lock().unwrap()
+        );
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("typing into test-time");
+    }
+
+    /// Ctrl-C.
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn finish(mut self) -> Run {
+        drop(self.stdin.take());
+        let status = self.child.wait().expect("test-time ends");
+        // The readers end with the pipes.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let run = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: self.out.lock().unwrap().clone(),
+            stderr: self.err.lock().unwrap().clone(),
+        };
+        run
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn an_interrupted_attempt_is_kept_as_a_private_draft_and_resumed_where_it_stopped() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student01"), "student01");
+    let opts = options(&student, "operating-systems", "test01");
+    let n = opts.len();
+
+    let mut session = Session::start(&student, &["take", "operating-systems", "test01"]);
+    session.wait_for("Question 1/", 1);
+    session.send(&opts[0][0]);
+    session.wait_for("Question 2/", 1);
+    session.send(&opts[1][1]);
+    session.wait_for("Question 3/", 1);
+    session.interrupt();
+    let run = session.finish();
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    let draft = student.draft("student01", "operating-systems", "test01");
+    assert!(
+        run.stderr.contains("Interrupted: nothing was sent.")
+            && run.stderr.contains(&draft.display().to_string())
+            && run
+                .stderr
+                .contains("test-time submit operating-systems test01 --draft"),
+        "{}",
+        run.stderr
+    );
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&draft).unwrap()).unwrap();
+    assert_eq!(kept["testResult"].as_array().unwrap().len(), 2, "{kept}");
+    assert_eq!(kept["position"], 2, "{kept}");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&draft), 0o600);
+        assert_eq!(mode(draft.parent().unwrap()), 0o700);
+    }
+    let listing = student.json(&["list", "--json"]);
+    let entry = listing["openTests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["subject"] == "operating-systems" && t["testId"] == "test01")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["submitted"], false);
+    assert_eq!(entry["unsentDraft"], true);
+    assert!(
+        student.ok(&["list"], "").stdout.contains("unsent draft"),
+        "the table marks it"
+    );
+
+    // The next run offers the draft first and resumes at question 3.
+    let mut input = String::from("y\n");
+    for q in &opts[2..] {
+        input.push_str(&format!("{}\n", q[0]));
+    }
+    input.push_str("y\n");
+    let run = student.ok(&[], &input);
+    assert!(
+        run.stdout
+            .contains("You have unsent answers: operating-systems / test01: 2 answered"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Question 1/"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("Question 3/{n}  (2 answered so far)")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("{n} answered, 0 skipped")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Submitted at"), "{}", run.stdout);
+    assert!(!draft.exists(), "a stored submission removes its draft");
+    let shown = student.json(&["show", "operating-systems", "test01", "--json"]);
+    assert_eq!(
+        shown["submission"]["testResult"][1]["answer"],
+        opts[1][1].as_str(),
+        "the answer given before Ctrl-C was sent: {shown}"
+    );
+}
+
+/// A proxy to the stack that answers the next `fail` uploads with 503, as an
+/// overloaded server would.
+struct FlakyProxy {
+    url: String,
+    fail: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One HTTP message (head and content-length body) from `stream`, `buf` holding
+/// what was read past the previous one. `None` at the end of the stream.
+fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            let total = end + 4 + length;
+            while buf.len() < total {
+                let n = stream.read(&mut chunk).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let message = buf[..total].to_vec();
+            buf.drain(..total);
+            return Some(message);
+        }
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+impl FlakyProxy {
+    fn start(upstream: &str, fail: usize) -> FlakyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let fail = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(fail));
+        let left = fail.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { break };
+                let (upstream, left) = (upstream.clone(), left.clone());
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    while let Some(request) = read_message(&mut client, &mut buf) {
+                        let upload = request.starts_with(b"POST /api/v1/test ");
+                        let failing = upload
+                            && left
+                                .fetch_update(
+                                    std::sync::atomic::Ordering::SeqCst,
+                                    std::sync::atomic::Ordering::SeqCst,
+                                    |n| n.checked_sub(1),
+                                )
+                                .is_ok();
+                        if failing {
+                            let body =
+                                r#"{"code":503,"body":"busy, try again","reason":"unavailable"}"#;
+                            let _ = client.write_all(
+                                format!(
+                                    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            );
+                            return;
+                        }
+                        let Ok(mut up) = TcpStream::connect(&upstream) else {
+                            return;
+                        };
+                        if up.write_all(&request).is_err() {
+                            return;
+                        }
+                        let mut up_buf = Vec::new();
+                        let Some(response) = read_message(&mut up, &mut up_buf) else {
+                            return;
+                        };
+                        if client.write_all(&response).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FlakyProxy { url, fail }
+    }
+
+    fn fail_next(&self, uploads: usize) {
+        self.fail
+            .store(uploads, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_failed_send_offers_a_retry_keeps_the_answers_and_says_how_to_resend() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let proxy = FlakyProxy::start(&stack.url, 2);
+    let student = Student::with_env(&proxy.url, stack.key("student02"), "student02");
+    let opts = options(&student, "operating-systems", "test01");
+    let firsts: Vec<&str> = opts.iter().map(|q| q[0].as_str()).collect();
+
+    // Submit, refused twice: retry once, then give up.
+    let mut input: String = firsts.iter().map(|a| format!("{a}\n")).collect();
+    input.push_str("y\ny\nn\n");
+    let run = student.run(&["take", "operating-systems", "test01"], &input);
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.matches("Try sending again?").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout
+            .matches("Not sent: the server had a problem (HTTP 503)")
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    let draft = student.draft("student02", "operating-systems", "test01");
+    assert!(
+        run.stderr.contains("not sent: the server had a problem")
+            && run.stderr.contains(&draft.display().to_string())
+            && run
+                .stderr
+                .contains("`test-time submit operating-systems test01 --draft`"),
+        "{}",
+        run.stderr
+    );
+    assert!(draft.exists());
+    assert!(open_tests(&student.json(&["list", "--json"]))
+        .iter()
+        .any(|(s, t, submitted, _)| s == "operating-systems" && t == "test01" && !submitted));
+
+    // What the hint says works, and takes the draft away.
+    let run = student.ok(&["submit", "operating-systems", "test01", "--draft"], "");
+    assert!(run.stdout.contains("Submitted at"), "{}", run.stdout);
+    assert!(!draft.exists());
+    let run = student.run(&["submit", "operating-systems", "test01", "--draft"], "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no unsent answers to operating-systems/test01"),
+        "{}",
+        run.stderr
+    );
+
+    // A retry that gets through: the receipt, and no draft left.
+    proxy.fail_next(1);
+    let run = student.ok(&["take", "operating-systems", "test01"], "y\ny\n");
+    assert!(run.stdout.contains("Try sending again?"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("This submission replaced your earlier one."),
+        "{}",
+        run.stdout
+    );
+    assert!(!draft.exists());
+
+    // A non-interactive submit that fails keeps its answers for --draft too.
+    proxy.fail_next(1);
+    let run = student.run(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &firsts.join(","),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(draft.exists(), "{}", run.stderr);
+    student.ok(&["submit", "operating-systems", "test01", "--draft"], "");
+}
+
+#[test]
+fn an_unknown_subject_is_refused_naming_the_subjects_with_open_tests() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student01"), "student01");
+    let run = student.run(&["take", "chemistry"], "");
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no open test in \"chemistry\"")
+            && run.stderr.contains("operating-systems"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("No open tests"), "{}", run.stdout);
+}
+
+#[test]
+fn every_command_exits_quietly_when_its_output_is_closed() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student03"), "student03");
+    let answers = vec!["a"; options(&student, "operating-systems", "test01").len()].join(",");
+    let commands: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["take", "operating-systems", "test01"],
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["show", "operating-systems", "test01"],
+        vec!["show", "operating-systems", "test01", "--json"],
+        vec![
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &answers,
+        ],
+        vec!["config"],
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["man"],
+        vec!["--help"],
+        vec!["list", "--help"],
+        vec!["--version"],
+    ];
+    for args in commands {
+        // A pipe whose reading end is already closed, like `| true` that has exited.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = student
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("test-time runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "test-time {args:?} | true: {stderr}"
+        );
+        assert!(
+            !stderr.to_lowercase().contains("broken pipe") && !stderr.contains("panicked"),
+            "test-time {args:?} | true: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn deadlines_name_the_zone_and_the_trainers_time_when_it_differs() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let mut student = Student::with_env(&stack.url, stack.key("student01"), "student01");
+    let table = student.ok(&["list"], "").stdout;
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("operating-systems") && l.contains("test01"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains(" CET") || row.contains(" CEST"),
+        "the zone is named: {row}"
+    );
+    assert!(
+        !row.contains("for your trainer"),
+        "same zone, one time: {row}"
+    );
+
+    student.env.push(("TZ".into(), "America/New_York".into()));
+    let table = student.ok(&["list"], "").stdout;
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("operating-systems") && l.contains("test01"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        (row.contains(" EST") || row.contains(" EDT"))
+            && row.contains("23:00 UTC+0")
+            && row.contains("for your trainer"),
+        "both times, each with its zone: {row}"
+    );
+}
+
+#[test]
+fn show_tells_what_was_submitted_and_checks_its_receipt() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let student = Student::with_env(&stack.url, stack.key("student04"), "student04");
+    let before = student.ok(&["show", "operating-systems", "test01"], "");
+    assert!(
+        before.stdout.contains("Not submitted yet."),
+        "{}",
+        before.stdout
+    );
+    let opts = options(&student, "operating-systems", "test01");
+    let mut answers: Vec<&str> = opts.iter().map(|q| q[0].as_str()).collect();
+    answers[0] = "-";
+    student.ok(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            &answers.join(","),
+        ],
+        "",
+    );
+    let shown = student.ok(&["show", "operating-systems", "test01"], "");
+    assert_eq!(
+        shown.stdout.matches("<- your answer").count(),
+        opts.len() - 1,
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains(&format!(
+            "Submitted: {} of {} question(s) answered.",
+            opts.len() - 1,
+            opts.len()
+        )),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("(it matches the answers stored)"),
+        "{}",
+        shown.stdout
+    );
+    let json = student.json(&["show", "operating-systems", "test01", "--json"]);
+    assert_eq!(json["receiptMatchesAnswers"], true, "{json}");
+    assert_eq!(
+        json["submission"]["receipt"]["sha256"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+    assert_eq!(json["submission"]["receipt"]["studentId"], "student04");
+}
+
+#[test]
+fn text_is_wrapped_to_the_columns_given() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path(), None, true);
+    let mut student = Student::with_env(&stack.url, stack.key("student01"), "student01");
+    student.env.push(("COLUMNS".into(), "40".into()));
+    for args in [vec!["show", "operating-systems", "test01"], vec!["list"]] {
+        let out = student.ok(&args, "").stdout;
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 40,
+                "{args:?}: {line:?} is wider than 40:\n{out}"
+            );
+        }
+    }
+    let list = student.ok(&["list"], "").stdout;
+    assert!(
+        list.contains("operating-systems / test01: to take"),
+        "one block per test when the table does not fit:\n{list}"
+    );
 }
