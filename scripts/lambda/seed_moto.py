@@ -11,6 +11,8 @@ import sys
 import boto3
 
 TEST_KEY = "ewk_0123456789abcdef0123456789abcdef01234567"
+KEY_HASH = hashlib.sha256(TEST_KEY.encode()).hexdigest()
+KEY_RECORD = {"studentId": "student01", "sha256": KEY_HASH, "createdAt": "2026-11-24T10:00:00Z"}
 
 
 def main(bucket: str) -> None:
@@ -37,15 +39,10 @@ def main(bucket: str) -> None:
                 }
             ]
         },
-        "_system/keys.json": {
-            "keys": [
-                {
-                    "studentId": "student01",
-                    "sha256": hashlib.sha256(TEST_KEY.encode()).hexdigest(),
-                    "createdAt": "2026-11-24T10:00:00Z",
-                }
-            ]
-        },
+        # One object per live key, named by its hash (what the API reads), and the
+        # student's keyring (what `trainer keys` changes).
+        f"_system/keys/{KEY_HASH}": KEY_RECORD,
+        "_system/keyring/student01": {"keys": [KEY_RECORD]},
         "operating-systems/test01/questions.json": [
             {"questionId": "1", "question": "What is a kernel?", "answers": [
                 {"answerId": "a", "answerBody": "A seed"}, {"answerId": "b", "answerBody": "The core of an OS"}]},

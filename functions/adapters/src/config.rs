@@ -42,6 +42,7 @@ impl FunctionConfig {
     pub fn api(&self) -> ApiConfig {
         ApiConfig {
             time_zone: self.time_zone,
+            ..ApiConfig::default()
         }
     }
 

@@ -1,6 +1,7 @@
 //! The three endpoints, independent of how requests arrive (API Gateway through
 //! Lambda, or the local HTTP gateway).
 
+pub mod cache;
 pub mod contract;
 pub mod error;
 pub mod request;
@@ -21,6 +22,7 @@ use contract::{
 pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// A request, reduced to what the endpoints read.
 #[derive(Debug, Clone, Default)]
@@ -86,21 +88,33 @@ impl Endpoint {
 pub struct ApiConfig {
     /// The trainer's zone: deadlines in messages are shown in it.
     pub time_zone: Tz,
+    /// How long the catalog, roster and questions read by one request are reused by
+    /// later ones (see [`cache`]); zero reads them on every request.
+    pub cache_ttl: chrono::Duration,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             time_zone: crate::deadline::DEFAULT_TIME_ZONE,
+            cache_ttl: cache::DEFAULT_CACHE_TTL,
         }
     }
 }
 
 /// The API, generic over its ports.
+///
+/// Request budget (S3 answers in 10-30 ms, so round trips, not work, decide the
+/// latency): every endpoint makes at most two rounds of store requests one after
+/// the other, the reads of a round running at once. Warm (catalog, roster and
+/// questions reused, see [`cache`]): list = the key, then one read per open test
+/// at once; get = the key and the caller's submission; upload = the key and the
+/// caller's submission, then one write.
 pub struct Api<S, C> {
     store: S,
     clock: C,
     config: ApiConfig,
+    cache: cache::ApiCache,
 }
 
 impl<S: ObjectStore, C: Clock> Api<S, C> {
@@ -109,6 +123,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             store,
             clock,
             config,
+            cache: cache::ApiCache::default(),
         }
     }
 
@@ -164,22 +179,25 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         Ok(())
     }
 
-    /// Who is calling, from the key alone.
-    async fn authenticate(&self, req: &ApiRequest) -> Result<StudentId, ApiError> {
-        let presented = req
-            .api_key
+    /// The key presented, before any I/O: a request without one costs no request.
+    fn presented_key(req: &ApiRequest) -> Result<&str, ApiError> {
+        req.api_key
             .as_deref()
             .map(str::trim)
-            .filter(|k| !k.is_empty());
-        let presented = presented.ok_or(ApiError::MissingKey)?;
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::MissingKey)
+    }
+
+    /// Who is calling, from the key alone: one small read, never cached.
+    async fn authenticate(&self, presented: &str) -> Result<StudentId, ApiError> {
         keys::owner_of(&self.store, presented, self.clock.now())
             .await?
             .ok_or_else(|| ApiError::Forbidden(Denied::InvalidKey, "this API key is not valid (revoked, expired or mistyped); ask your trainer for a new one".into()))
     }
 
     /// The caller's roster entry; the id in the request must be the key's owner.
-    async fn enrolled(
-        &self,
+    fn enrolled(
+        roster: &Roster,
         owner: &StudentId,
         claimed: Option<&StudentId>,
     ) -> Result<Student, ApiError> {
@@ -193,9 +211,6 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 ));
             }
         }
-        let roster: Roster = store_json::read(&self.store, &layout::roster())
-            .await?
-            .unwrap_or_default();
         roster.find(owner).cloned().ok_or_else(|| {
             ApiError::Forbidden(
                 Denied::NotOnRoster,
@@ -204,20 +219,38 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         })
     }
 
-    async fn catalog(&self) -> Result<Catalog, ApiError> {
-        Ok(store_json::read(&self.store, &layout::catalog())
-            .await?
-            .unwrap_or_default())
+    async fn roster(&self) -> Result<Arc<Roster>, ApiError> {
+        let load = || async {
+            Ok::<_, ApiError>(
+                store_json::read(&self.store, &layout::roster())
+                    .await?
+                    .unwrap_or_default(),
+            )
+        };
+        let (now, ttl) = (self.clock.now(), self.config.cache_ttl);
+        self.cache.roster(now, ttl, load).await
+    }
+
+    async fn catalog(&self) -> Result<Arc<Catalog>, ApiError> {
+        let load = || async {
+            Ok::<_, ApiError>(
+                store_json::read(&self.store, &layout::catalog())
+                    .await?
+                    .unwrap_or_default(),
+            )
+        };
+        let (now, ttl) = (self.clock.now(), self.config.cache_ttl);
+        self.cache.catalog(now, ttl, load).await
     }
 
     /// Finds an open test the student may take.
-    async fn open_test(
+    fn open_test(
         &self,
+        catalog: &Catalog,
         student: &Student,
         subject: &SubjectName,
         test: &TestId,
     ) -> Result<TestMeta, ApiError> {
-        let catalog = self.catalog().await?;
         let meta = catalog.find(subject, test).cloned().ok_or_else(|| {
             ApiError::NotFound(format!(
                 "there is no published test {test} in subject {subject}"
@@ -249,37 +282,59 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         &self,
         subject: &SubjectName,
         test: &TestId,
-    ) -> Result<Vec<Question>, ApiError> {
-        store_json::read(&self.store, &layout::questions(subject, test))
+    ) -> Result<Arc<Vec<Question>>, ApiError> {
+        let load = || async {
+            Ok::<_, ApiError>(
+                store_json::read(&self.store, &layout::questions(subject, test)).await?,
+            )
+        };
+        let (now, ttl) = (self.clock.now(), self.config.cache_ttl);
+        self.cache
+            .questions((subject.clone(), test.clone()), now, ttl, load)
             .await?
             .ok_or_else(|| {
                 ApiError::NotFound(format!("test {test} of {subject} has no questions yet"))
             })
     }
 
+    /// A student's stored answers to a test, with their receipt.
+    async fn submission_of(
+        &self,
+        student: &StudentId,
+        subject: &SubjectName,
+        test: &TestId,
+    ) -> Result<Option<Submission>, ApiError> {
+        Ok(store_json::read(&self.store, &layout::submission(subject, test, student)).await?)
+    }
+
     async fn list_tests(&self, req: &ApiRequest) -> Result<Value, ApiError> {
         Self::check_method(Endpoint::ListTests, req)?;
-        let owner = self.authenticate(req).await?;
+        let presented = Self::presented_key(req)?;
+        // Round 1: the key with the (usually kept) roster and catalog, at once; the
+        // answers are looked at in the order a sequential handler would check them.
+        let (owner, roster, catalog) =
+            futures::join!(self.authenticate(presented), self.roster(), self.catalog());
+        let owner = owner?;
         let body = request::json_object(&req.body)?;
         let claimed = request::required_id::<StudentId>(&body, "studentId")?;
         let filter = request::optional_id::<SubjectName>(&body, "subjectName")?;
-        let student = self.enrolled(&owner, Some(&claimed)).await?;
+        let student = Self::enrolled(&*roster?, &owner, Some(&claimed))?;
+        let catalog = catalog?;
         let now = self.clock.now();
-        let catalog = self.catalog().await?;
-        let mut by_subject: BTreeMap<SubjectName, Vec<TestSummary>> = BTreeMap::new();
-        for meta in catalog
+        let open: Vec<&TestMeta> = catalog
             .tests
             .iter()
             .filter(|t| t.is_open(now) && student.takes(&t.subject))
-        {
-            if filter.as_ref().is_some_and(|f| f != &meta.subject) {
-                continue;
-            }
-            let submitted = self
-                .store
-                .get(&layout::submission(&meta.subject, &meta.test_id, &owner))
-                .await?
-                .is_some();
+            .filter(|t| filter.as_ref().is_none_or(|f| f == &t.subject))
+            .collect();
+        // Round 2: whether each open test was submitted, all at once.
+        let submitted = futures::future::try_join_all(open.iter().map(|meta| async {
+            let key = layout::submission(&meta.subject, &meta.test_id, &owner);
+            Ok::<_, ApiError>(self.store.get(&key).await?.is_some())
+        }))
+        .await?;
+        let mut by_subject: BTreeMap<SubjectName, Vec<TestSummary>> = BTreeMap::new();
+        for (meta, submitted) in open.into_iter().zip(submitted) {
             by_subject
                 .entry(meta.subject.clone())
                 .or_default()
@@ -318,22 +373,42 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
 
     async fn get_test(&self, req: &ApiRequest) -> Result<Value, ApiError> {
         Self::check_method(Endpoint::GetTest, req)?;
-        let owner = self.authenticate(req).await?;
-        let subject = SubjectName::parse(request::single_query(&req.query, "subjectName")?)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let test = TestId::parse(request::single_query(&req.query, "testId")?)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if let Some((name, _)) = req.query.iter().find(|(k, _)| k == "studentId") {
-            let claimed = StudentId::parse(request::single_query(&req.query, "studentId")?)
-                .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))?;
-            self.enrolled(&owner, Some(&claimed)).await?;
-        }
-        let student = self.enrolled(&owner, None).await?;
-        let meta = self.open_test(&student, &subject, &test).await?;
-        let (questions, submission) = futures::try_join!(
+        let presented = Self::presented_key(req)?;
+        let parsed = parse_test_query(&req.query);
+        let ((subject, test), claimed) = match parsed {
+            Ok(parsed) => parsed,
+            // Bad input is answered after the key, as it always was.
+            Err(e) => return Err(self.authenticate(presented).await.err().unwrap_or(e)),
+        };
+        // Round 1, all at once: the key, the (usually kept) roster, catalog and
+        // questions, and the submission of the id the client claims. That read is
+        // used only once the key proves the id is the caller's.
+        let speculative = async {
+            match &claimed {
+                Some(id) => Some(self.submission_of(id, &subject, &test).await),
+                None => None,
+            }
+        };
+        let (owner, roster, catalog, questions, speculative) = futures::join!(
+            self.authenticate(presented),
+            self.roster(),
+            self.catalog(),
             self.questions(&subject, &test),
-            self.submission_of(&owner, &subject, &test)
-        )?;
+            speculative
+        );
+        let owner = owner?;
+        let roster = roster?;
+        if let Some(claimed) = &claimed {
+            Self::enrolled(&roster, &owner, Some(claimed))?;
+        }
+        let student = Self::enrolled(&roster, &owner, None)?;
+        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let questions = questions?;
+        // The claimed id is the owner here (checked above); without one, round 2.
+        let submission = match speculative {
+            Some(read) => read?,
+            None => self.submission_of(&owner, &subject, &test).await?,
+        };
         let info = TestInfo {
             subject,
             test_id: test,
@@ -342,7 +417,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         };
         to_value(Envelope {
             code: 200,
-            body: questions,
+            body: questions.as_ref(),
             test: Some(info),
             receipt: None,
             submission,
@@ -350,29 +425,36 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         })
     }
 
-    /// The caller's stored answers to a test, with their receipt.
-    async fn submission_of(
-        &self,
-        owner: &StudentId,
-        subject: &SubjectName,
-        test: &TestId,
-    ) -> Result<Option<Submission>, ApiError> {
-        Ok(store_json::read(&self.store, &layout::submission(subject, test, owner)).await?)
-    }
-
     async fn upload_answers(&self, req: &ApiRequest) -> Result<Value, ApiError> {
         Self::check_method(Endpoint::UploadAnswers, req)?;
-        let owner = self.authenticate(req).await?;
-        let body = request::json_object(&req.body)?;
-        let subject = request::required_id::<SubjectName>(&body, "subjectName")?;
-        let test = request::required_id::<TestId>(&body, "testId")?;
-        let claimed = request::required_id::<StudentId>(&body, "studentId")?;
-        let raw = request::answers(&body)?;
-        let student = self.enrolled(&owner, Some(&claimed)).await?;
-        let meta = self.open_test(&student, &subject, &test).await?;
-        let questions = self.questions(&subject, &test).await?;
-        let answers = validate_answers(&questions, raw, &test)?;
+        let presented = Self::presented_key(req)?;
+        let upload = match parse_upload_body(&req.body) {
+            Ok(upload) => upload,
+            // Bad input is answered after the key, as it always was.
+            Err(e) => return Err(self.authenticate(presented).await.err().unwrap_or(e)),
+        };
+        // Round 1, all at once: the key, the (usually kept) roster, catalog and
+        // questions, and whether the claimed student already has a submission (used
+        // only once the key proves the claim).
+        let existing = async {
+            let key = layout::submission(&upload.subject, &upload.test, &upload.claimed);
+            Ok::<_, ApiError>(self.store.get(&key).await?.is_some())
+        };
+        let (owner, roster, catalog, questions, existing) = futures::join!(
+            self.authenticate(presented),
+            self.roster(),
+            self.catalog(),
+            self.questions(&upload.subject, &upload.test),
+            existing
+        );
+        let owner = owner?;
+        let student = Self::enrolled(&*roster?, &owner, Some(&upload.claimed))?;
+        let (subject, test) = (upload.subject, upload.test);
+        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let questions = questions?;
+        let answers = validate_answers(&questions, upload.answers, &test)?;
         let unanswered = questions.len() - answers.len();
+        let existing = existing?;
 
         let received_at = self.clock.now();
         // The deadline was checked before the reads above; if they took so long that
@@ -388,27 +470,26 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 subject_name: subject.clone(),
                 test_id: test.clone(),
                 received_at,
-                replaced: false,
+                replaced: existing,
                 unanswered,
             }),
             test_result: answers,
         };
-        // One object holds the answers and their receipt: one write stores both, so
-        // no crash or concurrent upload can leave them disagreeing. A first upload is
+        // Round 2, one write: answers and receipt in one object, so no crash or
+        // concurrent upload can leave them disagreeing. A first upload is
         // create-once, so of several at once exactly one says it replaced nothing.
         let key = layout::submission(&subject, &meta.test_id, &owner);
         let encode = |s: &Submission| serde_json::to_vec_pretty(s).map_err(ApiError::internal);
-        let replaced = match self.store.create(&key, encode(&submission)?).await? {
-            Created::Now => false,
-            Created::AlreadyExisted => {
-                if let Some(receipt) = submission.receipt.as_mut() {
-                    receipt.replaced = true;
-                }
-                self.store.put(&key, encode(&submission)?).await?;
-                true
+        let created =
+            !existing && self.store.create(&key, encode(&submission)?).await? == Created::Now;
+        if !created {
+            if let Some(receipt) = submission.receipt.as_mut() {
+                receipt.replaced = true;
             }
-        };
+            self.store.put(&key, encode(&submission)?).await?;
+        }
         let receipt = submission.receipt;
+        let replaced = !created;
         tracing::info!(%subject, %test, student = %owner, replaced, unanswered, "answers stored");
         let mut value = to_value(Envelope {
             code: 200,
@@ -425,6 +506,42 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         }
         Ok(value)
     }
+}
+
+/// Subject, test and (optional) claimed student of a `GET /api/v1/test` query.
+fn parse_test_query(
+    query: &[(String, String)],
+) -> Result<((SubjectName, TestId), Option<StudentId>), ApiError> {
+    let subject = SubjectName::parse(request::single_query(query, "subjectName")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let test = TestId::parse(request::single_query(query, "testId")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let claimed = match query.iter().find(|(k, _)| k == "studentId") {
+        Some((name, _)) => Some(
+            StudentId::parse(request::single_query(query, "studentId")?)
+                .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(((subject, test), claimed))
+}
+
+/// A parsed `POST /api/v1/test` body.
+struct UploadBody {
+    subject: SubjectName,
+    test: TestId,
+    claimed: StudentId,
+    answers: Vec<request::RawAnswer>,
+}
+
+fn parse_upload_body(body: &[u8]) -> Result<UploadBody, ApiError> {
+    let body = request::json_object(body)?;
+    Ok(UploadBody {
+        subject: request::required_id::<SubjectName>(&body, "subjectName")?,
+        test: request::required_id::<TestId>(&body, "testId")?,
+        claimed: request::required_id::<StudentId>(&body, "studentId")?,
+        answers: request::answers(&body)?,
+    })
 }
 
 /// Checks the answers against the test: every question exists, once, and every
