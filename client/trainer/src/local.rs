@@ -87,7 +87,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?;
     let seeded = seed_on_first_start(&store, clock.now(), tz).await?;
 
-    let api = Arc::new(Api::new(store.clone(), clock, ApiConfig { time_zone: tz }));
+    let config = ApiConfig {
+        time_zone: tz,
+        ..ApiConfig::default()
+    };
+    let api = Arc::new(Api::new(store.clone(), clock, config));
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another stack running? try --port 0)")
