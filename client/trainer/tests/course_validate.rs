@@ -237,6 +237,67 @@ fn each_broken_course_folder_reports_its_exact_problem() {
 }
 
 #[test]
+fn a_misspelt_field_name_is_reported_with_the_field_meant() {
+    let cases: Vec<(&str, CourseFiles, Vec<&str>)> = vec![
+        (
+            "a roster entry with studentId for student_id",
+            with(
+                "studentsList.json",
+                r#"[{"studentId": "student01", "email": "s1@example.com"}]"#,
+            ),
+            vec!["studentsList.json:1:16: [0].studentId: unknown field \"studentId\"; did you mean student_id?"],
+        ),
+        (
+            "a roster entry with e-mail for email",
+            with(
+                "studentsList.json",
+                r#"[{"student_id": "student01", "e-mail": "s1@example.com"}]"#,
+            ),
+            vec!["studentsList.json:1:40: [0].e-mail: unknown field \"e-mail\"; did you mean email?"],
+        ),
+        (
+            "a roster entry with subject for subjects",
+            with(
+                "studentsList.json",
+                r#"[{"student_id": "student01", "email": "s1@example.com", "subject": ["os"]}]"#,
+            ),
+            vec!["studentsList.json:1:68: [0].subject: unknown field \"subject\"; did you mean subjects?"],
+        ),
+        (
+            "test.json with titel for title",
+            with(S, r#"{"titel": "Kernel"}"#),
+            vec!["subjects/os/t1/test.json:1:11: .titel: unknown field \"titel\" (test.json knows title, due and publish); did you mean title?"],
+        ),
+        (
+            "an answer with answerbody for answerBody",
+            with(
+                Q,
+                &QUESTIONS.replace("\"answerBody\": \"core\"", "\"answerbody\": \"core\""),
+            ),
+            vec!["subjects/os/t1/questions.json:3:48: [0].answers[0].answerbody: unknown field \"answerbody\"; did you mean answerBody?"],
+        ),
+        (
+            "a roster entry with a field of its own is still valid",
+            with(
+                "studentsList.json",
+                r#"[{"student_id": "student01", "email": "s1@example.com", "group": "B"}]"#,
+            ),
+            vec![],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, files, expected) in cases {
+        let found = problems(&files);
+        if found != expected {
+            failures.push(format!(
+                "{name}:\n  expected {expected:#?}\n  found    {found:#?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn the_sample_course_validates() {
     let out = run(trainer().arg("validate").arg(sample_dir()));
     assert!(out.ok, "{out:?}");

@@ -201,6 +201,49 @@ fn locate(text: &str) -> HashMap<String, (usize, usize)> {
     scanner.out
 }
 
+/// The field name among `known` that `unknown` looks like a misspelling of: the
+/// same letters up to case, `_` and `-` (`studentId` for `student_id`), or one or
+/// two letters off in a long enough name (`titel`, `subject`), but not `dueDate`.
+pub fn did_you_mean<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    let plain = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let unknown = plain(unknown);
+    known
+        .iter()
+        .map(|k| {
+            let k_plain = plain(k);
+            (edit_distance(&unknown, &k_plain), k_plain.len(), *k)
+        })
+        .filter(|(d, len, _)| *d <= 2 && d * 3 <= *len)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, _, k)| k)
+}
+
+/// Edits (insert, delete, replace, swap two neighbours) turning `a` into `b`.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut rows = vec![(0..=b.len()).collect::<Vec<_>>(); a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 /// Collects the problems of one JSON file.
 pub(super) struct FileCheck<'p> {
     file: String,
@@ -208,6 +251,9 @@ pub(super) struct FileCheck<'p> {
     problems: &'p mut Vec<Problem>,
     /// Problems found in this file so far.
     pub(super) found: usize,
+    /// Every field name the objects of this file know: a field not among them that
+    /// looks like a missing one is reported as its misspelling.
+    pub(super) fields: &'static [&'static str],
 }
 
 impl<'p> FileCheck<'p> {
@@ -222,6 +268,7 @@ impl<'p> FileCheck<'p> {
             positions: HashMap::new(),
             problems,
             found: 0,
+            fields: &[],
         };
         let Ok(text) = std::str::from_utf8(bytes) else {
             check.report_plain("is not UTF-8 text");
@@ -325,6 +372,38 @@ impl<'p> FileCheck<'p> {
         }
     }
 
+    /// The field of an object not known to this file that looks like `name`.
+    fn misspelling_of<'v>(&self, obj: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
+        obj.keys()
+            .map(String::as_str)
+            .filter(|k| !self.fields.contains(k))
+            .find(|k| did_you_mean(k, &[name]).is_some())
+    }
+
+    /// Reports a required field as missing, or the field that looks like its misspelling.
+    pub(super) fn missing(&mut self, obj: &Map<String, Value>, path: &str, name: &str) {
+        match self.misspelling_of(obj, name) {
+            Some(found) => self.report(
+                &format!("{path}.{found}"),
+                format!("unknown field \"{found}\"; did you mean {name}?"),
+            ),
+            None => self.report(path, format!("missing field \"{name}\"")),
+        }
+    }
+
+    /// Reports fields that look like misspellings of the optional `names` the object
+    /// lacks (they would be kept as unknown fields, and the setting silently lost).
+    pub(super) fn misspelt(&mut self, obj: &Map<String, Value>, path: &str, names: &[&str]) {
+        for name in names.iter().filter(|n| !obj.contains_key(**n)) {
+            if let Some(found) = self.misspelling_of(obj, name) {
+                self.report(
+                    &format!("{path}.{found}"),
+                    format!("unknown field \"{found}\"; did you mean {name}?"),
+                );
+            }
+        }
+    }
+
     pub(super) fn string<'v>(
         &mut self,
         obj: &'v Map<String, Value>,
@@ -333,7 +412,7 @@ impl<'p> FileCheck<'p> {
     ) -> Option<&'v str> {
         match obj.get(name) {
             None => {
-                self.report(path, format!("missing field \"{name}\""));
+                self.missing(obj, path, name);
                 None
             }
             Some(Value::String(s)) => Some(s),
@@ -368,6 +447,20 @@ impl<'p> FileCheck<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_field_name_is_recognised_but_a_different_one_is_not() {
+        let known = ["student_id", "email", "name", "subjects"];
+        assert_eq!(did_you_mean("studentId", &known), Some("student_id"));
+        assert_eq!(did_you_mean("Student-ID", &known), Some("student_id"));
+        assert_eq!(did_you_mean("emial", &known), Some("email"));
+        assert_eq!(did_you_mean("subject", &known), Some("subjects"));
+        assert_eq!(did_you_mean("group", &known), None);
+        let settings = ["title", "due", "publish"];
+        assert_eq!(did_you_mean("titel", &settings), Some("title"));
+        assert_eq!(did_you_mean("dueDate", &settings), None);
+        assert_eq!(did_you_mean("do", &settings), None);
+    }
 
     #[test]
     fn positions_point_at_the_offending_value() {

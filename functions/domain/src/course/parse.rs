@@ -1,7 +1,7 @@
 //! Parsing the course folder into a [`Course`]: questions, key, settings and roster,
 //! with every problem reported at once.
 
-use super::files::{CourseFiles, FileCheck, Position, Problem, Problems};
+use super::files::{did_you_mean, CourseFiles, FileCheck, Position, Problem, Problems};
 use super::files::{SUBJECTS_DIR, TEST_SETTINGS};
 use crate::deadline::{display_in, local_to_utc, DEADLINE_HOUR};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
@@ -274,8 +274,24 @@ fn parse_test(
     })
 }
 
+/// The fields of a question and of its answers.
+const QUESTION_FIELDS: &[&str] = &[
+    "questionId",
+    "question",
+    "answers",
+    "answerId",
+    "answerBody",
+];
+/// The fields of a key entry.
+const KEY_FIELDS: &[&str] = &["questionId", "answer"];
+/// The fields of `test.json`.
+const SETTINGS_FIELDS: &[&str] = &["title", "due", "publish"];
+/// The fields of a roster entry the system reads (others are kept as they are).
+const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects"];
+
 fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Vec<Question>> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
+    c.fields = QUESTION_FIELDS;
     let value = value?;
     let items = c.array(&value, "", "questions")?;
     if items.is_empty() {
@@ -308,7 +324,7 @@ fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Opt
             .map_or_else(|| format!("at [{i}]"), |id| format!("\"{id}\""));
         let answers = match obj.get("answers") {
             None => {
-                c.report(&path, "missing field \"answers\"");
+                c.missing(obj, &path, "answers");
                 None
             }
             Some(v) => c.array(v, &format!("{path}.answers"), "answers"),
@@ -368,6 +384,7 @@ fn parse_key(
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<KeyEntry>> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
+    c.fields = KEY_FIELDS;
     let value = value?;
     let items = c.array(&value, "", "key entries")?;
     let mut out = Vec::new();
@@ -446,6 +463,7 @@ fn parse_settings(
     problems: &mut Vec<Problem>,
 ) -> Option<Settings> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
+    c.fields = SETTINGS_FIELDS;
     let value = value?;
     let Some(obj) = value.as_object() else {
         c.report("", "must be a JSON object such as {\"title\": \"...\", \"due\": \"2026-11-30 23:00\", \"publish\": true}");
@@ -481,10 +499,15 @@ fn parse_settings(
             ("publish", Value::Bool(b)) => settings.publish = *b,
             ("title" | "due", _) => c.report(&path, format!("\"{name}\" must be a string")),
             ("publish", _) => c.report(&path, "\"publish\" must be true or false"),
-            _ => c.report(
-                &path,
-                format!("unknown field \"{name}\" ({TEST_SETTINGS} knows title, due and publish)"),
-            ),
+            _ => {
+                let hint = did_you_mean(name, SETTINGS_FIELDS)
+                    .map(|known| format!("; did you mean {known}?"))
+                    .unwrap_or_default();
+                c.report(
+                    &path,
+                    format!("unknown field \"{name}\" ({TEST_SETTINGS} knows title, due and publish){hint}"),
+                )
+            }
         }
     }
     (c.found == 0).then_some(settings)
@@ -497,6 +520,7 @@ fn parse_roster(
     problems: &mut Vec<Problem>,
 ) -> Option<Roster> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
+    c.fields = ROSTER_FIELDS;
     let value = value?;
     let items = c.array(&value, "", "students")?;
     let mut out = Vec::new();
@@ -558,6 +582,7 @@ fn parse_roster(
                 "\"subjects\" must be an array of subject names",
             ),
         }
+        c.misspelt(obj, &path, &["name", "subjects"]);
         if c.found == before {
             match serde_json::from_value::<Student>(item.clone()) {
                 Ok(s) => out.push(s),
