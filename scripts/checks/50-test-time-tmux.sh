@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# Screen check of the students' client: starts the local stack, runs `test-time`
-# in a real terminal (tmux), types a first-run setup and a whole test like a
-# student would (a wrong answer, a skip, going back, review, submit), and checks
-# what is on the screen. The screen is saved to target/test-time-screen.txt and printed.
+# Screen check of the students' client in a real terminal (tmux), against the local
+# stack, typed like a student would:
+#   1. a first run (settings checked, then saved) and a test begun with a wrong
+#      answer, a skip and a step back, then Ctrl-C: nothing sent, the draft kept (0600);
+#   2. in a narrow (40 columns) terminal: the draft offered and resumed where it
+#      stopped, n at the review asked about and declined, then submitted;
+#   3. in the same narrow terminal: the listing, one block per test, nothing wider
+#      than the terminal.
+# The screens are saved to target/test-time-screen.txt and printed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-command -v tmux >/dev/null || { echo "tmux is required for this check (apt-get install tmux)" >&2; exit 1; }
+if ! command -v tmux >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing tmux for this check" >&2
+    (apt-get install -y tmux >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y tmux >/dev/null; }) \
+      || { echo "cannot install tmux (apt-get install tmux)" >&2; exit 1; }
+  else
+    echo "tmux is required for this check (apt-get install tmux)" >&2
+    exit 1
+  fi
+fi
+command -v python3 >/dev/null || { echo "python3 is required for this check" >&2; exit 1; }
 
 cargo build --quiet -p trainer -p test-time
 bin="$CARGO_TARGET_DIR/debug"
@@ -44,10 +59,11 @@ test_json="$(TEST_TIME_API_URL="$url" TEST_TIME_API_KEY="$key" TEST_TIME_STUDENT
   HOME="$work" "$bin/test-time" show operating-systems test01 --json)"
 read -r subject_no test_no <<<"$(python3 -c '
 import json, sys
-subjects = [s for s in json.loads(sys.argv[1]) if s["tests"]]
-i = [s["subject"] for s in subjects].index("operating-systems")
-tests = [t["testId"] for t in subjects[i]["tests"]]
-print(i + 1 if len(subjects) > 1 else 0, tests.index("test01") + 1 if len(tests) > 1 else 0)
+tests = json.loads(sys.argv[1])["openTests"]
+subjects = list(dict.fromkeys(t["subject"] for t in tests))
+i = subjects.index("operating-systems")
+in_os = [t["testId"] for t in tests if t["subject"] == "operating-systems"]
+print(i + 1 if len(subjects) > 1 else 0, in_os.index("test01") + 1 if len(in_os) > 1 else 0)
 ' "$listing")"
 mapfile -t options < <(python3 -c '
 import json, sys
@@ -55,18 +71,24 @@ for q in json.loads(sys.argv[1])["questions"]:
     print(" ".join(a["answerId"] for a in q["answers"]))
 ' "$test_json")
 count="${#options[@]}"
-[ "$count" -ge 3 ] || { echo "operating-systems/test01 should have at least 3 questions" >&2; exit 1; }
+[ "$count" -ge 4 ] || { echo "operating-systems/test01 should have at least 4 questions" >&2; exit 1; }
 
 # A student's terminal: empty home (first run), local time in Warsaw.
 home="$work/home"
 mkdir -p "$home"
-tmux -L "$socket" -f /dev/null new-session -d -s student -x 120 -y 50 \
-  "env -u TEST_TIME_API_URL -u TEST_TIME_API_KEY -u TEST_TIME_STUDENT_ID -u NO_COLOR \
-   HOME='$home' XDG_CONFIG_HOME='$home/.config' TZ=Europe/Warsaw '$bin/test-time'; \
-   echo \"[test-time exited with \$?]\"; sleep 600"
-tmux -L "$socket" set-option -t student history-limit 5000 >/dev/null
-
-screen() { tmux -L "$socket" capture-pane -p -J -S - -t student; }
+draft="$home/.config/ework/drafts/student01/operating-systems/test01.json"
+session=""
+start() { # name width command...
+  session="$1"; local width="$2"; shift 2
+  tmux -L "$socket" -f /dev/null new-session -d -s "$session" -x "$width" -y 50 \
+    "env -u TEST_TIME_API_URL -u TEST_TIME_API_KEY -u TEST_TIME_STUDENT_ID -u NO_COLOR -u COLUMNS \
+     HOME='$home' XDG_CONFIG_HOME='$home/.config' TZ=Europe/Warsaw $*; \
+     echo \"[test-time exited with \$?]\"; sleep 600"
+  tmux -L "$socket" set-option -t "$session" history-limit 5000 >/dev/null
+}
+# -J joins the lines tmux wrapped itself: a line wider than the terminal in this
+# capture is one test-time did not wrap.
+screen() { tmux -L "$socket" capture-pane -p -J -S - -t "$session"; }
 # Waits until TEXT appears at least N times on the screen.
 wait_for() {
   local text="$1" n="${2:-1}"
@@ -78,43 +100,91 @@ wait_for() {
   echo "timed out waiting for: $text (x$n)" >&2
   exit 1
 }
-type_line() { tmux -L "$socket" send-keys -t student -l -- "$1"; tmux -L "$socket" send-keys -t student Enter; }
+type_line() { tmux -L "$socket" send-keys -t "$session" -l -- "$1"; tmux -L "$socket" send-keys -t "$session" Enter; }
+save() { { echo "==== $1"; screen; } >>"$screen_file"; }
+fail() { echo "screen check failed: $*" >&2; exit 1; }
+first() { echo "${options[$1]}" | awk '{print $1}'; }
+last() { echo "${options[$1]}" | awk '{print $NF}'; }
+: >"$screen_file"
 
+# ---- 1. first run, then Ctrl-C in the middle of the test
+start first 120 "'$bin/test-time'"
 wait_for "API URL (from your trainer):"; type_line "$url"
 wait_for "API key (input hidden):"; type_line "$key"
 wait_for "Student id (e.g. student01):"; type_line "student01"
+wait_for "Welcome, student01!"
 if [ "$subject_no" != 0 ]; then wait_for "Subject [1-"; type_line "$subject_no"; fi
 if [ "$test_no" != 0 ]; then wait_for "Test [1-"; type_line "$test_no"; fi
-
-first() { echo "${options[$1]}" | awk '{print $1}'; }
-last() { echo "${options[$1]}" | awk '{print $NF}'; }
 wait_for "Question 1/$count"; type_line "zz"
 wait_for "is not an answer to this question"; type_line "$(first 0 | tr '[:lower:]' '[:upper:]')"
 wait_for "Question 2/$count"; type_line ""              # skip
 wait_for "Question 3/$count"; type_line "<"             # back to question 2
 wait_for "Question 2/$count" 2; type_line "$(last 1)"
-for ((i = 2; i < count; i++)); do
-  n=$((i + 1))
-  [ "$n" -eq 3 ] && wait_for "Question 3/$count" 2 || wait_for "Question $n/$count"
-  type_line "$(first "$i")"
-done
-wait_for "Submit now?"; type_line "y"
+wait_for "Question 3/$count" 2
+tmux -L "$socket" send-keys -t "$session" C-c
 wait_for "[test-time exited with"
-
-screen >"$screen_file"
-echo "---- captured screen ($screen_file) ----"
-cat "$screen_file"
-echo "---- end of screen ----"
-
-fail() { echo "screen check failed: $*" >&2; exit 1; }
-grep -qF "[test-time exited with 0]" "$screen_file" || fail "test-time did not exit with 0"
-grep -qF "Welcome to test-time" "$screen_file" || fail "no first-run setup"
-grep -qF -- "$key" "$screen_file" && fail "the API key is visible on the screen"
-grep -qF "\"zz\" is not an answer to this question" "$screen_file" || fail "invalid answer not re-asked"
-grep -qF "Review your answers" "$screen_file" || fail "no review screen"
-grep -qF "$count answered, 0 skipped" "$screen_file" || fail "review does not count all $count answers"
-grep -qF "Submitted at" "$screen_file" || fail "no submission time"
-grep -qE "Receipt: sha256 [0-9a-f]{12}" "$screen_file" || fail "no receipt hash"
+save "first run, interrupted at question 3"
+s="$(screen)"
+grep -qF "[test-time exited with 130]" <<<"$s" || fail "Ctrl-C did not exit with 130"
+grep -qF "Welcome to test-time" <<<"$s" || fail "no first-run setup"
+grep -qF -- "$key" <<<"$s" && fail "the API key is visible on the screen"
+grep -qF "\"zz\" is not an answer to this question" <<<"$s" || fail "invalid answer not re-asked"
+grep -qF "Interrupted: nothing was sent." <<<"$s" || fail "Ctrl-C does not say that nothing was sent"
+grep -qF "test-time submit operating-systems test01 --draft" <<<"$s" || fail "Ctrl-C does not say how to resend"
+grep -qE "Due .* CET" <<<"$s" || fail "the deadline does not name its zone"
 [ -f "$home/.config/ework/test-time.conf" ] || fail "first-run config not saved"
 [ "$(stat -c %a "$home/.config/ework/test-time.conf")" = 600 ] || fail "config file is not mode 0600"
+[ -f "$draft" ] || fail "no draft kept after Ctrl-C"
+[ "$(stat -c %a "$draft")" = 600 ] || fail "the draft is not mode 0600"
+tmux -L "$socket" kill-session -t first
+
+# ---- 2. a narrow terminal: the draft resumed at question 3, n asked about, submitted
+width=40
+start narrow "$width" "'$bin/test-time'"
+wait_for "Resume them? [Y/n]"; type_line "y"
+wait_for "Question 3/$count"
+for ((i = 2; i < count; i++)); do
+  wait_for "Question $((i + 1))/$count"
+  type_line "$(first "$i")"
+done
+wait_for "Submit?"; type_line "n"
+wait_for "[y/N]"; type_line "n"                        # not quitting after all
+wait_for "Submit?" 2; type_line "y"
+wait_for "[test-time exited with"
+save "narrow terminal ($width columns): resumed and submitted"
+s="$(screen)"
+grep -qF "[test-time exited with 0]" <<<"$s" || fail "the resumed test was not submitted"
+grep -qF "You have unsent answers:" <<<"$s" || fail "the draft was not offered"
+grep -qF "Question 1/$count" <<<"$s" && fail "the resumed test started again at question 1"
+grep -qF "$count answered, 0 skipped" <<<"$s" || fail "review does not count all $count answers"
+grep -qF "Submitted at" <<<"$s" || fail "no submission time"
+grep -qE "Receipt: sha256 [0-9a-f]{12}" <<<"$s" || fail "no receipt hash"
+[ -f "$draft" ] && fail "the draft is still there after the answers were stored"
+narrow_screen="$s"
+tmux -L "$socket" kill-session -t narrow
+
+# ---- 3. the listing in the same narrow terminal
+start listing "$width" "'$bin/test-time' list"
+wait_for "[test-time exited with"
+save "narrow terminal ($width columns): test-time list"
+s="$(screen)"
+grep -qF "[test-time exited with 0]" <<<"$s" || fail "test-time list failed"
+grep -qF "operating-systems / test01: submitted" <<<"$s" || fail "the narrow listing is not one block per test"
+grep -qE "CET" <<<"$s" || fail "the listing does not name the zone"
+
+# Nothing test-time printed in the narrow terminal is wider than it (a CJK
+# character counts as two columns).
+printf '%s\n%s\n' "$narrow_screen" "$s" | python3 -c '
+import sys, unicodedata
+width = int(sys.argv[1])
+wide = [l for l in sys.stdin.read().splitlines()
+        if sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in l) > width]
+if wide:
+    print("lines wider than %d columns:" % width, *wide, sep="\n", file=sys.stderr)
+    sys.exit(1)
+' "$width" || fail "text not wrapped to the terminal"
+
+echo "---- captured screens ($screen_file) ----"
+cat "$screen_file"
+echo "---- end of screens ----"
 echo "test-time screen check passed"

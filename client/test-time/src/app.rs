@@ -962,7 +962,7 @@ fn take<R: BufRead, W: Write>(
                     match flow::choose_test(term, &shown, now, &drafted)? {
                         Some(chosen) => (chosen.subject, chosen.test.test_id),
                         None => {
-                            term.say("No open tests for you right now. See you next week!")?;
+                            term.tell("No open tests for you right now. See you next week!")?;
                             return Ok(());
                         }
                     }
@@ -1022,11 +1022,10 @@ fn take<R: BufRead, W: Write>(
             "Your submitted answers are filled in: change any of them at the review by its number.",
         )?;
     } else if start < questions.len() {
-        term.say(
-            &style.dim(
-                "Type the letter of your answer. Enter skips a question, < goes back, ? helps.",
-            ),
-        )?;
+        let tip = "Type the letter of your answer. Enter skips a question, < goes back, ? helps.";
+        for line in wrap(tip, term.width, "", "") {
+            term.say(&style.dim(&line))?;
+        }
     }
 
     let resend = resend_command(&subject, &test);

@@ -350,7 +350,9 @@ pub fn show_receipt<R: BufRead, W: Write>(
     let style = term.style;
     let at = moment(receipt.received_at, &term.zone);
     term.say("")?;
-    term.say(&style.green(&style.bold(&format!("Submitted at {at}."))))?;
+    for line in crate::render::wrap(&format!("Submitted at {at}."), term.width, "", "") {
+        term.say(&style.green(&style.bold(&line)))?;
+    }
     term.tell(&format!(
         "Receipt: sha256 {}  (keep it: it identifies exactly what was stored)",
         short_hash(&receipt.sha256)
@@ -362,7 +364,7 @@ pub fn show_receipt<R: BufRead, W: Write>(
         }
     }
     if receipt.replaced {
-        term.say("This submission replaced your earlier one.")?;
+        term.tell("This submission replaced your earlier one.")?;
     }
     if let Some(m) = message {
         term.tell(m)?;

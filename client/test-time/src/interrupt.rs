@@ -3,6 +3,7 @@
 //! of the moment and exits with 130.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Where a command is, as far as Ctrl-C is concerned.
@@ -24,6 +25,19 @@ pub enum Phase {
 }
 
 static PHASE: Mutex<Phase> = Mutex::new(Phase::Idle);
+/// Width to wrap the message to (the terminal's), 0 for none.
+static WIDTH: AtomicUsize = AtomicUsize::new(0);
+
+/// Remembers the terminal's width for the message.
+pub fn set_width(width: Option<usize>) {
+    WIDTH.store(width.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// The message of the current phase, wrapped to the terminal.
+pub fn current_message() -> Option<String> {
+    let width = Some(WIDTH.load(Ordering::Relaxed)).filter(|w| *w > 0);
+    message(&current()).map(|m| crate::render::wrap(&m, width, "", "").join("\n"))
+}
 
 /// Records the current phase.
 pub fn set(phase: Phase) {

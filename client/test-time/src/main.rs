@@ -16,8 +16,10 @@ fn main() -> ExitCode {
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
     on_ctrl_c(tty);
+    let width = columns(stdout_tty);
+    interrupt::set_width(width);
     let mut term = Term::new(stdin.lock(), std::io::stdout().lock(), style, tty)
-        .with_width(columns(stdout_tty))
+        .with_width(width)
         .with_zone(LocalZone::detect());
     let result = app::run(cli, &mut term, Waiting::detect());
     drop(term);
@@ -83,7 +85,7 @@ fn on_ctrl_c(stdin_tty: bool) {
         }
         let mut err = std::io::stderr();
         let _ = writeln!(err);
-        if let Some(message) = interrupt::message(&interrupt::current()) {
+        if let Some(message) = interrupt::current_message() {
             let _ = writeln!(err, "{message}");
         }
         std::process::exit(130);

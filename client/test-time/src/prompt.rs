@@ -97,6 +97,7 @@ impl<R: BufRead, W: Write> Term<R, W> {
     /// Asks and returns the trimmed line. End of input is an error, so a script
     /// that runs out of answers stops instead of looping.
     pub fn ask(&mut self, prompt: &str) -> Result<String, InputError> {
+        let prompt = self.fit(prompt)?;
         write!(self.out, "{prompt}")?;
         self.out.flush()?;
         let mut line = String::new();
@@ -109,6 +110,24 @@ impl<R: BufRead, W: Write> Term<R, W> {
             writeln!(self.out, "{line}")?;
         }
         Ok(line)
+    }
+
+    /// A prompt too long for the terminal: all but its last line printed, the last
+    /// line returned to be asked with.
+    fn fit(&mut self, prompt: &str) -> io::Result<String> {
+        let Some(width) = self.width else {
+            return Ok(prompt.to_string());
+        };
+        if crate::render::width_of(prompt) < width {
+            return Ok(prompt.to_string());
+        }
+        // Keep a few columns free for what is typed after the prompt.
+        let mut lines = wrap(prompt.trim_end(), Some(width.saturating_sub(4)), "", "");
+        let last = lines.pop().unwrap_or_default();
+        for line in lines {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(format!("{last} "))
     }
 
     /// Asks for a secret: hidden on a terminal, a plain line when piped.
@@ -185,6 +204,21 @@ mod tests {
         let out = String::from_utf8(t.out).unwrap();
         assert!(out.contains("Resume? [Y/n] "), "{out}");
         assert!(out.contains("\"maybe\": type y or n."), "{out}");
+    }
+
+    #[test]
+    fn a_long_prompt_is_wrapped_to_the_terminal() {
+        let mut t = term("n\n").with_width(Some(30));
+        t.confirm(
+            "Quit without sending? Your answers stay in a draft on this computer.",
+            false,
+        )
+        .unwrap();
+        let out = String::from_utf8(t.out).unwrap();
+        for line in out.lines() {
+            assert!(line.chars().count() <= 30, "{line:?}:\n{out}");
+        }
+        assert!(out.ends_with("[y/N] n\n"), "{out:?}");
     }
 
     #[test]

@@ -238,9 +238,11 @@ pub fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> Vec<St
     };
     // A width too small for the indent still gets a few columns of text.
     let width = width.max(width_of(first).max(width_of(rest)) + 8);
+    // Never split at a hyphen: ids such as operating-systems are copied from here.
     let options = textwrap::Options::new(width)
         .initial_indent(first)
-        .subsequent_indent(rest);
+        .subsequent_indent(rest)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut lines: Vec<String> = Vec::new();
     // Line breaks in the text (a multi-line question) are kept.
     for (i, paragraph) in text.split('\n').enumerate() {
@@ -369,6 +371,16 @@ mod tests {
             ]
         );
         assert!(lines.iter().all(|l| width_of(l) <= 20));
+        assert_eq!(
+            wrap(
+                "You have unsent answers: operating-systems / test01",
+                Some(30),
+                "",
+                ""
+            ),
+            ["You have unsent answers:", "operating-systems / test01"],
+            "ids are not split at their hyphens"
+        );
         assert_eq!(
             wrap("one line", None, "> ", "  "),
             ["> one line"],
