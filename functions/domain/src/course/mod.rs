@@ -21,6 +21,6 @@ pub use files::{CourseFiles, Position, Problem, Problems, SUBJECTS_DIR, TEST_SET
 pub use parse::{is_plausible_email, parse, parse_due, Course, CourseTest};
 pub use plan::{
     plan, Plan, PublishError, Published, StoredTest, StudentAction, StudentPlan, SyncOptions,
-    TestAction, TestChange, TestPlan, Withdrawal,
+    TestAction, TestChange, TestPlan, Versions, Withdrawal,
 };
-pub use publish::{apply, load_published, publish, sync, SyncReport};
+pub use publish::{apply, load_published, publish, sync, ApplyError, SyncReport};

@@ -7,7 +7,7 @@ use crate::deadline::{display_in, next_deadline};
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey};
 use crate::model::{Catalog, KeyEntry, Question, Roster, TestMeta};
-use crate::ports::StoreError;
+use crate::ports::{Etag, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -37,6 +37,17 @@ pub struct Published {
     pub catalog: Catalog,
     pub roster: Option<Roster>,
     pub tests: BTreeMap<(SubjectName, TestId), StoredTest>,
+    /// The versions of the shared objects read, which their writes are conditional on.
+    pub versions: Versions,
+}
+
+/// The versions of the catalog and the roster a snapshot was read at (`None`: the
+/// object did not exist). Others write them too (another sync, `student erase`), so
+/// a sync replaces them only if they are still the versions its plan was made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub catalog: Option<Etag>,
+    pub roster: Option<Etag>,
 }
 
 /// Why a test leaves the catalog.
@@ -106,6 +117,9 @@ pub struct Plan {
     pub unchanged_students: usize,
     /// Writes in the order they must happen: test content, rescore markers, catalog, roster.
     pub writes: Vec<(ObjectKey, Vec<u8>)>,
+    /// The shared objects among `writes`, with the version each write expects to
+    /// replace (`None`: it must still be absent).
+    pub(super) expected: BTreeMap<ObjectKey, Option<Etag>>,
     time_zone: Tz,
 }
 
@@ -197,6 +211,13 @@ pub enum PublishError {
         if .0.len() == 1 { "has" } else { "have" }
     )]
     ScoredKeyChanged(Vec<(SubjectName, TestId, usize)>),
+    /// The catalog or the roster changed under every attempt to write it (each one
+    /// re-read the store and planned again).
+    #[error(
+        "{0} was changed by another writer each of the {1} times this sync tried to replace it, \
+         so it was not written; is another sync or `trainer student erase` running? Run the sync again"
+    )]
+    Contended(ObjectKey, u32),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("could not encode {0}: {1}")]
@@ -390,6 +411,7 @@ pub fn plan(
 
     let mut writes = draft.content_writes;
     writes.extend(draft.marker_writes);
+    let mut expected = BTreeMap::new();
     let mut catalog = draft.catalog;
     catalog.sort_by(|a, b| (&a.subject, &a.test_id).cmp(&(&b.subject, &b.test_id)));
     let mut old_catalog = published.catalog.tests.clone();
@@ -397,12 +419,14 @@ pub fn plan(
     if catalog != old_catalog {
         let k = layout::catalog();
         writes.push((k.clone(), to_json(&k, &Catalog { tests: catalog })?));
+        expected.insert(k, published.versions.catalog.clone());
     }
 
     let (students, unchanged_students) = plan_roster(&course.roster, published.roster.as_ref());
     if published.roster.as_ref() != Some(&course.roster) {
         let k = layout::roster();
         writes.push((k.clone(), to_json(&k, &course.roster)?));
+        expected.insert(k, published.versions.roster.clone());
     }
 
     Ok(Plan {
@@ -411,6 +435,7 @@ pub fn plan(
         unchanged_tests: draft.unchanged_tests,
         unchanged_students,
         writes,
+        expected,
         time_zone: tz,
     })
 }
