@@ -42,14 +42,17 @@ invoke upload-answers functions/upload-answers/events/upload-answers.json 200 "S
 invoke upload-answers functions/upload-answers/events/upload-unknown-answer.json 422 "not an option"
 invoke list-tests functions/list-tests/events/list-tests.json 200 '"submitted": true'
 
-# The upload really landed in the bucket, encrypted, with the answers lower-cased.
+# The upload really landed in the bucket, encrypted, with the answers lower-cased and
+# the receipt the student was given in the same object.
 python3 - "$bucket" <<'PY'
 import json, os, sys, boto3
 s3 = boto3.client("s3", endpoint_url=os.environ["EWORK_MOTO_URL"], region_name="eu-central-1")
 obj = s3.get_object(Bucket=sys.argv[1], Key="operating-systems/test01/student01/testResult.json")
 assert obj["ServerSideEncryption"] == "AES256", obj["ServerSideEncryption"]
-answers = json.loads(obj["Body"].read())
-assert answers == [{"questionId": "1", "answer": "b"}, {"questionId": "2", "answer": "a"}], answers
-print("ok: submission stored with SSE AES256")
+stored = json.loads(obj["Body"].read())
+assert stored["testResult"] == [{"questionId": "1", "answer": "b"}, {"questionId": "2", "answer": "a"}], stored
+receipt = stored["receipt"]
+assert receipt["studentId"] == "student01" and receipt["replaced"] is False, receipt
+print("ok: submission stored with its receipt, SSE AES256")
 PY
 echo "lambda runtime checks passed"
