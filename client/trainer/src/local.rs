@@ -117,10 +117,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             for (id, key) in students {
                 println!("  {id}  {}", key.expose());
             }
-            if let Some((id, key)) = students.first() {
-                println!("Take a test:");
-                println!("  test-time --api-url {url} --api-key {} --student-id {id}", key.expose());
-                println!("  curl -s -X POST {url}/api/v1/tests -H 'x-api-key: {}' -d '{{\"studentId\":\"{id}\"}}'", key.expose());
+            if let Some((id, _)) = students.first() {
+                // Never a key on a command line: it stays in the shell's history and shows in `ps`.
+                println!("Take a test (test-time asks for the URL, the key and the student id on its first run):");
+                println!("  test-time");
+                println!("Or without saving anything, the key in the environment (read -s echoes nothing):");
+                println!("  export TEST_TIME_API_URL={url} TEST_TIME_STUDENT_ID={id}");
+                println!("  read -rs TEST_TIME_API_KEY && export TEST_TIME_API_KEY   # paste the key of {id}");
+                println!("  test-time");
+                println!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'");
             }
         }
         None => println!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>)."),
@@ -198,8 +203,13 @@ fn tracing_subscriber_init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("warn,ework_domain=info,trainer=info")
     });
+    // Colour codes only for a terminal that shows them, never in a log file, and
+    // never with NO_COLOR (no-color.org).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
