@@ -3,14 +3,17 @@
 
 use crate::data_dir::Adopt;
 use crate::target::Target;
-use crate::validate::{read_course_dir, ClockArgs};
-use ework_domain::course::{self, PublishError, SyncOptions};
+use crate::validate::{read_course_folder, ClockArgs};
+use ework_domain::course::{self, PublishError, SyncOptions, SyncReport, TestAction, TestChange};
+use ework_domain::layout;
+use ework_domain::ports::ObjectStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The course folder (studentsList.json and subjects/<subject>/<testId>/).
+    /// The course folder (studentsList.json, or studentsList/studentsList.json as in
+    /// the original project, and subjects/<subject>/<testId>/).
     pub dir: PathBuf,
     #[command(flatten)]
     pub target: Target,
@@ -26,7 +29,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let files = read_course_dir(&args.dir)?;
+    let folder = read_course_folder(&args.dir)?;
     let opened = args.target.open().await?;
     let tz = opened.time_zone_adopting(
         args.clock.time_zone.as_deref(),
@@ -37,9 +40,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
     };
     println!("Syncing {} to {}", args.dir.display(), opened.description);
-    match course::sync(opened.store.as_ref(), &files, args.clock.now(), tz, options).await {
+    match course::sync(
+        opened.store.as_ref(),
+        &folder.files,
+        args.clock.now(),
+        tz,
+        options,
+    )
+    .await
+    .map_err(|e| folder.locate_error(e))
+    {
         Ok(report) => {
             println!("{report}");
+            for line in submissions_note(opened.store.as_ref(), &report).await? {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ (PublishError::Invalid(_) | PublishError::ScoredKeyChanged(_))) => {
@@ -48,4 +63,41 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// For each published test whose questions change: how many students have already
+/// submitted answers to the questions as they were.
+async fn submissions_note(
+    store: &dyn ObjectStore,
+    report: &SyncReport,
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for t in &report.plan.tests {
+        let TestAction::Update(changes) = &t.action else {
+            continue;
+        };
+        if !changes.contains(&TestChange::Questions) {
+            continue;
+        }
+        let submitted = store
+            .list(&layout::test_prefix(&t.subject, &t.test_id))
+            .await?
+            .iter()
+            .filter(|o| layout::parse_student_object(o.key.as_str()).is_some())
+            .count();
+        let when = if report.applied { "had" } else { "has" };
+        lines.push(match submitted {
+            0 => format!(
+                "Note: {}/{} {when} no submissions yet.",
+                t.subject, t.test_id
+            ),
+            n => format!(
+                "Note: {}/{} {when} {n} submission(s) already, made before this change to its \
+                 questions; they are graded as they are unless those students submit again \
+                 before the deadline, so tell them.",
+                t.subject, t.test_id
+            ),
+        });
+    }
+    Ok(lines)
 }

@@ -3,7 +3,8 @@
 use crate::target::Target;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use ework_domain::course::{self, CourseFiles, PublishError, SyncOptions};
+use ework_domain::course::{self, CourseFiles, Problems, PublishError, SyncOptions};
+use ework_domain::layout;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +13,8 @@ const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The course folder (studentsList.json and subjects/<subject>/<testId>/).
+    /// The course folder (studentsList.json, or studentsList/studentsList.json as in
+    /// the original project, and subjects/<subject>/<testId>/).
     pub dir: PathBuf,
     /// With a target, also check against what is published there (due dates of new
     /// tests, answer keys of scored tests).
@@ -47,13 +49,55 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 instant: {e}"))
 }
 
-/// Reads the files a course is made of (the roster and everything under `subjects/`),
-/// skipping hidden files and folders such as `.git`.
+/// Where the original project kept its roster: `studentsList/studentsList.json`
+/// (its `files/` folder). Read as if it were `studentsList.json`.
+pub const ORIGINAL_ROSTER: &str = "studentsList/studentsList.json";
+
+/// A course folder as read from disk.
+#[derive(Debug, Clone, Default)]
+pub struct CourseDir {
+    pub files: CourseFiles,
+    /// Where the roster really is, when not at `studentsList.json`.
+    pub roster_at: Option<&'static str>,
+}
+
+impl CourseDir {
+    /// Problems name the files as they are in the folder.
+    pub fn locate(&self, mut problems: Problems) -> Problems {
+        if let Some(real) = self.roster_at {
+            for p in &mut problems.0 {
+                if p.file == layout::ROSTER {
+                    p.file = real.to_owned();
+                }
+            }
+        }
+        problems
+    }
+
+    /// A publish error with its problems located.
+    pub fn locate_error(&self, e: PublishError) -> PublishError {
+        match e {
+            PublishError::Invalid(problems) => PublishError::Invalid(self.locate(problems)),
+            other => other,
+        }
+    }
+}
+
+/// The files of a course folder; see [`read_course_folder`].
+#[cfg(test)]
 pub fn read_course_dir(dir: &Path) -> anyhow::Result<CourseFiles> {
+    read_course_folder(dir).map(|folder| folder.files)
+}
+
+/// Reads the files a course is made of (the roster and everything under `subjects/`),
+/// skipping hidden files and folders such as `.git`. The roster may also be where the
+/// original project kept it, [`ORIGINAL_ROSTER`].
+pub fn read_course_folder(dir: &Path) -> anyhow::Result<CourseDir> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
     let mut files = CourseFiles::new();
+    let mut original_roster = None;
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {
         let abs = dir.join(&rel);
@@ -75,12 +119,14 @@ pub fn read_course_dir(dir: &Path) -> anyhow::Result<CourseFiles> {
             };
             let meta = std::fs::metadata(entry.path())
                 .with_context(|| format!("reading {}", entry.path().display()))?;
+            let original = key == ORIGINAL_ROSTER;
             if meta.is_dir() {
                 // Only the roster and subjects/ matter; do not wander into unrelated folders.
-                if key == course::SUBJECTS_DIR || key.starts_with("subjects/") {
+                let roster_dir = ORIGINAL_ROSTER.split('/').next() == Some(key.as_str());
+                if key == course::SUBJECTS_DIR || key.starts_with("subjects/") || roster_dir {
                     pending.push(rel_path);
                 }
-            } else if meta.is_file() && CourseFiles::is_course_path(&key) {
+            } else if meta.is_file() && (original || CourseFiles::is_course_path(&key)) {
                 if meta.len() > MAX_FILE_BYTES {
                     bail!(
                         "{} is larger than {} MiB; is it really a course file?",
@@ -90,15 +136,32 @@ pub fn read_course_dir(dir: &Path) -> anyhow::Result<CourseFiles> {
                 }
                 let bytes = std::fs::read(entry.path())
                     .with_context(|| format!("reading {}", entry.path().display()))?;
-                files.insert(key, bytes);
+                if original {
+                    original_roster = Some(bytes);
+                } else {
+                    files.insert(key, bytes);
+                }
             }
         }
     }
-    Ok(files)
+    let mut roster_at = None;
+    if let Some(bytes) = original_roster {
+        if files.0.contains_key(layout::ROSTER) {
+            bail!(
+                "{} has both {} and {ORIGINAL_ROSTER}; keep one of them",
+                dir.display(),
+                layout::ROSTER
+            );
+        }
+        files.insert(layout::ROSTER, bytes);
+        roster_at = Some(ORIGINAL_ROSTER);
+    }
+    Ok(CourseDir { files, roster_at })
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let files = read_course_dir(&args.dir)?;
+    let folder = read_course_folder(&args.dir)?;
+    let files = &folder.files;
     let opened = if args.target.is_set() {
         Some(args.target.open().await?)
     } else {
@@ -109,10 +172,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => crate::target::Opened::default_time_zone(args.clock.time_zone.as_deref())?,
     };
     let now = args.clock.now();
-    let course = match course::parse(&files, tz) {
+    let course = match course::parse(files, tz) {
         Ok(course) => course,
         Err(problems) => {
-            eprintln!("{}: {problems}", args.dir.display());
+            eprintln!("{}: {}", args.dir.display(), folder.locate(problems));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -131,7 +194,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ) {
                 Ok(_) => {}
                 Err(PublishError::Invalid(problems)) => {
-                    eprintln!("{}: {problems}", args.dir.display());
+                    eprintln!("{}: {}", args.dir.display(), folder.locate(problems));
                     return Ok(ExitCode::FAILURE);
                 }
                 Err(e) => {

@@ -696,3 +696,25 @@ fn a_data_dir_from_before_zones_were_recorded_adopts_the_zone_it_is_started_with
         "the data is kept: {upgraded:?}"
     );
 }
+
+#[test]
+fn the_banner_puts_no_key_on_a_command_line_and_the_log_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_and_stop(&mut local_stack(dir.path()));
+    assert!(first.ok, "{first:?}");
+    assert!(
+        !first.stdout.contains("--api-key"),
+        "a key on a command line stays in the shell history: {first:?}"
+    );
+    assert!(
+        first.stdout.contains("export TEST_TIME_API_URL=")
+            && first.stdout.contains("read -rs TEST_TIME_API_KEY"),
+        "{first:?}"
+    );
+    // Its stderr is a pipe here, as when it goes to a log file.
+    assert!(
+        first.stderr.contains("sample course published"),
+        "the log is there: {first:?}"
+    );
+    assert!(!first.stderr.contains('\x1b'), "{first:?}");
+}
