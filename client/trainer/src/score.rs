@@ -11,6 +11,7 @@ use ework_adapters::ses::{ses_client, SesMailer};
 use ework_domain::deadline::display_in;
 use ework_domain::ports::{MailError, Mailer};
 use ework_domain::scoring::{score_pass, RunOptions, RunSummary, ScoringConfig};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,8 +32,15 @@ pub struct Args {
     /// Score now (required, so the command never runs by accident). With a value,
     /// score as if it were that instant (RFC 3339), e.g. to re-run a past week. An
     /// instant later than the real clock is refused unless --force (or --dry-run).
-    #[arg(long, value_name = "RFC3339", num_args = 0..=1, default_missing_value = "now")]
-    now: Option<String>,
+    #[arg(
+        long,
+        value_name = "RFC3339",
+        num_args = 0..=1,
+        default_missing_value = "now",
+        required = true,
+        value_parser = parse_now
+    )]
+    now: DateTime<Utc>,
     /// Allow a --now later than the real clock. Risky: tests whose due date has passed
     /// at that instant are graded although the API still accepts answers to them until
     /// their due date on the real clock; answers accepted after this pass are not graded
@@ -53,19 +61,27 @@ pub struct Args {
     /// Top of the grade scale.
     #[arg(long, env = "EWORK_MAX_GRADE", default_value_t = 5)]
     max_grade: u32,
-    /// From: address (a verified SES identity with --stack).
+    /// From: address (a verified SES identity with --stack) [default with --stack: the
+    /// scorer stack's SenderEmail].
     #[arg(long, env = "EWORK_SENDER")]
     sender: Option<String>,
-    /// Where the trainer's report goes.
+    /// Where the trainer's report goes [default with --stack: the scorer stack's
+    /// TrainerEmail].
     #[arg(long, env = "EWORK_TRAINER_EMAIL")]
     trainer_email: Option<String>,
+    /// The scorer stack, whose SenderEmail, TrainerEmail, SesRegion,
+    /// SesConfigurationSet and SendRate are used when not given here [default: the
+    /// --stack name with its -api suffix replaced by -scorer].
+    #[arg(long, env = "EWORK_SCORER_STACK", value_name = "NAME")]
+    scorer_stack: Option<String>,
     /// SES region, when it differs from the stack's.
     #[arg(long, env = "EWORK_SES_REGION")]
     ses_region: Option<String>,
     /// SES configuration set.
     #[arg(long, env = "EWORK_SES_CONFIGURATION_SET")]
     configuration_set: Option<String>,
-    /// Emails per second (default: the SES account's quota; unlimited for an outbox).
+    /// Emails per second [default: the scorer stack's SendRate, else the SES account's
+    /// quota, else 1; unlimited for an outbox]. The rate used, and why, is printed.
     #[arg(long, env = "EWORK_SEND_RATE")]
     send_rate: Option<f64>,
     /// Print the summary as JSON.
@@ -96,24 +112,110 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn parse_now(raw: &str) -> anyhow::Result<DateTime<Utc>> {
+/// `--now` alone is the real clock; with a value, that instant.
+fn parse_now(raw: &str) -> Result<DateTime<Utc>, String> {
     if raw == "now" {
         return Ok(Utc::now());
     }
-    Ok(DateTime::parse_from_rfc3339(raw)
-        .with_context(|| {
-            format!("--now {raw:?} is not an RFC 3339 time such as 2026-11-30T23:05:00+01:00")
-        })?
-        .with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("{raw:?} is not an RFC 3339 time such as 2026-11-30T23:05:00+01:00 ({e})")
+        })
+}
+
+/// The scorer stack of an API stack named by the playbooks' convention
+/// (`<prefix>-api`, `<prefix>-scorer`).
+fn default_scorer_stack(api_stack: &str) -> String {
+    match api_stack.strip_suffix("-api") {
+        Some(prefix) => format!("{prefix}-scorer"),
+        None => format!("{api_stack}-scorer"),
+    }
+}
+
+/// What the scorer stack says about sending (its parameters), or why it could not
+/// be read.
+struct ScorerStack {
+    name: String,
+    parameters: Result<BTreeMap<String, String>, String>,
+}
+
+impl ScorerStack {
+    fn get(&self, key: &str) -> Option<String> {
+        self.parameters
+            .as_ref()
+            .ok()?
+            .get(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Why a value is missing, for the error that needs it.
+    fn missing(&self, key: &str) -> String {
+        match &self.parameters {
+            Ok(_) => format!("the scorer stack {} has no {key}", self.name),
+            Err(e) => format!("the scorer stack {} could not be read: {e}", self.name),
+        }
+    }
+}
+
+/// The causes of an error, innermost last: an SDK error's own text says little.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The send rate for SES, and why: the flag, the scorer stack's SendRate, the SES
+/// account's quota, or one per second when SES does not tell.
+async fn choose_send_rate(
+    flag: Option<f64>,
+    scorer: Option<&ScorerStack>,
+    ses: &aws_sdk_sesv2::Client,
+) -> (f64, String) {
+    if let Some(rate) = flag {
+        return (rate, "given by --send-rate (or EWORK_SEND_RATE)".into());
+    }
+    if let Some((stack, rate)) = scorer.and_then(|s| {
+        s.get("SendRate")
+            .and_then(|r| r.parse::<f64>().ok())
+            .filter(|r| *r > 0.0)
+            .map(|r| (s.name.clone(), r))
+    }) {
+        return (rate, format!("the SendRate of the scorer stack {stack}"));
+    }
+    match ses.get_account().send().await {
+        Ok(account) => match account.send_quota().map(|q| q.max_send_rate()) {
+            Some(rate) if rate > 0.0 => {
+                (rate, "the SES account's sending quota (GetAccount)".into())
+            }
+            _ => (
+                1.0,
+                "SES GetAccount gave no sending quota; 1 per second is the safe default. \
+                 Pass --send-rate or set SendRate on the scorer stack to go faster"
+                    .into(),
+            ),
+        },
+        Err(e) => (
+            1.0,
+            format!(
+                "SES GetAccount was not answered ({}); 1 per second is the safe default. \
+                 Pass --send-rate or set SendRate on the scorer stack to go faster",
+                error_chain(&e)
+            ),
+        ),
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(now) = args.now.as_deref() else {
-        bail!(
-            "pass --now to grade closed tests and send the emails now (add --dry-run to preview)"
-        );
-    };
-    let now = parse_now(now)?;
+    let now = args.now;
     if args.max_grade == 0 {
         bail!("--max-grade must be at least 1");
     }
@@ -147,36 +249,100 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .outbox
         .clone()
         .or_else(|| local_dir.as_deref().map(local_outbox));
-    let (sender, trainer) = match (&args.sender, &args.trainer_email, &outbox) {
-        (Some(s), Some(t), _) => (s.clone(), t.clone()),
+    // A deployed stack's scorer knows how it sends: read what is not given here.
+    let scorer = match (&opened.stack, &opened.aws, &outbox) {
+        (Some(stack), Some(aws), None) => {
+            let name = args
+                .scorer_stack
+                .clone()
+                .unwrap_or_else(|| default_scorer_stack(&stack.stack_name));
+            let parameters = crate::target::stack_parameters(aws, &name)
+                .await
+                .map_err(|e| format!("{e:#}"));
+            Some(ScorerStack { name, parameters })
+        }
+        _ => None,
+    };
+    let from_scorer = |key: &str| scorer.as_ref().and_then(|s| s.get(key));
+    let sender = args.sender.clone().or_else(|| from_scorer("SenderEmail"));
+    let trainer = args
+        .trainer_email
+        .clone()
+        .or_else(|| from_scorer("TrainerEmail"));
+    if let Some(s) = &scorer {
+        let taken: Vec<&str> = [
+            (args.sender.is_none() && sender.is_some(), "SenderEmail"),
+            (
+                args.trainer_email.is_none() && trainer.is_some(),
+                "TrainerEmail",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(used, name)| used.then_some(name))
+        .collect();
+        if !taken.is_empty() {
+            eprintln!(
+                "Using {} of the scorer stack {}.",
+                taken.join(" and "),
+                s.name
+            );
+        }
+    }
+    let (sender, trainer) = match (sender, trainer, &outbox) {
+        (Some(s), Some(t), _) => (s, t),
         (s, t, Some(_)) => (
-            s.clone().unwrap_or_else(|| LOCAL_SENDER.into()),
-            t.clone().unwrap_or_else(|| LOCAL_TRAINER.into()),
+            s.unwrap_or_else(|| LOCAL_SENDER.into()),
+            t.unwrap_or_else(|| LOCAL_TRAINER.into()),
         ),
-        _ => bail!("sending through SES needs --sender and --trainer-email (or EWORK_SENDER / EWORK_TRAINER_EMAIL)"),
+        (s, _, None) => {
+            let missing = if s.is_none() {
+                "SenderEmail"
+            } else {
+                "TrainerEmail"
+            };
+            let why = scorer
+                .as_ref()
+                .map(|sc| format!(" ({})", sc.missing(missing)))
+                .unwrap_or_default();
+            bail!(
+                "sending through SES needs --sender and --trainer-email (or EWORK_SENDER / \
+                 EWORK_TRAINER_EMAIL){why}; with --stack they are read from the scorer stack \
+                 (--scorer-stack NAME)"
+            )
+        }
     };
 
-    let mut rate = args.send_rate;
-    let mailer: Arc<dyn Mailer> = if args.dry_run {
-        Arc::new(NoMail)
-    } else if let Some(dir) = &outbox {
-        Arc::new(
-            OutboxMailer::open(dir)
-                .with_context(|| format!("opening the outbox {}", dir.display()))?,
-        )
+    let mut rate = None;
+    let mailer: Arc<dyn Mailer> = if let Some(dir) = &outbox {
+        if args.dry_run {
+            Arc::new(NoMail)
+        } else {
+            rate = args.send_rate;
+            Arc::new(
+                OutboxMailer::open(dir)
+                    .with_context(|| format!("opening the outbox {}", dir.display()))?,
+            )
+        }
     } else {
         let aws = match &opened.aws {
             Some(aws) => aws.clone(),
             None => ework_adapters::s3::load_aws_config().await,
         };
-        let ses = SesMailer::new(
-            ses_client(&aws, args.ses_region.clone()),
-            args.configuration_set.clone(),
-        );
-        if rate.is_none() {
-            rate = Some(ses.max_send_rate().await.unwrap_or(1.0));
+        let region = args.ses_region.clone().or_else(|| from_scorer("SesRegion"));
+        let configuration_set = args
+            .configuration_set
+            .clone()
+            .or_else(|| from_scorer("SesConfigurationSet"));
+        let client = ses_client(&aws, region);
+        let (chosen, why) = choose_send_rate(args.send_rate, scorer.as_ref(), &client).await;
+        let would = if args.dry_run { "would send" } else { "sends" };
+        eprintln!("Send rate: {would} {chosen} email(s) per second: {why}.");
+        if args.dry_run {
+            Arc::new(NoMail)
+        } else {
+            rate = Some(chosen);
+            Arc::new(SesMailer::new(client, configuration_set))
         }
-        Arc::new(ses)
     };
 
     let mut config = ScoringConfig::new(sender, trainer);

@@ -151,6 +151,35 @@ impl Target {
     }
 }
 
+/// A stack's parameters (the scorer stack's sender, trainer address, send rate).
+pub async fn stack_parameters(
+    aws: &aws_config::SdkConfig,
+    name: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let client = aws_sdk_cloudformation::Client::new(aws);
+    let described = client
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_cloudformation::error::DisplayErrorContext(e)))
+        .with_context(|| format!("reading stack {name}"))?;
+    let stack = described
+        .stacks()
+        .first()
+        .with_context(|| format!("stack {name} was not found"))?;
+    Ok(stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
 /// Reads a stack's outputs and parameters with aws-sdk-cloudformation.
 pub async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> anyhow::Result<StackOutputs> {
     let client = aws_sdk_cloudformation::Client::new(aws);

@@ -242,11 +242,13 @@ async fn an_explicit_outbox_and_a_bad_time_are_honoured() {
     let dir = seeded_data_dir().await;
     let outbox = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
+    // Both are usage errors: exit 2, as for any other.
     let bad = trainer(&["score", "--local", data, "--now", "next monday"]);
-    assert!(!bad.status.success());
+    assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
     let missing_flag = trainer(&["score", "--local", data]);
-    assert!(!missing_flag.status.success());
+    assert_eq!(missing_flag.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing_flag.stderr).contains("--now"));
     let out = trainer(&[
         "score",
         "--local",
