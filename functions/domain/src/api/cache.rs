@@ -23,12 +23,15 @@ const MAX_QUESTION_SETS: usize = 512;
 /// One value and when it was read.
 type Slot<T> = Option<(DateTime<Utc>, Arc<T>)>;
 
+/// Question sets by test, each with when it was read.
+type QuestionSets = HashMap<(SubjectName, TestId), (DateTime<Utc>, Arc<Vec<Question>>)>;
+
 /// The reusable reads of one API function.
 #[derive(Default)]
 pub struct ApiCache {
     catalog: Mutex<Slot<Catalog>>,
     roster: Mutex<Slot<Roster>>,
-    questions: Mutex<HashMap<(SubjectName, TestId), (DateTime<Utc>, Arc<Vec<Question>>)>>,
+    questions: Mutex<QuestionSets>,
 }
 
 fn fresh<T>(slot: &Slot<T>, now: DateTime<Utc>, ttl: Duration) -> Option<Arc<T>> {
