@@ -1,5 +1,6 @@
 //! The outbox mailer of the local stack: every message becomes one `.eml` file
-//! (RFC 5322, opens in any mail client) in a directory.
+//! (RFC 5322, opens in any mail client) in a directory. The messages hold grades and
+//! addresses: the files are readable by their owner only (0600, in a 0700 folder).
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -15,9 +16,9 @@ pub struct OutboxMailer {
 }
 
 impl OutboxMailer {
-    /// Creates the directory if needed.
+    /// Creates the directory if needed (0700 on Unix).
     pub fn open(dir: impl AsRef<Path>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir.as_ref())?;
+        create_private_dir(dir.as_ref())?;
         Ok(Self {
             dir: dir.as_ref().to_path_buf(),
             counter: AtomicU64::new(0),
@@ -57,7 +58,7 @@ impl Mailer for OutboxMailer {
             |e: std::io::Error| MailError::Unavailable(format!("outbox {}: {e}", dir.display()));
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);
-        tokio::fs::write(&tmp, &raw).await.map_err(unavailable)?;
+        write_private(&tmp, raw).await.map_err(unavailable)?;
         // Rename is atomic: a reader never sees half a message.
         if let Err(e) = tokio::fs::rename(&tmp, &path).await {
             let _ = tokio::fs::remove_file(&tmp).await;
@@ -65,6 +66,33 @@ impl Mailer for OutboxMailer {
         }
         Ok(name)
     }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Writes a new file readable by its owner only.
+async fn write_private(path: &Path, bytes: Vec<u8>) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).await?;
+    file.write_all(&bytes).await?;
+    file.flush().await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -101,6 +129,13 @@ mod tests {
             std::fs::read(outbox.dir().join(&a)).unwrap(),
             b"Subject: one\r\n\r\nbody"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&outbox.dir().join(&a)), 0o600, "grades are private");
+            assert_eq!(mode(outbox.dir()), 0o700);
+        }
     }
 
     #[tokio::test]
