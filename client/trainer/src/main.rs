@@ -3,6 +3,7 @@
 
 mod config;
 mod data_dir;
+mod eml;
 mod keys;
 mod local;
 mod sample;
@@ -11,6 +12,7 @@ mod student;
 mod sync;
 mod target;
 mod validate;
+mod versions;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -5,33 +5,41 @@
 //! domain's rule (`ework_domain::privacy`); this module reads, writes and prints.
 //! Erasing rewrites the shared objects without them and purges their older
 //! versions. On the local stack the outbox (the stand-in for sent email) holds the
-//! emails addressed to them too.
+//! emails addressed to them, which go, and the trainer's reports that name them,
+//! whose lines about them are taken out. An export holds every stored version.
 
+use crate::eml::{self, Needles};
 use crate::target::{Opened, Target};
+use crate::versions;
 use anyhow::{bail, Context};
 use chrono::Utc;
 use ework_domain::ids::StudentId;
 use ework_domain::keys;
 use ework_domain::layout::{self, ObjectKey, JOURNAL_PREFIX};
-use ework_domain::model::Roster;
+use ework_domain::model::{Roster, Student};
 use ework_domain::ports::ObjectStore;
 use ework_domain::privacy::{self, own_objects, shared_entries, Theirs};
 use ework_domain::scoring::ledger::{Lease, LeaseError};
 use ework_domain::store_json;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Print (or write) everything stored about a student as one JSON document.
+    /// Print (or write) everything stored about a student as one JSON document: every
+    /// stored version of their objects, their entries in shared ones, and on the local
+    /// stack the outbox emails to them and the report lines about them.
     Export {
         /// The student (as in studentsList.json).
         student: StudentId,
-        /// Write the document here instead of standard output.
+        /// Write the document here (mode 0600) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Replace the file given with --output if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -53,21 +61,36 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Export {
             student,
             output,
+            force,
             target,
         } => {
+            // Refused before anything is read: an existing file is not replaced by accident.
+            if let Some(path) = output.as_deref().filter(|p| p.exists() && !force) {
+                bail!(
+                    "{} exists; choose another file, or add --force to replace it",
+                    path.display()
+                );
+            }
             let opened = target.open().await?;
             let doc = export(&opened, &student).await?;
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             match output {
                 Some(path) => {
-                    std::fs::write(&path, text)
+                    write_private(&path, text.as_bytes())
                         .with_context(|| format!("writing {}", path.display()))?;
                     eprintln!(
-                        "Wrote everything stored about {student} to {}",
+                        "Wrote everything stored about {student} to {} (readable only by you)",
                         path.display()
                     );
                 }
-                None => print!("{text}"),
+                None => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        other => other.context("writing the export")?,
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -87,40 +110,142 @@ fn decoded(bytes: &[u8]) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
+/// Writes a file only its owner can read (it holds personal data), replacing one that
+/// exists (the caller decided that) by a rename, so a reader never sees half of it.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".export-")
+        .tempfile_in(dir)?;
+    // tempfile creates it 0600 already; said again for the reader of this code.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The words that name a student in an email: id, address and name.
+fn needles(student: &StudentId, entry: Option<&Student>) -> Needles {
+    let mut terms = vec![student.as_str()];
+    if let Some(entry) = entry {
+        terms.push(entry.email.as_str());
+        if let Some(name) = &entry.name {
+            terms.push(name.as_str());
+        }
+    }
+    Needles::new(terms)
+}
+
 async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
     let store = opened.store.as_ref();
     let roster: Roster = store_json::read(store, &layout::roster())
         .await?
         .unwrap_or_default();
+    let entry = roster.find(student);
     let keyring = keys::keyring(store, student).await?;
     let mut objects = Vec::new();
     for key in own_objects(store, student).await? {
-        if let Some(bytes) = store.get(&key).await? {
-            objects.push(json!({"key": key.as_str(), "content": decoded(&bytes)}));
+        let older = versions::older_versions(opened, &key).await?;
+        let current = store.get(&key).await?;
+        if current.is_none() && older.is_empty() {
+            continue;
         }
+        objects.push(json!({
+            "key": key.as_str(),
+            "content": current.as_deref().map(decoded),
+            "olderVersions": older.iter().map(|v| json!({
+                "versionId": v.id,
+                "storedAt": v.stored_at,
+                "content": decoded(&v.bytes),
+            })).collect::<Vec<_>>(),
+        }));
     }
     let shared = shared_entries(store, student).await?;
+    // What older versions of the shared objects held about them (an earlier grade
+    // before a rescore, an earlier roster entry).
+    let mut earlier = Vec::new();
+    for s in shared
+        .iter()
+        .filter(|s| matches!(s.theirs, Theirs::Result(_)))
+    {
+        let mut seen = vec![serde_json::to_value(&s.theirs)?];
+        for v in versions::older_versions(opened, &s.key).await? {
+            if let Some(e) = privacy::split_results(&s.key, &v.bytes, student)? {
+                let theirs = serde_json::to_value(&e.theirs)?;
+                if !seen.contains(&theirs) {
+                    seen.push(theirs.clone());
+                    earlier
+                        .push(json!({"versionId": v.id, "storedAt": v.stored_at, "entry": theirs}));
+                }
+            }
+        }
+    }
+    let mut earlier_roster = Vec::new();
+    for v in versions::older_versions(opened, &layout::roster()).await? {
+        let Ok(old) = serde_json::from_slice::<Roster>(&v.bytes) else {
+            continue;
+        };
+        if let Some(e) = old.find(student).filter(|e| Some(*e) != entry) {
+            let e = serde_json::to_value(e)?;
+            if !earlier_roster.iter().any(|x: &Value| x["entry"] == e) {
+                earlier_roster
+                    .push(json!({"versionId": v.id, "storedAt": v.stored_at, "entry": e}));
+            }
+        }
+    }
     let (results, journal): (Vec<_>, Vec<_>) = shared
         .into_iter()
         .partition(|s| matches!(s.theirs, Theirs::Result(_)));
-    let emails: Vec<Value> = match roster.find(student) {
-        Some(entry) => outbox_emails_to(opened, &entry.email)?
-            .into_iter()
-            .map(|(path, text)| json!({"file": path.display().to_string(), "content": text}))
-            .collect(),
-        None => Vec::new(),
-    };
+    let outbox = outbox_about(opened, student, entry)?;
+    let nothing = entry.is_none()
+        && keyring.keys.is_empty()
+        && keyring.retired.is_empty()
+        && objects.is_empty()
+        && results.is_empty()
+        && journal.is_empty()
+        && earlier_roster.is_empty()
+        && outbox.is_empty();
+    if nothing {
+        bail!(
+            "nothing is stored about {student} on {}: not on the roster, and no keys, \
+             submissions, results or emails; check the student id",
+            opened.description
+        );
+    }
+    let emails: Vec<Value> = outbox
+        .iter()
+        .filter(|m| m.to_them)
+        .map(|m| json!({"file": m.path.display().to_string(), "content": m.text}))
+        .collect();
+    let mentions: Vec<Value> = outbox
+        .iter()
+        .filter(|m| !m.to_them)
+        .map(|m| json!({"file": m.path.display().to_string(), "lines": m.lines}))
+        .collect();
     Ok(json!({
         "studentId": student,
         "exportedAt": Utc::now(),
         "source": opened.description,
-        "rosterEntry": roster.find(student),
+        "rosterEntry": entry,
+        "earlierRosterEntries": earlier_roster,
         "keys": keyring.keys,
         "retiredKeys": keyring.retired,
         "objects": objects,
         "results": results.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
+        "earlierResults": earlier,
         "scorerJournal": journal.into_iter().map(|s| s.theirs).collect::<Vec<_>>(),
         "outboxEmails": emails,
+        "outboxMentions": mentions,
     }))
 }
 
@@ -133,10 +258,7 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     let objects = own_objects(store, student).await?;
     let shared = shared_entries(store, student).await?;
     let on_roster = roster.find(student).is_some();
-    let emails = match roster.find(student) {
-        Some(entry) => outbox_emails_to(opened, &entry.email)?,
-        None => Vec::new(),
-    };
+    let emails = outbox_about(opened, student, roster.find(student))?;
     if !on_roster && key_count == 0 && objects.is_empty() && shared.is_empty() && emails.is_empty()
     {
         println!(
@@ -159,8 +281,16 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         for s in &shared {
             println!("  their entries in {} (older versions purged)", s.key);
         }
-        for (path, _) in &emails {
-            println!("  {}", path.display());
+        for m in &emails {
+            if m.to_them {
+                println!("  {}", m.path.display());
+            } else {
+                println!(
+                    "  {} line(s) about them in {}",
+                    m.lines.len(),
+                    m.path.display()
+                );
+            }
         }
         println!("Nothing was removed; run again with --yes to erase.");
         return Ok(ExitCode::SUCCESS);
@@ -208,9 +338,25 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     }
     // Revoking emptied their keyring; its name and history still name them.
     store.purge(&layout::keyring(student)).await?;
-    for (path, _) in &emails {
-        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
-        println!("  removed {}", path.display());
+    let names = needles(student, roster.find(student));
+    for m in &emails {
+        if m.to_them {
+            std::fs::remove_file(&m.path)
+                .with_context(|| format!("removing {}", m.path.display()))?;
+            println!("  removed {}", m.path.display());
+            continue;
+        }
+        let raw =
+            std::fs::read(&m.path).with_context(|| format!("reading {}", m.path.display()))?;
+        if let Some(redacted) = eml::redact(&raw, &names) {
+            write_private(&m.path, &redacted)
+                .with_context(|| format!("rewriting {}", m.path.display()))?;
+            println!(
+                "  took {} line(s) about them out of {}",
+                m.lines.len(),
+                m.path.display()
+            );
+        }
     }
     let left = own_objects(store, student).await?;
     if !left.is_empty() {
@@ -230,8 +376,24 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// The local stack's outbox emails addressed to `email` (their `To:` header names it).
-fn outbox_emails_to(opened: &Opened, email: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// An outbox email about a student.
+struct OutboxMail {
+    path: PathBuf,
+    /// Addressed to them (their `To:` header names their address): removed whole.
+    to_them: bool,
+    /// Its whole text, for one addressed to them.
+    text: String,
+    /// The decoded lines that name them, for one that is not (a trainer's report).
+    lines: Vec<String>,
+}
+
+/// The local stack's outbox emails to the student, and those that name them (the
+/// trainer's reports: their grade, their missing submission).
+fn outbox_about(
+    opened: &Opened,
+    student: &StudentId,
+    entry: Option<&Student>,
+) -> anyhow::Result<Vec<OutboxMail>> {
     let Some(dir) = &opened.local_dir else {
         return Ok(Vec::new());
     };
@@ -239,29 +401,45 @@ fn outbox_emails_to(opened: &Opened, email: &str) -> anyhow::Result<Vec<(PathBuf
     let Ok(entries) = std::fs::read_dir(&outbox) else {
         return Ok(Vec::new());
     };
-    let wanted = email.to_ascii_lowercase();
+    let names = needles(student, entry);
+    let wanted = entry.map(|e| e.email.to_ascii_lowercase());
     let mut found = Vec::new();
     for entry in entries {
         let path = entry
             .with_context(|| format!("reading {}", outbox.display()))?
             .path();
-        if !path.is_file() {
+        let is_eml = path.extension().is_some_and(|e| e == "eml");
+        if !path.is_file() || !is_eml {
             continue;
         }
-        let text = String::from_utf8_lossy(
-            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-        )
-        .into_owned();
-        let to_them = text
-            .lines()
-            .take_while(|l| !l.is_empty())
-            .filter(|l| l.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("to:")))
-            .any(|l| l.to_ascii_lowercase().contains(&wanted));
+        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let to_them = wanted.as_ref().is_some_and(|wanted| {
+            text.lines()
+                .take_while(|l| !l.trim_end_matches('\r').is_empty())
+                .filter(|l| l.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("to:")))
+                .any(|l| l.to_ascii_lowercase().contains(wanted.as_str()))
+        });
         if to_them {
-            found.push((path, text));
+            found.push(OutboxMail {
+                path,
+                to_them,
+                text,
+                lines: Vec::new(),
+            });
+            continue;
+        }
+        let lines = eml::lines_naming(&raw, &names);
+        if !lines.is_empty() {
+            found.push(OutboxMail {
+                path,
+                to_them,
+                text: String::new(),
+                lines,
+            });
         }
     }
-    found.sort();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
 }
 

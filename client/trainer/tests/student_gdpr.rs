@@ -201,6 +201,12 @@ fn check_export(doc: &Value, expected_objects: &[String]) {
         submission["content"]["testResult"][0]["answer"], "a",
         "the latest submission, as JSON"
     );
+    let older = submission["olderVersions"].as_array().unwrap();
+    assert_eq!(older.len(), 1, "the first upload too: {submission}");
+    assert_eq!(
+        older[0]["content"]["testResult"][0]["answer"], "b",
+        "{submission}"
+    );
 }
 
 fn check_erased(all: &BTreeMap<String, String>) {
@@ -309,6 +315,70 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
         .as_str()
         .unwrap()
         .contains("student01@example.com"));
+    let mentions = doc["outboxMentions"].as_array().unwrap();
+    assert_eq!(
+        mentions.len(),
+        1,
+        "the trainer's report names them: {mentions:?}"
+    );
+    let lines: Vec<&str> = mentions[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l.contains("student01")),
+        "{lines:?}"
+    );
+    #[cfg(unix)]
+    for e in std::fs::read_dir(&outbox).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = e.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "an outbox email is private");
+    }
+
+    // Written to a file: private, and never over an existing one without --force.
+    let file = data.path().join("student01.json");
+    std::fs::write(&file, "keep me").unwrap();
+    let refused = local(&[
+        "student",
+        "export",
+        "student01",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        !refused.ok && refused.stderr.contains("--force"),
+        "{refused:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    let written = local(&[
+        "student",
+        "export",
+        "student01",
+        "-o",
+        file.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(written.ok, "{written:?}");
+    let from_file: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(from_file["studentId"], "student01");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    std::fs::remove_file(&file).unwrap();
+
+    // An id nothing is stored about is an error, not an empty document.
+    let unknown = local(&["student", "export", "nobody99"]);
+    assert!(!unknown.ok, "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("nothing is stored about nobody99") && unknown.stdout.is_empty(),
+        "{unknown:?}"
+    );
 
     let before = everything(&store).await;
     let dry = local(&["student", "erase", "student01"]);
@@ -365,6 +435,27 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
         1,
         "the trainer's report stays"
     );
+    assert!(
+        erased.stdout.contains("line(s) about them out of"),
+        "{erased:?}"
+    );
+    for e in std::fs::read_dir(&outbox).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("student01"),
+            "an email still names them: {text}"
+        );
+    }
+    // The report still tells the trainer about the others.
+    let other = local(&["student", "export", "student02"]);
+    assert!(other.ok, "{other:?}");
+    let other: Value = serde_json::from_str(&other.stdout).unwrap();
+    assert!(
+        other["outboxMentions"][0]["lines"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{other}"
+    );
     // No file of the data dir (current objects or kept versions) is named after them,
     // and the roster and key registry keep no older version that lists them.
     let mut pending = vec![data.path().to_path_buf()];
@@ -392,11 +483,10 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
         assert_eq!(count, 0, "{} keeps old versions", versions.display());
     }
     let export = local(&["student", "export", "student01"]);
-    let doc: Value = serde_json::from_str(&export.stdout).unwrap();
-    for part in ["objects", "results", "scorerJournal"] {
-        assert!(doc[part].as_array().unwrap().is_empty(), "{doc}");
-    }
-    assert!(doc["rosterEntry"].is_null(), "{doc}");
+    assert!(
+        !export.ok && export.stderr.contains("nothing is stored about student01"),
+        "after the erasure nothing is left to export: {export:?}"
+    );
 }
 
 #[tokio::test]
