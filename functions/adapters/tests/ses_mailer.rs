@@ -10,11 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn moto_url() -> String {
-    std::env::var("EWORK_MOTO_URL")
-        .expect("EWORK_MOTO_URL is not set: run the tests through scripts/test.sh, which starts moto server")
-}
-
 async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
@@ -47,7 +42,10 @@ fn fast_retries(attempts: u32) -> RetryPolicy {
 
 #[tokio::test]
 async fn raw_mail_reaches_moto_with_its_recipients_and_bytes() {
-    let config = aws_config(&moto_url()).await;
+    let Some(moto) = ework_testkit::moto::url_or_skip() else {
+        return;
+    };
+    let config = aws_config(&moto).await;
     let client = ses_client(&config, None);
     let sender = unique("sender");
     let to = unique("student");
@@ -66,7 +64,7 @@ async fn raw_mail_reaches_moto_with_its_recipients_and_bytes() {
         .expect("send");
     assert!(!id.is_empty());
 
-    let data = moto_state().await;
+    let data = ework_testkit::moto::state(&moto).await;
     let sent: Vec<&serde_json::Value> = data["ses"]["RawMessage"]
         .as_array()
         .expect("moto lists raw messages")
@@ -84,7 +82,10 @@ async fn raw_mail_reaches_moto_with_its_recipients_and_bytes() {
 
 #[tokio::test]
 async fn moto_without_a_sending_quota_api_gives_no_rate() {
-    let config = aws_config(&moto_url()).await;
+    let Some(moto) = ework_testkit::moto::url_or_skip() else {
+        return;
+    };
+    let config = aws_config(&moto).await;
     let mailer = SesMailer::new(ses_client(&config, None), None);
     // moto does not implement GetAccount: the caller falls back to its configured rate.
     assert_eq!(mailer.max_send_rate().await, None);
@@ -177,23 +178,4 @@ async fn a_rejected_message_is_not_retried() {
         .unwrap_err();
     assert!(matches!(err, MailError::Rejected(_)), "{err}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-}
-
-/// moto's state dump. It fails now and then ("FakeKey is not JSON serializable")
-/// when another test writes to S3 while it serialises, so a failed read is retried.
-async fn moto_state() -> serde_json::Value {
-    let url = format!("{}/moto-api/data.json", moto_url());
-    let mut last_error = String::new();
-    for _ in 0..20 {
-        match reqwest::get(&url).await {
-            Ok(resp) if resp.status().is_success() => match resp.json().await {
-                Ok(value) => return value,
-                Err(e) => last_error = e.to_string(),
-            },
-            Ok(resp) => last_error = format!("status {}", resp.status()),
-            Err(e) => last_error = e.to_string(),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    panic!("moto's /moto-api/data.json kept failing: {last_error}");
 }

