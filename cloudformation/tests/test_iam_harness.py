@@ -47,12 +47,16 @@ def strings_only(node) -> bool:
 # ---- render ---------------------------------------------------------------------------------
 def test_a_rendered_role_policy_is_plain_json_for_the_given_bucket_account_and_region():
     policies = scorer().role_policies("ScorerRole")
-    assert set(policies) == {"logs", "course-bucket", "ses", "dead-letter"}
+    assert set(policies) == {"logs", "course-bucket", "ses", "dead-letter", "xray"}
     assert strings_only(policies)
     text = json.dumps(policies)
     assert f"arn:aws:s3:::{BUCKET}/_system/journal/*" in text
     assert "arn:aws:ses:eu-central-1:123456789012:identity/scorer@example.com" in text
     assert "${" not in text
+
+
+def test_a_conditional_inline_policy_is_left_out_when_its_condition_is_false():
+    assert "xray" not in scorer(Tracing="PassThrough").role_policies("ScorerRole")
 
 
 def test_conditions_pick_the_branch_a_stack_would_get():

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 TEMPLATES = Path(__file__).resolve().parents[1]
+ROOT_DIR = TEMPLATES.parent
 BUCKET_ARN = "arn:aws:s3:::COURSE-BUCKET"
 sys.path.insert(0, str(TEMPLATES.parent / "scripts" / "iam"))
 import iam_eval  # noqa: E402  (the evaluator the IAM check's moto uses: Deny, NotResource, conditions)
@@ -161,7 +162,10 @@ def test_every_api_method_requires_an_api_key(api):
     methods = method_paths(api)
     assert methods, "no methods found"
     for route, props in methods.items():
-        assert props["ApiKeyRequired"] is True, f"{route} does not require an API key"
+        # API Gateway's copy of the student keys is optional (StudentKeysInApiGateway).
+        assert props["ApiKeyRequired"] == {"Fn::If": ["GatewayKeys", True, False]}, route
+    assert api["Parameters"]["StudentKeysInApiGateway"]["Default"] == "true"
+    assert api["Conditions"]["GatewayKeys"] == {"Fn::Equals": [{"Ref": "StudentKeysInApiGateway"}, "true"]}
 
 
 def test_the_api_serves_exactly_the_contract_routes_through_lambda_proxy(api):
@@ -176,7 +180,9 @@ def test_the_api_serves_exactly_the_contract_routes_through_lambda_proxy(api):
         integration = methods[route]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
-        assert "${" + function + ".Arn}" in integration["Uri"]["Fn::Sub"]
+        # The `live` alias, never the unqualified function ($LATEST).
+        alias = function.replace("Function", "Alias")
+        assert integration["Uri"]["Fn::Sub"].endswith("/functions/${" + alias + "}/invocations")
 
 
 def test_the_usage_plan_throttles_the_stage_and_access_logs_are_on(api):
@@ -438,9 +444,13 @@ def test_the_trainer_policy_covers_what_trainer_stack_calls(api):
             assert trainer_can(stmts, action, BUCKET_ARN)
         for key in [KEY_RECORD, KEYRING, "_system/catalog.json", "studentsList.json", SUBMISSION,
                     "_system/rescore/os/t1", "_system/results/os/t1/results.json"]:
-            for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"]:
+            for action in ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObjectVersion"]:
                 assert trainer_can(stmts, action, obj(key)), (action, key)
         gateway = "arn:${AWS::Partition}:apigateway:${AWS::Region}::"
+        if not conditions["GatewayKeys"]:
+            # No API Gateway copy of the keys: no right to make one.
+            assert not trainer_can(stmts, "apigateway:POST", gateway + "/apikeys")
+            continue
         assert trainer_can(stmts, "apigateway:POST", gateway + "/apikeys")
         assert trainer_can(stmts, "apigateway:POST", gateway + "/usageplans/${UsagePlan}/keys")
         assert trainer_can(stmts, "apigateway:DELETE", gateway + "/apikeys/k123")
@@ -479,6 +489,10 @@ def test_trainer_score_sends_only_as_the_scorers_identity(scorer):
         assert trainer_can(stmts, "ses:SendEmail", own)
         assert not trainer_can(stmts, "ses:SendEmail", own.replace(identity, "someone@example.org"))
         assert trainer_can(stmts, "ses:GetAccount", "*")
+        # trainer score --stack reads the sender and SES settings from this stack only.
+        stack = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/0f1e"
+        assert trainer_can(stmts, "cloudformation:DescribeStacks", stack)
+        assert not trainer_can(stmts, "cloudformation:DescribeStacks", stack.replace("${AWS::StackName}", "other"))
         assert not any(a.startswith("s3:") for s in stmts for a in iam_eval.as_list(s["Action"]))
 
 
@@ -493,13 +507,13 @@ def test_the_grace_in_this_test_is_the_domains():
 
 
 def test_the_scorer_runs_monday_after_the_23_00_deadline_and_its_grace_in_the_trainers_zone(scorer):
-    schedule = next(iter(resources_of(scorer, "AWS::Scheduler::Schedule").values()))["Properties"]
+    schedule = scorer["Resources"]["WeeklySchedule"]["Properties"]
     assert schedule["ScheduleExpression"] == f"cron({GRADING_GRACE_MINUTES} 23 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
     assert scorer["Parameters"]["TimeZone"]["Default"] == "Europe/Warsaw"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = schedule["Target"]
-    assert target["Arn"] == {"Fn::GetAtt": ["ScorerFunction", "Arn"]}
+    assert target["Arn"] == {"Ref": "ScorerAlias"}
     assert target["Input"] == "{}"
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
@@ -516,12 +530,14 @@ def test_an_upload_cannot_outlast_half_the_grading_grace(api):
 def test_failed_scoring_runs_reach_the_dead_letter_queue_and_raise_alarms(scorer):
     config = next(iter(resources_of(scorer, "AWS::Lambda::EventInvokeConfig").values()))["Properties"]
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
-    metrics = {a["Properties"]["MetricName"] for a in resources_of(scorer, "AWS::CloudWatch::Alarm").values()}
-    assert metrics == {"ApproximateNumberOfMessagesVisible", "Errors"}
+    # The schedule invokes the alias, so the retries and destination are the alias's.
+    assert config["Qualifier"] == "live"
+    metrics = {a["Properties"].get("MetricName") for a in resources_of(scorer, "AWS::CloudWatch::Alarm").values()}
+    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles"} <= metrics
 
 
 # ---- storage --------------------------------------------------------------------------------
-BUCKETS = ["CourseBucket", "ArtifactsBucket"]
+BUCKETS = ["CourseBucket", "ArtifactsBucket", "AccessLogsBucket"]
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
@@ -545,16 +561,17 @@ def test_the_course_bucket_encrypts_by_default(storage, use_kms, algorithm):
     assert ("KMSMasterKeyID" in default) == use_kms
 
 
-@pytest.mark.parametrize("bucket,policy", [("CourseBucket", "CourseBucketPolicy"), ("ArtifactsBucket", "ArtifactsBucketPolicy")])
+@pytest.mark.parametrize("bucket,policy", [("CourseBucket", "CourseBucketPolicy"), ("ArtifactsBucket", "ArtifactsBucketPolicy"),
+                                           ("AccessLogsBucket", "AccessLogsBucketPolicy")])
 def test_bucket_policies_deny_every_request_without_tls(storage, bucket, policy):
     props = storage["Resources"][policy]["Properties"]
     assert props["Bucket"] == {"Ref": bucket}
-    tls = [s for s in props["PolicyDocument"]["Statement"]
+    tls = [s for s in resolve(props["PolicyDocument"], {"UseKms": True})["Statement"]
            if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
     assert len(tls) == 1
     assert tls[0]["Principal"] == "*" and tls[0]["Action"] == "s3:*"
-    assert {"Fn::GetAtt": [bucket, "Arn"]} in tls[0]["Resource"]
-    assert {"Fn::Sub": "${" + bucket + ".Arn}/*"} in tls[0]["Resource"]
+    assert f"{bucket}.Arn" in tls[0]["Resource"]
+    assert "${" + bucket + ".Arn}/*" in tls[0]["Resource"]
 
 
 @pytest.mark.parametrize("use_kms,algorithm", [(False, "AES256"), (True, "aws:kms")])
