@@ -32,6 +32,8 @@ pub struct Args {
     /// Score now (required, so the command never runs by accident). With a value,
     /// score as if it were that instant (RFC 3339), e.g. to re-run a past week. An
     /// instant later than the real clock is refused unless --force (or --dry-run).
+    /// Only published tests are scored: for a week whose test was never published,
+    /// publish it with a due date a few minutes ahead, then score once it has passed.
     #[arg(
         long,
         value_name = "RFC3339",
