@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Runs the deploy playbook end to end against the moto server (EWORK_MOTO_URL), then the
-# course update playbook, `trainer config`, a second deploy (update path) and remove.yml.
-# Asserts what moto really creates: both buckets (with default encryption), the uploaded
-# zips and templates, the three stacks and their outputs, the four functions wired to the
-# course bucket, the REST API's methods with API keys required. What moto skips (usage
-# plan, stage, schedule, alarms, bucket policies, versioning, public access block) is
-# covered by cloudformation/tests.
+# Runs the deploy playbook end to end against a moto server of its own, then the course
+# update playbook, `trainer config`, a second deploy (update path) and remove.yml.
+# Before anything exists: placeholder addresses are refused and --check creates nothing.
+# Asserts what moto really creates: the buckets (with default encryption), the uploaded
+# zips and rendered templates, the three stacks and their outputs (storage protected from
+# termination), the four functions wired to the course bucket, each with a published
+# version and a `live` alias, the REST API's methods with API keys required calling the
+# aliases. --check (deploy and course update) changes nothing; a changed setting makes a
+# new release: new versions, aliases moved, a new API deployment. What moto skips (usage
+# plan, stage, schedules, alarms, bucket policies and logging, versioning, public access
+# block) is covered by cloudformation/tests.
+#
+# The moto server is scripts/deploy/moto_cfn.py: moto plus termination protection
+# enforced, and Lambda aliases (and version updates) in CloudFormation.
 #
 # Zips: deploys what 41-package-lambdas.sh built and checked in the same run (no rebuild);
 # run alone, the playbook builds them itself.
@@ -31,7 +38,7 @@ work="$(mktemp -d)"
 # that moto's /moto-api/data.json cannot serialise ("FakeKey is not JSON serializable"),
 # which would break every later check that reads sent mail from the shared server.
 moto_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+python3 "$root/scripts/deploy/moto_cfn.py" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
@@ -49,8 +56,34 @@ playbook() {
   (cd playbooks && ansible-playbook "$@" -e build_lambdas="$build_lambdas" \
     -e aws_endpoint_url="$EWORK_MOTO_URL" -e aws_region="$AWS_REGION" -e stack_prefix="$prefix" \
     -e lambda_architecture="$arch" -e lambda_dist_dir="$dist" \
-    -e sender_email=trainer@example.com -e trainer_email=trainer@example.com)
+    -e sender_email=scorer@ework-ci.test -e trainer_email=trainer@ework-ci.test "${extra[@]}")
 }
+extra=()
+nothing_created() {
+  python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
+import sys
+import boto3
+url, prefix = sys.argv[1:]
+cf, s3 = (boto3.client(s, endpoint_url=url) for s in ("cloudformation", "s3"))
+stacks = [s["StackName"] for s in cf.list_stacks()["StackSummaries"] if s["StackName"].startswith(prefix + "-")]
+buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(prefix + "-")]
+assert not stacks and not buckets, f"created although nothing should be: {stacks} {buckets}"
+EOF
+}
+
+echo "== deploy.yml with the placeholder addresses is refused before anything is created"
+if (cd playbooks && ansible-playbook deploy.yml -e build_lambdas=false -e aws_endpoint_url="$EWORK_MOTO_URL" \
+      -e aws_region="$AWS_REGION" -e stack_prefix="$prefix" -e lambda_architecture="$arch" -e lambda_dist_dir="$dist" \
+      -e sender_email=trainer@example.com -e trainer_email=trainer@example.org) >"$work/placeholder.log" 2>&1; then
+  cat "$work/placeholder.log"; echo "deploy.yml accepted the placeholder addresses" >&2; exit 1
+fi
+grep -q "not the example.com / example.org placeholders" "$work/placeholder.log" || { cat "$work/placeholder.log"; exit 1; }
+nothing_created
+
+echo "== deploy.yml --check before the first deploy creates nothing"
+playbook deploy.yml --check >"$work/check0.log" || { cat "$work/check0.log"; exit 1; }
+grep -q "a real run creates all" "$work/check0.log" || { cat "$work/check0.log"; exit 1; }
+nothing_created
 
 echo "== deploy.yml ($arch zips, stacks $prefix-*)"
 playbook deploy.yml | tee "$work/deploy.log"
@@ -84,6 +117,15 @@ for name, entry in manifest["functions"].items():
     assert body == open(entry["zip"], "rb").read(), f"{entry['key']} differs from {entry['zip']}"
 for t in ("storage.yaml", "api.yaml", "scorer.yaml"):
     s3.head_object(Bucket=artifacts, Key=f"templates/{t}")
+# The uploaded api template is rendered for its release: its deployment carries it.
+release = api["Release"]
+uploaded = s3.get_object(Bucket=artifacts, Key="templates/api.yaml")["Body"].read().decode()
+assert f"ApiDeployment{release}:" in uploaded and "ApiDeployment:" not in uploaded, release
+assert scorer["Release"] != release
+# Protected from termination (remove.yml lifts it), and the access logs have their bucket.
+assert cf.describe_stacks(StackName=f"{prefix}-storage")["Stacks"][0]["EnableTerminationProtection"] is True
+s3.head_bucket(Bucket=storage["AccessLogsBucketName"])
+assert storage["AlarmTopicArn"].startswith("arn:aws:sns:"), storage["AlarmTopicArn"]
 
 # Outputs the trainer's --stack reads, all on the api stack.
 assert api["BucketName"] == bucket, (api["BucketName"], bucket)
@@ -100,8 +142,12 @@ for fn, name in names.items():
     env = conf["Environment"]["Variables"]
     assert env["EWORK_BUCKET"] == bucket and env["EWORK_TIME_ZONE"] == "Europe/Warsaw", (name, env)
     assert "EWORK_KMS_KEY_ID" not in env, (name, env)
+    # Each function has a published version and the live alias on it.
+    assert env["EWORK_RELEASE"] == (scorer if fn == "scorer" else api)["Release"], (name, env)
+    aliases = {a["Name"]: a["FunctionVersion"] for a in lam.list_aliases(FunctionName=name)["Aliases"]}
+    assert aliases == {"live": "1"}, (name, aliases)
 scorer_env = lam.get_function_configuration(FunctionName=names["scorer"])["Environment"]["Variables"]
-assert scorer_env["EWORK_SENDER"] == "trainer@example.com", scorer_env
+assert scorer_env["EWORK_SENDER"] == "scorer@ework-ci.test", scorer_env
 
 # REST API: exactly the three routes, each needing an API key, each proxying to its function.
 routes = {}
@@ -115,9 +161,10 @@ for route, fn in {("/api/v1/tests", "POST"): "list-tests", ("/api/v1/test", "GET
     m = routes[route]
     assert m["apiKeyRequired"] is True, route
     assert m["methodIntegration"]["type"] == "AWS_PROXY", route
-    assert f":function:{names[fn]}/invocations" in m["methodIntegration"]["uri"], (route, m["methodIntegration"]["uri"])
-print(f"moto holds: buckets {bucket} and {artifacts}, 4 zips + 3 templates, 3 stacks, "
-      f"4 functions, REST API {api_id} with 3 key-protected routes")
+    assert m["methodIntegration"]["uri"].endswith(f":function:{names[fn]}:live/invocations"), (route, m["methodIntegration"]["uri"])
+print(f"moto holds: buckets {bucket}, {artifacts} and {storage['AccessLogsBucketName']}, 4 zips + 3 templates, "
+      f"3 stacks (storage protected), 4 functions with a live alias, REST API {api_id} with 3 key-protected routes "
+      f"calling the aliases, releases api {release} and scorer {scorer['Release']}")
 EOF
 
 echo "== update-subjects-or-students.yml and trainer config"
@@ -129,6 +176,19 @@ if [ -z "$trainer" ]; then
 fi
 trainer_help="$("$trainer" --help)"
 if grep -qE '^\s+sync\s' <<<"$trainer_help"; then
+  # --check: validate and `trainer sync --dry-run`, the plan shown, nothing written.
+  playbook update-subjects-or-students.yml --check -e course_dir="$root/course-sample" \
+    -e "{\"trainer_command\": [\"$trainer\"]}" >"$work/update-check.log" || { cat "$work/update-check.log"; exit 1; }
+  grep -q "Dry run: nothing was written" "$work/update-check.log" || { cat "$work/update-check.log"; exit 1; }
+  python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
+import sys
+import boto3
+url, prefix = sys.argv[1:]
+cf, s3 = (boto3.client(s, endpoint_url=url) for s in ("cloudformation", "s3"))
+outputs = {o["OutputKey"]: o["OutputValue"] for o in cf.describe_stacks(StackName=f"{prefix}-api")["Stacks"][0]["Outputs"]}
+left = s3.list_objects_v2(Bucket=outputs["BucketName"]).get("KeyCount", 0)
+assert left == 0, f"update-subjects-or-students.yml --check wrote {left} object(s)"
+EOF
   playbook update-subjects-or-students.yml -e course_dir="$root/course-sample" \
     -e "{\"trainer_command\": [\"$trainer\"]}" | tee "$work/update.log"
   grep -qE "changed=1 .*failed=0" "$work/update.log"
@@ -176,15 +236,71 @@ else
   skipped+=("trainer config")
 fi
 
-echo "== deploy.yml again (update path, nothing rebuilt)"
+snapshot() {
+  python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
+import json, sys
+import boto3
+url, prefix = sys.argv[1:]
+cf, s3, lam = (boto3.client(s, endpoint_url=url) for s in ("cloudformation", "s3", "lambda"))
+state = {}
+for suffix in ("storage", "api", "scorer"):
+    stack = cf.describe_stacks(StackName=f"{prefix}-{suffix}")["Stacks"][0]
+    state[suffix] = [stack["StackStatus"], str(stack.get("LastUpdatedTime")), sorted((o["OutputKey"], o["OutputValue"]) for o in stack["Outputs"]),
+                     sorted(r["LogicalResourceId"] for r in cf.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"])]
+outputs = dict(state["storage"][2])
+for bucket in (outputs["BucketName"], outputs["ArtifactsBucketName"]):
+    state[bucket] = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+state["aliases"] = [a["FunctionVersion"] for a in lam.list_aliases(FunctionName=f"{prefix}-scorer")["Aliases"]]
+print(json.dumps(state, sort_keys=True))
+EOF
+}
+
+echo "== deploy.yml --check on the deployed stacks: change sets shown, nothing changed"
+before="$(snapshot)"
+playbook deploy.yml --check -e log_level=debug >"$work/check1.log" || { cat "$work/check1.log"; exit 1; }
+grep -q "Show the change sets" "$work/check1.log" && grep -q "(AWS::Lambda::Function)" "$work/check1.log" \
+  || { cat "$work/check1.log"; echo "deploy.yml --check did not show the change sets" >&2; exit 1; }
+[ "$before" = "$(snapshot)" ] || { echo "deploy.yml --check changed something" >&2; diff <(echo "$before") <(snapshot) || true; exit 1; }
+
+echo "== deploy.yml again (update path, nothing rebuilt, same release)"
 playbook deploy.yml >"$work/redeploy.log" || { cat "$work/redeploy.log"; exit 1; }
 grep -q "failed=0" "$work/redeploy.log"
+api_release="$(python3 -c 'import json,sys; print(dict(json.loads(sys.argv[1])["api"][2])["Release"])' "$before")"
+grep -q "Releases:.*api $api_release" "$work/redeploy.log" \
+  || { cat "$work/redeploy.log"; echo "an unchanged deploy made a new release" >&2; exit 1; }
+
+echo "== deploy.yml with a changed setting: a new release, new versions, aliases moved, a new API deployment"
+extra=(-e log_level=debug)
+playbook deploy.yml >"$work/release.log" || { cat "$work/release.log"; exit 1; }
+extra=()
+python - "$EWORK_MOTO_URL" "$prefix" "$before" <<'EOF'
+import json, sys
+import boto3
+url, prefix, before = sys.argv[1:]
+before = json.loads(before)
+cf, lam = (boto3.client(s, endpoint_url=url) for s in ("cloudformation", "lambda"))
+for suffix, functions in [("api", ["list-tests", "get-test", "upload-answers"]), ("scorer", [""])]:
+    stack = cf.describe_stacks(StackName=f"{prefix}-{suffix}")["Stacks"][0]
+    release = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["Release"]
+    assert release != dict(before[suffix][2])["Release"], f"{suffix}: the release did not change"
+    for fn in functions:
+        name = f"{prefix}-{suffix}" + (f"-{fn}" if fn else "")
+        aliases = {a["Name"]: a["FunctionVersion"] for a in lam.list_aliases(FunctionName=name)["Aliases"]}
+        assert aliases == {"live": "2"}, (name, aliases)
+        env = lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]["Environment"]["Variables"]
+        assert env["RUST_LOG"] == "debug" and env["EWORK_RELEASE"] == release, (name, env)
+    if suffix == "api":
+        deployments = [r["LogicalResourceId"] for r in cf.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]
+                       if r["ResourceType"] == "AWS::ApiGateway::Deployment"]
+        assert deployments == [f"ApiDeployment{release}"], deployments
+print("a changed setting published version 2 of every function, moved the live aliases and renamed the API deployment")
+EOF
 
 echo "== remove.yml (buckets kept), then with confirm_delete_data=true"
 playbook remove.yml | tee "$work/remove.log"
-grep -q "Kept the buckets $prefix-storage-coursebucket" "$work/remove.log"
+grep -q "Kept the buckets $prefix-storage-coursebucket.*accesslogsbucket" "$work/remove.log"
 # Stacks gone, both buckets still there (DeletionPolicy: Retain); their names for the purge.
-read -r course_bucket artifacts_bucket < <(python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
+read -r course_bucket artifacts_bucket logs_bucket < <(python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
 import sys
 import boto3
 url, prefix = sys.argv[1:]
@@ -195,13 +311,14 @@ assert not live, f"stacks left: {live}"
 kept = sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(prefix + "-"))
 course = [b for b in kept if "-coursebucket-" in b]
 artifacts = [b for b in kept if "-artifactsbucket-" in b]
-assert len(kept) == 2 and len(course) == 1 and len(artifacts) == 1, f"expected the two retained buckets, found {kept}"
-print(course[0], artifacts[0])
+logs = [b for b in kept if "-accesslogsbucket-" in b]
+assert len(kept) == 3 and len(course) == len(artifacts) == len(logs) == 1, f"expected the three retained buckets, found {kept}"
+print(course[0], artifacts[0], logs[0])
 EOF
 )
-[ -n "${artifacts_bucket:-}" ] || { echo "retained buckets not found" >&2; exit 1; }
+[ -n "${logs_bucket:-}" ] || { echo "retained buckets not found" >&2; exit 1; }
 playbook remove.yml -e confirm_delete_data=true -e course_bucket_name="$course_bucket" \
-  -e artifacts_bucket_name="$artifacts_bucket" >"$work/purge.log" || { cat "$work/purge.log"; exit 1; }
+  -e artifacts_bucket_name="$artifacts_bucket" -e access_logs_bucket_name="$logs_bucket" >"$work/purge.log" || { cat "$work/purge.log"; exit 1; }
 python - "$EWORK_MOTO_URL" "$prefix" <<'EOF'
 import sys
 import boto3
