@@ -340,6 +340,8 @@ impl Inner {
     /// version. Called with the write lock held.
     fn replace_with(&self, key: &ObjectKey, temp: &Path) -> Result<(), StoreError> {
         let target = self.object_path(key);
+        // Under the lock, so a purge cannot remove the folder between here and the rename.
+        Self::ensure_parent(&target)?;
         if target.exists() {
             self.keep_version(key, &target)?;
         }
@@ -347,7 +349,6 @@ impl Inner {
     }
 
     fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StoreError> {
-        Self::ensure_parent(&self.object_path(key))?;
         let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
         let stored = self.locked(|| self.replace_with(key, &temp));
         if stored.is_err() {
@@ -362,7 +363,6 @@ impl Inner {
         bytes: &[u8],
         expected: &Etag,
     ) -> Result<Swapped, StoreError> {
-        Self::ensure_parent(&self.object_path(key))?;
         let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
         let outcome = self.locked(|| {
             let current = self.read_sealed(key)?;
@@ -379,14 +379,29 @@ impl Inner {
 
     fn create(&self, key: &ObjectKey, bytes: &[u8]) -> Result<Created, StoreError> {
         let target = self.object_path(key);
-        Self::ensure_parent(&target)?;
         let temp = self.write_temp(&self.encrypt(key, bytes)?)?;
         // link(2) fails if the target exists: the exclusive create of a complete file.
-        let outcome = match fs::hard_link(&temp, &target) {
-            Ok(()) => Ok(Created::Now),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Created::AlreadyExisted),
-            Err(e) => Err(failed(&format!("creating {key}"), e)),
-        };
+        // A purge of the folder's last object removes the folder (erasure leaves no
+        // folder named after a student), so a link that finds its folder gone makes
+        // it again and retries.
+        let mut outcome = Err(StoreError::Failed(format!("creating {key}: no attempt")));
+        for _ in 0..8 {
+            if let Err(e) = Self::ensure_parent(&target) {
+                // The same race can hit the folder while it is being made.
+                outcome = Err(e);
+                continue;
+            }
+            outcome = match fs::hard_link(&temp, &target) {
+                Ok(()) => Ok(Created::Now),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Created::AlreadyExisted),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    outcome = Err(failed(&format!("creating {key}"), e));
+                    continue;
+                }
+                Err(e) => Err(failed(&format!("creating {key}"), e)),
+            };
+            break;
+        }
         let _ = fs::remove_file(&temp);
         outcome
     }
