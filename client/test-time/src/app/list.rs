@@ -1,0 +1,117 @@
+//! `test-time list`: the open tests as a table, blocks on a narrow terminal, or JSON.
+
+use super::{client, AppError, Context};
+use crate::config::Config;
+use crate::prompt::Term;
+use crate::render::{cell, due, width_of};
+use chrono::Utc;
+use ework_domain::ids::{SubjectName, TestId};
+use std::io::{BufRead, Write};
+
+pub(super) fn list<R: BufRead, W: Write>(
+    term: &mut Term<R, W>,
+    ctx: &Context,
+    config: &Config,
+    json: bool,
+) -> Result<(), AppError> {
+    let api = client(config, ctx.timeout)?;
+    let listing = ctx.waiting.run("Loading your open tests…", || {
+        api.list_tests(&config.student_id)
+    })?;
+    let drafts = ctx.drafts();
+    let unsent = drafts.of_student(&config.student_id, &config.api_url);
+    let drafted = |s: &SubjectName, t: &TestId| {
+        unsent
+            .iter()
+            .any(|d| &d.subject_name == s && &d.test_id == t)
+    };
+    if json {
+        let tests: Vec<serde_json::Value> = listing
+            .iter()
+            .flat_map(|s| s.tests.iter().map(move |t| (&s.subject, t)))
+            .map(|(subject, t)| {
+                serde_json::json!({
+                    "subject": subject,
+                    "testId": t.test_id,
+                    "title": t.title,
+                    "dueAt": t.due_at,
+                    "submitted": t.submitted,
+                    "unsentDraft": drafted(subject, &t.test_id),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "studentId": config.student_id, "openTests": tests });
+        let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
+        term.say(&text)?;
+        return Ok(());
+    }
+    let now = Utc::now();
+    let zone = term.zone;
+    let rows: Vec<[String; 5]> = listing
+        .iter()
+        .flat_map(|s| s.tests.iter().map(move |t| (&s.subject, t)))
+        .map(|(subject, t)| {
+            let mut status = if t.submitted { "submitted" } else { "to take" }.to_string();
+            if drafted(subject, &t.test_id) {
+                status.push_str(", unsent draft");
+            }
+            [
+                subject.to_string(),
+                t.test_id.to_string(),
+                t.title.clone(),
+                due(t.due_at, now, &zone),
+                status,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        term.say("No open tests for you right now.")?;
+        return Ok(());
+    }
+    let style = term.style;
+    let paint = |status: &str| {
+        if status.starts_with("submitted") {
+            style.green(status)
+        } else {
+            style.yellow(status)
+        }
+    };
+    let header = ["SUBJECT", "TEST", "TITLE", "DUE", "STATUS"];
+    let mut widths: Vec<usize> = header.iter().map(|h| width_of(h)).collect();
+    for row in &rows {
+        for (w, value) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width_of(value));
+        }
+    }
+    widths[2] = widths[2].min(30);
+    let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    if term.width.is_some_and(|w| total > w) {
+        // Too narrow for a table: one block per test.
+        for row in &rows {
+            let [subject, test, title, due, status] = row;
+            term.say("")?;
+            term.say_wrapped("", "  ", &format!("{subject} / {test}: {}", paint(status)))?;
+            term.say_wrapped("  ", "  ", title)?;
+            term.say_wrapped("  due ", "      ", due)?;
+        }
+        return Ok(());
+    }
+    let line = |cells: [&str; 5], status: String| {
+        format!(
+            "{}  {}  {}  {}  {status}",
+            cell(cells[0], widths[0]),
+            cell(cells[1], widths[1]),
+            cell(cells[2], widths[2]),
+            cell(cells[3], widths[3]),
+        )
+    };
+    term.say(&style.bold(&line(
+        [header[0], header[1], header[2], header[3], header[4]],
+        header[4].to_string(),
+    )))?;
+    for row in &rows {
+        let [subject, test, title, due, status] = row;
+        term.say(&line([subject, test, title, due, status], paint(status)))?;
+    }
+    Ok(())
+}
