@@ -2,7 +2,7 @@
 //! go to its outbox folder) or on a deployed stack (emails go through SES).
 
 use crate::data_dir::Adopt;
-use crate::target::Target;
+use crate::target::{Opened, Target};
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use ework_domain::deadline::display_in;
 use ework_domain::ports::{MailError, Mailer};
 use ework_domain::scoring::{score_pass, RunOptions, RunSummary, ScoringConfig};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -221,24 +221,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.max_grade == 0 {
         bail!("--max-grade must be at least 1");
     }
-    let real_now = Utc::now();
-    if grades_ahead_of_the_clock(now, real_now, args.dry_run) {
-        let (asked, real) = (rfc3339(now), rfc3339(real_now));
-        if !args.force {
-            eprintln!(
-                "error: --now {asked} is later than the real clock ({real}): tests due by then \
-                 would be graded now, while the API still accepts answers to them until their \
-                 due date, and answers it accepts after this pass would not be graded in it. \
-                 Use a bare --now (the real clock) or a past instant, preview with --dry-run, \
-                 or add --force to accept that risk."
-            );
-            return Ok(ExitCode::from(USAGE));
-        }
-        eprintln!(
-            "warning: --force: scoring as of {asked}, later than the real clock ({real}). The API \
-             still accepts answers to the tests graded here until their due date; answers it \
-             accepts after this pass will not be graded in this pass (and may never be)."
-        );
+    if let Some(refused) = refuse_ahead_of_the_clock(&args) {
+        return Ok(refused);
     }
     let opened = args.target.open().await?;
     let tz = opened.time_zone_adopting(
@@ -251,101 +235,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .outbox
         .clone()
         .or_else(|| local_dir.as_deref().map(local_outbox));
-    // A deployed stack's scorer knows how it sends: read what is not given here.
-    let scorer = match (&opened.stack, &opened.aws, &outbox) {
-        (Some(stack), Some(aws), None) => {
-            let name = args
-                .scorer_stack
-                .clone()
-                .unwrap_or_else(|| default_scorer_stack(&stack.stack_name));
-            let parameters = crate::target::stack_parameters(aws, &name)
-                .await
-                .map_err(|e| format!("{e:#}"));
-            Some(ScorerStack { name, parameters })
-        }
-        _ => None,
-    };
-    let from_scorer = |key: &str| scorer.as_ref().and_then(|s| s.get(key));
-    let sender = args.sender.clone().or_else(|| from_scorer("SenderEmail"));
-    let trainer = args
-        .trainer_email
-        .clone()
-        .or_else(|| from_scorer("TrainerEmail"));
-    if let Some(s) = &scorer {
-        let taken: Vec<&str> = [
-            (args.sender.is_none() && sender.is_some(), "SenderEmail"),
-            (
-                args.trainer_email.is_none() && trainer.is_some(),
-                "TrainerEmail",
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(used, name)| used.then_some(name))
-        .collect();
-        if !taken.is_empty() {
-            eprintln!(
-                "Using {} of the scorer stack {}.",
-                taken.join(" and "),
-                s.name
-            );
-        }
-    }
-    let (sender, trainer) = match (sender, trainer, &outbox) {
-        (Some(s), Some(t), _) => (s, t),
-        (s, t, Some(_)) => (
-            s.unwrap_or_else(|| LOCAL_SENDER.into()),
-            t.unwrap_or_else(|| LOCAL_TRAINER.into()),
-        ),
-        (s, _, None) => {
-            let missing = if s.is_none() {
-                "SenderEmail"
-            } else {
-                "TrainerEmail"
-            };
-            let why = scorer
-                .as_ref()
-                .map(|sc| format!(" ({})", sc.missing(missing)))
-                .unwrap_or_default();
-            bail!(
-                "sending through SES needs --sender and --trainer-email (or EWORK_SENDER / \
-                 EWORK_TRAINER_EMAIL){why}; with --stack they are read from the scorer stack \
-                 (--scorer-stack NAME)"
-            )
-        }
-    };
-
-    let mut rate = None;
-    let mailer: Arc<dyn Mailer> = if let Some(dir) = &outbox {
-        if args.dry_run {
-            Arc::new(NoMail)
-        } else {
-            rate = args.send_rate;
-            Arc::new(
-                OutboxMailer::open(dir)
-                    .with_context(|| format!("opening the outbox {}", dir.display()))?,
-            )
-        }
-    } else {
-        let aws = match &opened.aws {
-            Some(aws) => aws.clone(),
-            None => ework_adapters::s3::load_aws_config().await,
-        };
-        let region = args.ses_region.clone().or_else(|| from_scorer("SesRegion"));
-        let configuration_set = args
-            .configuration_set
-            .clone()
-            .or_else(|| from_scorer("SesConfigurationSet"));
-        let client = ses_client(&aws, region);
-        let (chosen, why) = choose_send_rate(args.send_rate, scorer.as_ref(), &client).await;
-        let would = if args.dry_run { "would send" } else { "sends" };
-        eprintln!("Send rate: {would} {chosen} email(s) per second: {why}.");
-        if args.dry_run {
-            Arc::new(NoMail)
-        } else {
-            rate = Some(chosen);
-            Arc::new(SesMailer::new(client, configuration_set))
-        }
-    };
+    let scorer = scorer_stack(&args, &opened, outbox.as_deref()).await;
+    let (sender, trainer) = addresses(&args, scorer.as_ref(), outbox.as_deref())?;
+    let (mailer, rate) = mailer(&args, &opened, scorer.as_ref(), outbox.as_deref()).await?;
 
     let mut config = ScoringConfig::new(sender, trainer);
     config.time_zone = tz;
@@ -368,6 +260,144 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A --now later than the real clock: refused (the usage exit status) unless
+/// --force, which only warns.
+fn refuse_ahead_of_the_clock(args: &Args) -> Option<ExitCode> {
+    let (now, real_now) = (args.now, Utc::now());
+    if !grades_ahead_of_the_clock(now, real_now, args.dry_run) {
+        return None;
+    }
+    let (asked, real) = (rfc3339(now), rfc3339(real_now));
+    if !args.force {
+        eprintln!(
+            "error: --now {asked} is later than the real clock ({real}): tests due by then \
+             would be graded now, while the API still accepts answers to them until their \
+             due date, and answers it accepts after this pass would not be graded in it. \
+             Use a bare --now (the real clock) or a past instant, preview with --dry-run, \
+             or add --force to accept that risk."
+        );
+        return Some(ExitCode::from(USAGE));
+    }
+    eprintln!(
+        "warning: --force: scoring as of {asked}, later than the real clock ({real}). The API \
+         still accepts answers to the tests graded here until their due date; answers it \
+         accepts after this pass will not be graded in this pass (and may never be)."
+    );
+    None
+}
+
+/// A deployed stack's scorer knows how it sends: its parameters, read when the emails
+/// go through SES (not to an outbox).
+async fn scorer_stack(args: &Args, opened: &Opened, outbox: Option<&Path>) -> Option<ScorerStack> {
+    let (Some(stack), Some(aws), None) = (&opened.stack, &opened.aws, outbox) else {
+        return None;
+    };
+    let name = args
+        .scorer_stack
+        .clone()
+        .unwrap_or_else(|| default_scorer_stack(&stack.stack_name));
+    let parameters = crate::target::stack_parameters(aws, &name)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    Some(ScorerStack { name, parameters })
+}
+
+/// The From: and trainer addresses: the flags, else the scorer stack's, else (for an
+/// outbox) the local stack's; SES needs both.
+fn addresses(
+    args: &Args,
+    scorer: Option<&ScorerStack>,
+    outbox: Option<&Path>,
+) -> anyhow::Result<(String, String)> {
+    let from_scorer = |key: &str| scorer.and_then(|s| s.get(key));
+    let sender = args.sender.clone().or_else(|| from_scorer("SenderEmail"));
+    let trainer = args
+        .trainer_email
+        .clone()
+        .or_else(|| from_scorer("TrainerEmail"));
+    if let Some(s) = scorer {
+        let taken: Vec<&str> = [
+            (args.sender.is_none() && sender.is_some(), "SenderEmail"),
+            (
+                args.trainer_email.is_none() && trainer.is_some(),
+                "TrainerEmail",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(used, name)| used.then_some(name))
+        .collect();
+        if !taken.is_empty() {
+            eprintln!(
+                "Using {} of the scorer stack {}.",
+                taken.join(" and "),
+                s.name
+            );
+        }
+    }
+    match (sender, trainer, outbox) {
+        (Some(s), Some(t), _) => Ok((s, t)),
+        (s, t, Some(_)) => Ok((
+            s.unwrap_or_else(|| LOCAL_SENDER.into()),
+            t.unwrap_or_else(|| LOCAL_TRAINER.into()),
+        )),
+        (s, _, None) => {
+            let missing = if s.is_none() {
+                "SenderEmail"
+            } else {
+                "TrainerEmail"
+            };
+            let why = scorer
+                .map(|sc| format!(" ({})", sc.missing(missing)))
+                .unwrap_or_default();
+            bail!(
+                "sending through SES needs --sender and --trainer-email (or EWORK_SENDER / \
+                 EWORK_TRAINER_EMAIL){why}; with --stack they are read from the scorer stack \
+                 (--scorer-stack NAME)"
+            )
+        }
+    }
+}
+
+/// Where the emails go (the outbox, SES, or nowhere in a dry run) and the send rate;
+/// for SES the rate chosen, and why, is printed.
+async fn mailer(
+    args: &Args,
+    opened: &Opened,
+    scorer: Option<&ScorerStack>,
+    outbox: Option<&Path>,
+) -> anyhow::Result<(Arc<dyn Mailer>, Option<f64>)> {
+    if let Some(dir) = outbox {
+        if args.dry_run {
+            return Ok((Arc::new(NoMail), None));
+        }
+        let mailer = OutboxMailer::open(dir)
+            .with_context(|| format!("opening the outbox {}", dir.display()))?;
+        return Ok((Arc::new(mailer), args.send_rate));
+    }
+    let aws = match &opened.aws {
+        Some(aws) => aws.clone(),
+        None => ework_adapters::s3::load_aws_config().await,
+    };
+    let from_scorer = |key: &str| scorer.and_then(|s| s.get(key));
+    let region = args.ses_region.clone().or_else(|| from_scorer("SesRegion"));
+    let configuration_set = args
+        .configuration_set
+        .clone()
+        .or_else(|| from_scorer("SesConfigurationSet"));
+    let client = ses_client(&aws, region);
+    let (chosen, why) = choose_send_rate(args.send_rate, scorer, &client).await;
+    let would = if args.dry_run { "would send" } else { "sends" };
+    eprintln!("Send rate: {would} {chosen} email(s) per second: {why}.");
+    if args.dry_run {
+        Ok((Arc::new(NoMail), None))
+    } else {
+        Ok((
+            Arc::new(SesMailer::new(client, configuration_set)),
+            Some(chosen),
+        ))
+    }
 }
 
 fn print_summary(

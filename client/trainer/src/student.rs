@@ -18,7 +18,7 @@ use ework_domain::keys;
 use ework_domain::layout::{self, ObjectKey, JOURNAL_PREFIX};
 use ework_domain::model::{Roster, Student};
 use ework_domain::ports::ObjectStore;
-use ework_domain::privacy::{self, own_objects, shared_entries, Theirs};
+use ework_domain::privacy::{self, own_objects, shared_entries, SharedEntries, Theirs};
 use ework_domain::scoring::ledger::{Lease, LeaseError};
 use ework_domain::store_json;
 use serde_json::{json, Value};
@@ -249,39 +249,57 @@ async fn export(opened: &Opened, student: &StudentId) -> anyhow::Result<Value> {
     }))
 }
 
-async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Result<ExitCode> {
-    let store = opened.store.as_ref();
-    let roster: Roster = store_json::read(store, &layout::roster())
-        .await?
-        .unwrap_or_default();
-    let key_count = keys::keyring(store, student).await?.keys.len();
-    let objects = own_objects(store, student).await?;
-    let shared = shared_entries(store, student).await?;
-    let on_roster = roster.find(student).is_some();
-    let emails = outbox_about(opened, student, roster.find(student))?;
-    if !on_roster && key_count == 0 && objects.is_empty() && shared.is_empty() && emails.is_empty()
-    {
-        println!(
-            "Nothing is stored about {student} on {}.",
-            opened.description
-        );
-        return Ok(ExitCode::SUCCESS);
+/// What an erase found stored about a student, before removing anything.
+struct Found {
+    roster: Roster,
+    key_count: usize,
+    objects: Vec<ObjectKey>,
+    shared: Vec<SharedEntries>,
+    emails: Vec<OutboxMail>,
+}
+
+impl Found {
+    async fn read(opened: &Opened, student: &StudentId) -> anyhow::Result<Found> {
+        let store = opened.store.as_ref();
+        let roster: Roster = store_json::read(store, &layout::roster())
+            .await?
+            .unwrap_or_default();
+        let key_count = keys::keyring(store, student).await?.keys.len();
+        let objects = own_objects(store, student).await?;
+        let shared = shared_entries(store, student).await?;
+        let emails = outbox_about(opened, student, roster.find(student))?;
+        Ok(Found {
+            roster,
+            key_count,
+            objects,
+            shared,
+            emails,
+        })
     }
-    if !yes {
-        println!("Would erase from {}:", opened.description);
-        if on_roster {
+
+    fn is_empty(&self, student: &StudentId) -> bool {
+        self.roster.find(student).is_none()
+            && self.key_count == 0
+            && self.objects.is_empty()
+            && self.shared.is_empty()
+            && self.emails.is_empty()
+    }
+
+    /// What `erase` without --yes lists.
+    fn print(&self, student: &StudentId) {
+        if self.roster.find(student).is_some() {
             println!("  roster entry of {student}");
         }
-        if key_count > 0 {
-            println!("  {key_count} key(s)");
+        if self.key_count > 0 {
+            println!("  {} key(s)", self.key_count);
         }
-        for key in &objects {
+        for key in &self.objects {
             println!("  {key}");
         }
-        for s in &shared {
+        for s in &self.shared {
             println!("  their entries in {} (older versions purged)", s.key);
         }
-        for m in &emails {
+        for m in &self.emails {
             if m.to_them {
                 println!("  {}", m.path.display());
             } else {
@@ -292,11 +310,51 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
                 );
             }
         }
+    }
+}
+
+async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Result<ExitCode> {
+    let found = Found::read(opened, student).await?;
+    if found.is_empty(student) {
+        println!(
+            "Nothing is stored about {student} on {}.",
+            opened.description
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes {
+        println!("Would erase from {}:", opened.description);
+        found.print(student);
         println!("Nothing was removed; run again with --yes to erase.");
         return Ok(ExitCode::SUCCESS);
     }
 
     println!("Erasing {student} from {}:", opened.description);
+    erase_stored(opened, student, &found).await?;
+    erase_outbox(student, &found)?;
+    let store = opened.store.as_ref();
+    let left = own_objects(store, student).await?;
+    if !left.is_empty() {
+        bail!("some objects of {student} are still there (written meanwhile?): {left:?}; run erase again");
+    }
+    let named: Vec<ObjectKey> = shared_entries(store, student)
+        .await?
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    if !named.is_empty() {
+        bail!("some results or journal objects still name {student} (written meanwhile?): {named:?}; run erase again");
+    }
+    println!(
+        "Done. Remove {student} from the course folder's studentsList.json too, or the next sync adds them back."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the student from the store: keys, shared objects (under the scorer's
+/// lease), their own objects, the roster and their keyring, with older versions.
+async fn erase_stored(opened: &Opened, student: &StudentId, found: &Found) -> anyhow::Result<()> {
+    let store = opened.store.as_ref();
     // Keys first: from here on the student's key opens nothing.
     let revoked = crate::keys::revoke(opened, student).await?;
     if !revoked.is_empty() {
@@ -312,12 +370,12 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         }
         Err(LeaseError::Store(e)) => return Err(e.into()),
     };
-    let outcome = erase_from_shared(store, student, &objects).await;
+    let outcome = erase_from_shared(store, student, &found.objects).await;
     lease.release(store).await?;
     outcome?;
     // Their own objects go after the shared ones: until then they tell a rerun which
     // tests' results may still keep them in an older version.
-    for key in &objects {
+    for key in &found.objects {
         let versions = store.purge(key).await?;
         println!("  removed {key} ({versions} version(s))");
     }
@@ -332,14 +390,19 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
         store.purge_history(&layout::roster()).await.context(
             "the roster was rewritten but its older versions are still there; run the erase again",
         )?;
-        if on_roster {
+        if found.roster.find(student).is_some() {
             println!("  removed the roster entry (older roster versions purged)");
         }
     }
     // Revoking emptied their keyring; its name and history still name them.
     store.purge(&layout::keyring(student)).await?;
-    let names = needles(student, roster.find(student));
-    for m in &emails {
+    Ok(())
+}
+
+/// The local outbox: emails to the student go, reports lose their lines about them.
+fn erase_outbox(student: &StudentId, found: &Found) -> anyhow::Result<()> {
+    let names = needles(student, found.roster.find(student));
+    for m in &found.emails {
         if m.to_them {
             std::fs::remove_file(&m.path)
                 .with_context(|| format!("removing {}", m.path.display()))?;
@@ -358,22 +421,7 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
             );
         }
     }
-    let left = own_objects(store, student).await?;
-    if !left.is_empty() {
-        bail!("some objects of {student} are still there (written meanwhile?): {left:?}; run erase again");
-    }
-    let named: Vec<ObjectKey> = shared_entries(store, student)
-        .await?
-        .into_iter()
-        .map(|s| s.key)
-        .collect();
-    if !named.is_empty() {
-        bail!("some results or journal objects still name {student} (written meanwhile?): {named:?}; run erase again");
-    }
-    println!(
-        "Done. Remove {student} from the course folder's studentsList.json too, or the next sync adds them back."
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// An outbox email about a student.
