@@ -1,6 +1,7 @@
 //! `trainer config`: the deployed stack's API URL, bucket and usage plan, read from the
 //! CloudFormation outputs (the original pull-api-config script, without aws CLI or jq).
 
+use crate::outln;
 use crate::target::read_stack;
 use ework_adapters::s3::load_aws_config;
 use serde_json::json;
@@ -32,32 +33,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "timeZone": stack.time_zone,
             "outputs": stack.outputs,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let show = |v: &Option<String>| {
         v.clone()
             .unwrap_or_else(|| "(not in the stack outputs)".to_owned())
     };
-    println!("Stack:       {}", stack.stack_name);
-    println!(
+    outln!("Stack:       {}", stack.stack_name)?;
+    outln!(
         "Region:      {}",
         region.unwrap_or_else(|| "(not set)".to_owned())
-    );
-    println!("API URL:     {}", show(&stack.api_url));
-    println!("API id:      {}", show(&stack.api_id));
-    println!("Usage plan:  {}", show(&stack.usage_plan_id));
-    println!("Bucket:      {}", stack.bucket);
-    println!(
+    )?;
+    outln!("API URL:     {}", show(&stack.api_url))?;
+    outln!("API id:      {}", show(&stack.api_id))?;
+    outln!("Usage plan:  {}", show(&stack.usage_plan_id))?;
+    outln!("Bucket:      {}", stack.bucket)?;
+    outln!(
         "Encryption:  {}",
         stack
             .kms_key_id
             .as_deref()
             .map_or("SSE-S3 (AES256)".to_owned(), |k| format!("SSE-KMS {k}"))
-    );
-    println!("Time zone:   {}", show(&stack.time_zone));
+    )?;
+    outln!("Time zone:   {}", show(&stack.time_zone))?;
     if let Some(url) = &stack.api_url {
-        println!("\nStudents set this in test-time: apiUrl = {url}");
+        outln!("\nStudents set this in test-time: apiUrl = {url}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@
 //! stack the same key value is also an API Gateway API key on the stack's usage plan,
 //! so API Gateway throttles each student separately; revoking removes both.
 
+use crate::outln;
 use crate::target::{Opened, Target};
 use anyhow::{bail, Context};
 use chrono::Utc;
@@ -78,16 +79,16 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 None => bail!("name a student, or pass --missing"),
             };
             if students.is_empty() {
-                println!("Every student on the roster already has a key.");
+                outln!("Every student on the roster already has a key.")?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "New keys on {} (shown once; hand each to its student):",
                 opened.description
-            );
+            )?;
             for id in students {
                 let (key, _) = issue(&opened, &id).await?;
-                println!("  {id}  {}", key.expose());
+                outln!("  {id}  {}", key.expose())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -99,23 +100,23 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             // One swap replaces the old keys: there is no moment without a key, and
             // of concurrent rotations exactly the last one's key works.
             let (key, revoked) = issue(&opened, &student).await?;
-            println!(
+            outln!(
                 "Revoked {} old key(s) of {student}. New key (shown once):\n  {student}  {}",
                 revoked.len(),
                 key.expose()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Revoke { student, target } => {
             let opened = target.open().await?;
             let revoked = revoke(&opened, &student).await?;
             if revoked.is_empty() {
-                println!(
+                outln!(
                     "{student} has no key on {}; nothing to revoke.",
                     opened.description
-                );
+                )?;
             } else {
-                println!("Revoked {} key(s) of {student}.", revoked.len());
+                outln!("Revoked {} key(s) of {student}.", revoked.len())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -129,7 +130,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let roster = roster(&opened).await?;
             let tz = opened.time_zone(None)?;
             if issued.is_empty() {
-                println!("No keys issued on {}.", opened.description);
+                outln!("No keys issued on {}.", opened.description)?;
             }
             for k in &issued {
                 let mut notes = Vec::new();
@@ -142,13 +143,13 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 if let Some(id) = &k.gateway_key_id {
                     notes.push(format!("API Gateway key {id}"));
                 }
-                println!(
+                outln!(
                     "{:<20} issued {}  sha256 {}…  {}",
                     k.student_id.as_str(),
                     display_in(k.created_at, tz),
                     k.sha256.as_str().get(..12).unwrap_or_default(),
                     notes.join(", ")
-                );
+                )?;
             }
             let without: Vec<&str> = roster
                 .0
@@ -157,10 +158,10 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 .map(|s| s.student_id.as_str())
                 .collect();
             if !without.is_empty() {
-                println!(
+                outln!(
                     "Without a key: {} (`trainer keys issue --missing`)",
                     without.join(", ")
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -3,6 +3,7 @@
 //! schedule, and an outbox folder of `.eml` files instead of SES.
 
 use crate::data_dir::{self, Adopt};
+use crate::outln;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use ework_adapters::gateway::{self, GatewayConfig};
@@ -100,37 +101,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = format!("http://{addr}");
     let outbox = args.data_dir.join("outbox");
 
-    println!("Ework local stack");
-    println!("  API URL:   {url}");
-    println!(
+    outln!("Ework local stack")?;
+    outln!("  API URL:   {url}")?;
+    outln!(
         "  Data dir:  {} (encrypted with its store.key)",
         args.data_dir.display()
-    );
-    println!("  Outbox:    {}", outbox.display());
-    println!("  Time zone: {tz} (tests close Monday 23:00)");
+    )?;
+    outln!("  Outbox:    {}", outbox.display())?;
+    outln!("  Time zone: {tz} (tests close Monday 23:00)")?;
     if let Some(t) = args.now {
-        println!("  Clock:     frozen at {}", display_in(t, tz));
+        outln!("  Clock:     frozen at {}", display_in(t, tz))?;
     }
     match &seeded {
         Some(students) => {
-            println!("Sample course published. Student keys (shown once; only their hashes are stored):");
+            outln!("Sample course published. Student keys (shown once; only their hashes are stored):")?;
             for (id, key) in students {
-                println!("  {id}  {}", key.expose());
+                outln!("  {id}  {}", key.expose())?;
             }
             if let Some((id, _)) = students.first() {
                 // Never a key on a command line: it stays in the shell's history and shows in `ps`.
-                println!("Take a test (test-time asks for the URL, the key and the student id on its first run):");
-                println!("  test-time");
-                println!("Or without saving anything, the key in the environment (read -s echoes nothing):");
-                println!("  export TEST_TIME_API_URL={url} TEST_TIME_STUDENT_ID={id}");
-                println!("  read -rs TEST_TIME_API_KEY && export TEST_TIME_API_KEY   # paste the key of {id}");
-                println!("  test-time");
-                println!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'");
+                outln!("Take a test (test-time asks for the URL, the key and the student id on its first run):")?;
+                outln!("  test-time")?;
+                outln!("Or without saving anything, the key in the environment (read -s echoes nothing):")?;
+                outln!("  export TEST_TIME_API_URL={url} TEST_TIME_STUDENT_ID={id}")?;
+                outln!("  read -rs TEST_TIME_API_KEY && export TEST_TIME_API_KEY   # paste the key of {id}")?;
+                outln!("  test-time")?;
+                outln!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'")?;
             }
         }
-        None => println!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>)."),
+        None => outln!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>).")?,
     }
-    println!("Press Ctrl-C to stop.");
+    outln!("Press Ctrl-C to stop.")?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = if args.no_scheduler {
@@ -173,7 +174,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(thread) = scheduler {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
-    println!("Stopped.");
+    outln!("Stopped.")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@ mod data_dir;
 mod eml;
 mod keys;
 mod local;
+mod out;
 mod sample;
 mod score;
 mod student;
@@ -15,6 +16,7 @@ mod validate;
 mod versions;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -62,8 +64,11 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `| head` has what it wanted: no message, no failure.
+        Err(e) if out::is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A closed stderr must not turn into a panic either.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }

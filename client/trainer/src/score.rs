@@ -2,6 +2,7 @@
 //! go to its outbox folder) or on a deployed stack (emails go through SES).
 
 use crate::data_dir::Adopt;
+use crate::outln;
 use crate::target::{Opened, Target};
 use anyhow::{bail, Context};
 use async_trait::async_trait;
@@ -251,9 +252,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = score_pass(opened.store.as_ref(), mailer.as_ref(), &config, options).await?;
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     } else {
-        print_summary(&summary, &opened.description, tz, outbox.as_deref());
+        print_summary(&summary, &opened.description, tz, outbox.as_deref())?;
     }
     Ok(if summary.complete && summary.failed.is_empty() {
         ExitCode::SUCCESS
@@ -405,13 +406,13 @@ fn print_summary(
     target: &str,
     tz: chrono_tz::Tz,
     outbox: Option<&std::path::Path>,
-) {
+) -> std::io::Result<()> {
     let (would, sent) = if s.dry_run {
         ("would be ", "would be sent")
     } else {
         ("", "sent")
     };
-    println!(
+    outln!(
         "Scoring {target} as of {}{}",
         display_in(s.now, tz),
         if s.dry_run {
@@ -419,43 +420,51 @@ fn print_summary(
         } else {
             ""
         }
-    );
-    println!("Closed tests: {}", s.closed_tests);
-    println!("Results {would}written: {}", s.scored.len());
+    )?;
+    outln!("Closed tests: {}", s.closed_tests)?;
+    outln!("Results {would}written: {}", s.scored.len())?;
     for r in &s.scored {
         let again = if r.revision > 0 {
             format!(" (rescored, revision {})", r.revision)
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "  {}/{}  {}  {}/{} points  grade {}{again}",
-            r.subject, r.test_id, r.student_id, r.points, r.total, r.grade
-        );
+            r.subject,
+            r.test_id,
+            r.student_id,
+            r.points,
+            r.total,
+            r.grade
+        )?;
     }
-    println!("Student emails {sent}: {}", s.sent.len());
+    outln!("Student emails {sent}: {}", s.sent.len())?;
     for m in &s.sent {
-        println!("  {}  {}", m.to.join(", "), m.subject);
+        outln!("  {}  {}", m.to.join(", "), m.subject)?;
     }
     match &s.report {
-        Some(r) => println!("Trainer report {sent}: {}  {}", r.to.join(", "), r.subject),
-        None => println!("Trainer report: none (no newly closed tests)"),
+        Some(r) => outln!("Trainer report {sent}: {}  {}", r.to.join(", "), r.subject)?,
+        None => outln!("Trainer report: none (no newly closed tests)")?,
     }
     if let (Some(dir), false) = (outbox, s.dry_run) {
         if !s.sent.is_empty() || s.report.is_some() {
-            println!("Emails written to {}", dir.display());
+            outln!("Emails written to {}", dir.display())?;
         }
     }
     for f in &s.failed {
-        println!(
+        outln!(
             "FAILED: {}  {}  ({}); retried on the next run",
-            f.to, f.subject, f.error
-        );
+            f.to,
+            f.subject,
+            f.error
+        )?;
     }
     for p in &s.problems {
-        println!("Problem: {p}");
+        outln!("Problem: {p}")?;
     }
     if let Some(why) = &s.stopped_early {
-        println!("Stopped early: {why}; run again to finish");
+        outln!("Stopped early: {why}; run again to finish")?;
     }
+    Ok(())
 }

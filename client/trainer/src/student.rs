@@ -9,6 +9,7 @@
 //! whose lines about them are taken out. An export holds every stored version.
 
 use crate::eml::{self, Needles};
+use crate::outln;
 use crate::target::{Opened, Target};
 use crate::versions;
 use anyhow::{bail, Context};
@@ -286,50 +287,51 @@ impl Found {
     }
 
     /// What `erase` without --yes lists.
-    fn print(&self, student: &StudentId) {
+    fn print(&self, student: &StudentId) -> std::io::Result<()> {
         if self.roster.find(student).is_some() {
-            println!("  roster entry of {student}");
+            outln!("  roster entry of {student}")?;
         }
         if self.key_count > 0 {
-            println!("  {} key(s)", self.key_count);
+            outln!("  {} key(s)", self.key_count)?;
         }
         for key in &self.objects {
-            println!("  {key}");
+            outln!("  {key}")?;
         }
         for s in &self.shared {
-            println!("  their entries in {} (older versions purged)", s.key);
+            outln!("  their entries in {} (older versions purged)", s.key)?;
         }
         for m in &self.emails {
             if m.to_them {
-                println!("  {}", m.path.display());
+                outln!("  {}", m.path.display())?;
             } else {
-                println!(
+                outln!(
                     "  {} line(s) about them in {}",
                     m.lines.len(),
                     m.path.display()
-                );
+                )?;
             }
         }
+        Ok(())
     }
 }
 
 async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Result<ExitCode> {
     let found = Found::read(opened, student).await?;
     if found.is_empty(student) {
-        println!(
+        outln!(
             "Nothing is stored about {student} on {}.",
             opened.description
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if !yes {
-        println!("Would erase from {}:", opened.description);
-        found.print(student);
-        println!("Nothing was removed; run again with --yes to erase.");
+        outln!("Would erase from {}:", opened.description)?;
+        found.print(student)?;
+        outln!("Nothing was removed; run again with --yes to erase.")?;
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!("Erasing {student} from {}:", opened.description);
+    outln!("Erasing {student} from {}:", opened.description)?;
     erase_stored(opened, student, &found).await?;
     erase_outbox(student, &found)?;
     let store = opened.store.as_ref();
@@ -345,9 +347,9 @@ async fn erase(opened: &Opened, student: &StudentId, yes: bool) -> anyhow::Resul
     if !named.is_empty() {
         bail!("some results or journal objects still name {student} (written meanwhile?): {named:?}; run erase again");
     }
-    println!(
+    outln!(
         "Done. Remove {student} from the course folder's studentsList.json too, or the next sync adds them back."
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -358,7 +360,7 @@ async fn erase_stored(opened: &Opened, student: &StudentId, found: &Found) -> an
     // Keys first: from here on the student's key opens nothing.
     let revoked = crate::keys::revoke(opened, student).await?;
     if !revoked.is_empty() {
-        println!("  revoked {} key(s)", revoked.len());
+        outln!("  revoked {} key(s)", revoked.len())?;
     }
     // The scorer rewrites the results objects too: holding its lease keeps a pass
     // from writing back a copy read before the student was taken out.
@@ -377,7 +379,7 @@ async fn erase_stored(opened: &Opened, student: &StudentId, found: &Found) -> an
     // tests' results may still keep them in an older version.
     for key in &found.objects {
         let versions = store.purge(key).await?;
-        println!("  removed {key} ({versions} version(s))");
+        outln!("  removed {key} ({versions} version(s))")?;
     }
     // The roster is a shared object (a `trainer sync` may write it meanwhile): take
     // the student out by compare-and-swap, then purge the versions that name them.
@@ -391,7 +393,7 @@ async fn erase_stored(opened: &Opened, student: &StudentId, found: &Found) -> an
             "the roster was rewritten but its older versions are still there; run the erase again",
         )?;
         if found.roster.find(student).is_some() {
-            println!("  removed the roster entry (older roster versions purged)");
+            outln!("  removed the roster entry (older roster versions purged)")?;
         }
     }
     // Revoking emptied their keyring; its name and history still name them.
@@ -406,7 +408,7 @@ fn erase_outbox(student: &StudentId, found: &Found) -> anyhow::Result<()> {
         if m.to_them {
             std::fs::remove_file(&m.path)
                 .with_context(|| format!("removing {}", m.path.display()))?;
-            println!("  removed {}", m.path.display());
+            outln!("  removed {}", m.path.display())?;
             continue;
         }
         let raw =
@@ -414,11 +416,11 @@ fn erase_outbox(student: &StudentId, found: &Found) -> anyhow::Result<()> {
         if let Some(redacted) = eml::redact(&raw, &names) {
             write_private(&m.path, &redacted)
                 .with_context(|| format!("rewriting {}", m.path.display()))?;
-            println!(
+            outln!(
                 "  took {} line(s) about them out of {}",
                 m.lines.len(),
                 m.path.display()
-            );
+            )?;
         }
     }
     Ok(())
@@ -504,17 +506,17 @@ async fn erase_from_shared(
     let mut done = BTreeSet::new();
     for s in shared_entries(store, student).await? {
         let old = rewrite_without_history(store, &s.key, s.without).await?;
-        println!(
+        outln!(
             "  removed their entries from {} ({old} older version(s) purged)",
             s.key
-        );
+        )?;
         done.insert(s.key);
     }
     let journal = store.list(JOURNAL_PREFIX).await?.into_iter().map(|o| o.key);
     for key in &privacy::histories_to_purge(own, student, journal, &done) {
         let old = store.purge_history(key).await?;
         if old > 0 {
-            println!("  purged {old} older version(s) of {key}");
+            outln!("  purged {old} older version(s) of {key}")?;
         }
     }
     Ok(())

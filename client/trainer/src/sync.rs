@@ -2,6 +2,7 @@
 //! store, and publish it (tests, then the catalog, then the roster).
 
 use crate::data_dir::Adopt;
+use crate::outln;
 use crate::target::Target;
 use crate::validate::{read_course_folder, ClockArgs};
 use ework_domain::course::{self, PublishError, SyncOptions, SyncReport, TestAction, TestChange};
@@ -39,7 +40,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         rescore: args.rescore,
         dry_run: args.dry_run,
     };
-    println!("Syncing {} to {}", args.dir.display(), opened.description);
+    outln!("Syncing {} to {}", args.dir.display(), opened.description)?;
     match course::sync(
         opened.store.as_ref(),
         &folder.files,
@@ -51,9 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .map_err(|e| folder.locate_error(e))
     {
         Ok(report) => {
-            println!("{report}");
+            outln!("{report}")?;
             for line in submissions_note(opened.store.as_ref(), &report).await? {
-                println!("{line}");
+                outln!("{line}")?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,6 @@
 //! `trainer validate <dir>`: reads the course folder and reports every problem at once.
 
+use crate::outln;
 use crate::target::Target;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
@@ -210,13 +211,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let to_publish = course.tests.iter().filter(|t| t.publish).count();
-    println!(
+    outln!(
         "{} is valid: {} student(s), {} test(s) ({} to publish, {} draft(s)).",
         args.dir.display(),
         course.roster.0.len(),
         course.tests.len(),
         to_publish,
         course.tests.len() - to_publish
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 
 mod course_support;
 
-use course_support::{local_stack, start_and_stop};
+use course_support::{copy_of_sample, local_stack, run, start_and_stop, trainer, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::ports::ObjectStore;
 use reqwest::StatusCode;
@@ -717,4 +717,51 @@ fn the_banner_puts_no_key_on_a_command_line_and_the_log_has_no_colour_codes() {
         "the log is there: {first:?}"
     );
     assert!(!first.stderr.contains('\x1b'), "{first:?}");
+}
+
+#[test]
+fn every_command_exits_quietly_when_its_output_is_closed() {
+    let course = copy_of_sample();
+    let data = tempfile::tempdir().unwrap();
+    let (course_dir, data_dir) = (
+        course.path().to_str().unwrap(),
+        data.path().to_str().unwrap(),
+    );
+    let synced = run(trainer().args(["sync", course_dir, "--local", data_dir, "--now", NOW]));
+    assert!(synced.ok, "{synced:?}");
+    let local = ["--local", data_dir];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["--help"],
+        vec!["keys", "--help"],
+        vec!["--version"],
+        vec!["validate", course_dir],
+        [&["sync", course_dir, "--now", NOW][..], &local].concat(),
+        [&["keys", "issue", "--missing"][..], &local].concat(),
+        [&["keys", "list"][..], &local].concat(),
+        [&["student", "export", "student01"][..], &local].concat(),
+        [&["student", "erase", "student01"][..], &local].concat(),
+        [&["score", "--now", NOW, "--dry-run"][..], &local].concat(),
+    ];
+    for args in commands {
+        // A pipe whose reading end is already closed, like `| true` that has exited.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = trainer()
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("the trainer binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "trainer {args:?} | true: {stderr}"
+        );
+        assert!(
+            !stderr.to_lowercase().contains("broken pipe") && !stderr.contains("panicked"),
+            "trainer {args:?} | true: {stderr}"
+        );
+    }
 }
