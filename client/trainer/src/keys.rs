@@ -2,7 +2,8 @@
 //!
 //! The registry in the store (hashes only) is what the functions check. On a deployed
 //! stack the same key value is also an API Gateway API key on the stack's usage plan,
-//! so API Gateway throttles each student separately; revoking removes both.
+//! so API Gateway throttles each student separately; revoking removes both. A stack
+//! whose `StudentKeysInApiGateway` output is "false" keeps only the registry.
 
 use crate::outln;
 use crate::target::{Opened, Target};
@@ -277,13 +278,14 @@ async fn delete_gateway_key(
     }
 }
 
-/// The API Gateway client and usage plan, on a stack.
+/// The API Gateway client and usage plan, on a stack that keeps student keys in API
+/// Gateway; nothing locally or when the stack says `StudentKeysInApiGateway` false
+/// (no usage plan there, and the trainer's policy grants no API Gateway calls).
 fn gateway(opened: &Opened) -> anyhow::Result<Option<(aws_sdk_apigateway::Client, &str)>> {
     match (&opened.stack, &opened.aws) {
-        (Some(stack), Some(aws)) => Ok(Some((
-            aws_sdk_apigateway::Client::new(aws),
-            stack.usage_plan()?,
-        ))),
+        (Some(stack), Some(aws)) => Ok(stack
+            .key_usage_plan()?
+            .map(|plan| (aws_sdk_apigateway::Client::new(aws), plan))),
         _ => Ok(None),
     }
 }

@@ -30,6 +30,9 @@ pub struct StackOutputs {
     pub api_url: Option<String>,
     pub api_id: Option<String>,
     pub usage_plan_id: Option<String>,
+    /// Whether each student key is also an API Gateway key on the usage plan (output
+    /// `StudentKeysInApiGateway`; a stack from before that output does).
+    pub student_keys_in_gateway: bool,
     pub bucket: String,
     /// KMS key of the bucket (stack parameter `KmsKeyArn`), when SSE-KMS is used.
     pub kms_key_id: Option<String>,
@@ -40,6 +43,15 @@ pub struct StackOutputs {
 }
 
 impl StackOutputs {
+    /// The usage plan student keys go on, or nothing when the stack keeps them only
+    /// hashed in the bucket; a stack that keeps them in API Gateway needs its plan.
+    pub fn key_usage_plan(&self) -> anyhow::Result<Option<&str>> {
+        if !self.student_keys_in_gateway {
+            return Ok(None);
+        }
+        self.usage_plan().map(Some)
+    }
+
     pub fn usage_plan(&self) -> anyhow::Result<&str> {
         self.usage_plan_id.as_deref().with_context(|| {
             format!(
@@ -220,10 +232,60 @@ pub async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> anyhow::Resu
         api_url: non_empty(outputs.get("ApiUrl")),
         api_id: non_empty(outputs.get("ApiId")),
         usage_plan_id: non_empty(outputs.get("UsagePlanId")),
+        student_keys_in_gateway: keys_in_gateway(outputs.get("StudentKeysInApiGateway")),
         bucket,
         kms_key_id: non_empty(outputs.get("KmsKeyArn"))
             .or_else(|| non_empty(parameters.get("KmsKeyArn"))),
         time_zone: non_empty(parameters.get("TimeZone")),
         outputs,
     })
+}
+
+/// The api stack's `StudentKeysInApiGateway` output: only "false" turns API Gateway
+/// keys off; without the output (a stack from before it) they are on, as then.
+fn keys_in_gateway(output: Option<&String>) -> bool {
+    output.is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(keys_output: Option<&str>, usage_plan_id: Option<&str>) -> StackOutputs {
+        StackOutputs {
+            stack_name: "ework-api".into(),
+            api_url: None,
+            api_id: None,
+            usage_plan_id: usage_plan_id.map(str::to_owned),
+            student_keys_in_gateway: keys_in_gateway(keys_output.map(str::to_owned).as_ref()),
+            bucket: "course".into(),
+            kms_key_id: None,
+            time_zone: None,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_stack_without_gateway_keys_needs_no_usage_plan() {
+        assert_eq!(stack(Some("false"), None).key_usage_plan().unwrap(), None);
+        assert_eq!(
+            stack(Some(" False "), Some("p1")).key_usage_plan().unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_stack_with_gateway_keys_or_from_before_the_output_needs_its_usage_plan() {
+        for output in [Some("true"), None] {
+            assert_eq!(
+                stack(output, Some("p1")).key_usage_plan().unwrap(),
+                Some("p1")
+            );
+            let err = stack(output, None).key_usage_plan().unwrap_err();
+            assert!(
+                err.to_string().contains("has no UsagePlanId output"),
+                "{err}"
+            );
+        }
+    }
 }

@@ -201,3 +201,58 @@ async fn on_a_stack_each_key_is_also_an_api_gateway_key_on_the_usage_plan() {
     assert!(gateway.get_api_key().api_key(&new_id).send().await.is_err());
     assert!(registry().await.keys.is_empty());
 }
+
+#[tokio::test]
+async fn a_stack_keeping_student_keys_out_of_api_gateway_issues_rotates_and_revokes_without_it() {
+    let stack = MotoStack::create_without_gateway_keys().await;
+    let course = copy_of_sample();
+    assert!(run(&mut stack.trainer(&["sync", course.path().to_str().unwrap(), "--now", NOW])).ok);
+    let gateway = aws_sdk_apigateway::Client::new(&stack.aws);
+    let gateway_keys = || async {
+        let got = gateway.get_api_keys().limit(500).send().await.unwrap();
+        got.items()
+            .iter()
+            .filter(|k| k.name().unwrap_or_default().starts_with(&stack.name))
+            .count()
+    };
+    let registry = || async {
+        let objects = stack.objects().await;
+        serde_json::from_slice::<Keyring>(&objects["_system/keyring/student02"]).unwrap()
+    };
+
+    let out = run(&mut stack.trainer(&["keys", "issue", "student02"]));
+    assert!(out.ok, "no usage plan is asked for: {out:?}");
+    let key = issued(&out.stdout).remove(0).1;
+    let reg = registry().await;
+    assert_eq!(reg.keys.len(), 1);
+    assert_eq!(reg.keys[0].sha256.as_str(), hash_key(&key));
+    assert_eq!(reg.keys[0].gateway_key_id, None, "{reg:?}");
+    assert_eq!(gateway_keys().await, 0, "no API Gateway key is made");
+
+    let rotated = run(&mut stack.trainer(&["keys", "rotate", "student02"]));
+    assert!(rotated.ok, "{rotated:?}");
+    let new_key = issued(&rotated.stdout).remove(0).1;
+    let reg = registry().await;
+    assert_eq!(reg.keys.len(), 1);
+    assert_eq!(reg.keys[0].sha256.as_str(), hash_key(&new_key));
+    assert_eq!(reg.keys[0].gateway_key_id, None);
+    assert_eq!(gateway_keys().await, 0);
+
+    let issued_all = run(&mut stack.trainer(&["keys", "issue", "--missing"]));
+    assert!(issued_all.ok, "{issued_all:?}");
+    assert_eq!(issued(&issued_all.stdout).len(), 3, "{issued_all:?}");
+    assert_eq!(gateway_keys().await, 0);
+
+    let listed = run(&mut stack.trainer(&["keys", "list"]));
+    assert!(
+        listed.ok && !listed.stdout.contains("API Gateway key"),
+        "{listed:?}"
+    );
+
+    let revoked = run(&mut stack.trainer(&["keys", "revoke", "student02"]));
+    assert!(
+        revoked.ok && revoked.stdout.contains("Revoked 1 key(s) of student02."),
+        "{revoked:?}"
+    );
+    assert!(registry().await.keys.is_empty());
+}

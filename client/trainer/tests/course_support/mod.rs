@@ -214,8 +214,44 @@ Outputs:
     Value: !Ref CourseBucket
 "#;
 
+/// Stand-in for an API stack deployed with `StudentKeysInApiGateway=false`: no usage
+/// plan among its outputs.
+const TEMPLATE_WITHOUT_GATEWAY_KEYS: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Description: Stand-in for the API stack keeping student keys only in the bucket.
+Parameters:
+  BucketName: {Type: String}
+  ApiId: {Type: String}
+  TimeZone: {Type: String, Default: Europe/Warsaw}
+Resources:
+  CourseBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Ref BucketName
+Outputs:
+  ApiUrl:
+    Value: !Sub "https://${ApiId}.execute-api.eu-central-1.amazonaws.com/v1"
+  ApiId:
+    Value: !Ref ApiId
+  StudentKeysInApiGateway:
+    Value: "false"
+  BucketName:
+    Value: !Ref CourseBucket
+"#;
+
 impl MotoStack {
     pub async fn create() -> MotoStack {
+        MotoStack::create_with(true).await
+    }
+
+    /// A stack whose `StudentKeysInApiGateway` output is "false" (the usage plan is
+    /// still made in moto, only the stack does not name it).
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub async fn create_without_gateway_keys() -> MotoStack {
+        MotoStack::create_with(false).await
+    }
+
+    async fn create_with(gateway_keys: bool) -> MotoStack {
         let aws = aws().await;
         let name = unique("trainer-test");
         let bucket = unique("course");
@@ -236,15 +272,19 @@ impl MotoStack {
                 .parameter_value(v)
                 .build()
         };
-        cfn.create_stack()
+        let create = cfn
+            .create_stack()
             .stack_name(&name)
-            .template_body(TEMPLATE)
             .parameters(param("BucketName", &bucket))
-            .parameters(param("ApiId", &api_id))
-            .parameters(param("UsagePlanId", &usage_plan_id))
-            .send()
-            .await
-            .unwrap();
+            .parameters(param("ApiId", &api_id));
+        let create = if gateway_keys {
+            create
+                .template_body(TEMPLATE)
+                .parameters(param("UsagePlanId", &usage_plan_id))
+        } else {
+            create.template_body(TEMPLATE_WITHOUT_GATEWAY_KEYS)
+        };
+        create.send().await.unwrap();
         let s3 = s3(&aws);
         s3.put_bucket_versioning()
             .bucket(&bucket)
