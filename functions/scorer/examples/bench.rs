@@ -151,7 +151,8 @@ async fn main() -> anyhow_free::Result {
     config.send_rate = args.send_rate;
     config.ledger_batch = args.ledger_batch;
     let options = RunOptions {
-        now: due() + Duration::minutes(1),
+        // Scored once the deadline's grace is over, as the schedule does.
+        now: due() + ework_domain::deadline::GRADING_GRACE + Duration::minutes(1),
         deadline: None,
         dry_run: false,
     };
