@@ -2,16 +2,18 @@
 //! lettre's message builder; the trainer's report also carries the grades as CSV.
 
 use super::grading::Score;
+use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
 use super::stats::TestStats;
 use crate::deadline::display_in;
 use crate::model::{Student, TestMeta};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
+use std::fmt::Write;
 
 /// A message ready for the mail port.
 #[derive(Debug, Clone)]
@@ -204,16 +206,28 @@ pub fn student_email(
     })
 }
 
+/// One student's line in the report's grades table and CSV: the figures only (the
+/// per-question detail is for the student's email).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradeRow<'a> {
+    pub student_id: &'a crate::ids::StudentId,
+    pub points: u32,
+    pub total: u32,
+    pub percentage: f64,
+    pub grade: u32,
+    pub max_grade: u32,
+}
+
 /// One test in the trainer's report.
 #[derive(Debug, Clone)]
-pub struct ReportTest {
+pub struct ReportTest<'a> {
     pub meta: TestMeta,
     /// The test was graded again on the trainer's request.
     pub rescored: bool,
     /// Every result of the test (roster students who submitted), by student id.
-    pub scores: Vec<std::sync::Arc<Score>>,
+    pub scores: Vec<GradeRow<'a>>,
     /// Enrolled students without a submission.
-    pub missing: Vec<Student>,
+    pub missing: Vec<&'a Student>,
     pub stats: TestStats,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
@@ -230,11 +244,11 @@ pub struct FailedSend {
 
 /// Everything the trainer's report shows.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct Report<'a> {
     pub generated_at: DateTime<Utc>,
     pub time_zone: Tz,
     pub max_grade: u32,
-    pub tests: Vec<ReportTest>,
+    pub tests: Vec<ReportTest<'a>>,
     /// Student emails that failed in this run; they are retried on the next run.
     pub failed: Vec<FailedSend>,
     /// Student emails sent in this run for tests reported earlier (retries, late fixes).
@@ -258,7 +272,17 @@ pub fn grades_csv(
     report: &Report,
     roster_email: impl Fn(&crate::ids::StudentId) -> String,
 ) -> Result<Vec<u8>, RenderError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut out = Vec::new();
+    write_csv(report, &roster_email, &mut out)?;
+    Ok(out)
+}
+
+fn write_csv(
+    report: &Report,
+    roster_email: &impl Fn(&crate::ids::StudentId) -> String,
+    out: impl std::io::Write,
+) -> Result<(), RenderError> {
+    let mut w = csv::Writer::from_writer(out);
     let err = |e: csv::Error| RenderError::Build(e.to_string());
     w.write_record([
         "subject",
@@ -275,10 +299,10 @@ pub fn grades_csv(
     for t in &report.tests {
         for s in &t.scores {
             w.write_record([
-                s.subject.to_string(),
-                s.test_id.to_string(),
+                t.meta.subject.to_string(),
+                t.meta.test_id.to_string(),
                 s.student_id.to_string(),
-                roster_email(&s.student_id),
+                roster_email(s.student_id),
                 s.points.to_string(),
                 s.total.to_string(),
                 format!("{:.1}", s.percentage),
@@ -288,8 +312,7 @@ pub fn grades_csv(
             .map_err(err)?;
         }
     }
-    w.into_inner()
-        .map_err(|e| RenderError::Build(e.to_string()))
+    w.flush().map_err(|e| RenderError::Build(e.to_string()))
 }
 
 /// Horizontal bars made of table cells with a background colour: the one kind of
@@ -320,6 +343,9 @@ fn distribution_html(stats: &TestStats) -> String {
 }
 
 /// The trainer's report: grades, missing submissions, statistics, failed sends, CSV.
+///
+/// A report covers every grade of its tests, so for a big course it is tens of
+/// megabytes: it is written once, straight into its encodings (see [`mime`]).
 pub fn trainer_report(
     from: &Mailbox,
     trainer: &Mailbox,
@@ -327,145 +353,274 @@ pub fn trainer_report(
     roster_email: impl Fn(&crate::ids::StudentId) -> String,
 ) -> Result<RenderedMail, RenderError> {
     let subject = report_subject(report);
+    let id = report_message_id(report);
+    let nonce = hex::encode(rand::random::<[u8; 8]>());
+    let skeleton = report_skeleton(from, trainer, report, (&subject, &id), &nonce)?;
+    let mut size = Count::default();
+    write_report(&skeleton, &nonce, report, &roster_email, &mut size)?;
+    let mut raw = Vec::with_capacity(size.0);
+    write_report(&skeleton, &nonce, report, &roster_email, &mut raw)?;
+    Ok(RenderedMail {
+        to: vec![trainer.email.to_string()],
+        subject,
+        message_id: id,
+        raw,
+    })
+}
+
+/// The report's text or HTML (the other goes to [`Discard`]).
+fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
     let tz = report.time_zone;
-    let mut text = format!("Scorer report of {}\n", display_in(report.generated_at, tz));
-    let mut html = String::from(HTML_HEAD);
+    let _ = writeln!(
+        text,
+        "Scorer report of {}",
+        display_in(report.generated_at, tz)
+    );
+    let _ = html.write_str(HTML_HEAD);
     let _ = writeln!(
         html,
         "<h1 style=\"font-size:18px;\">Scorer report of {}</h1>",
         escape(&display_in(report.generated_at, tz))
     );
-
-    // Per-test statistics.
     for t in &report.tests {
-        let st = &t.stats;
-        let rescored = if t.rescored { " (rescored)" } else { "" };
-        let _ = write!(
-            text,
-            "\n== {} / {} - {}{rescored} (closed {})\nSubmitted {}/{}; mean {}, median {}, min {}, max {}\nGrade distribution:\n",
-            t.meta.subject,
-            t.meta.test_id,
-            t.meta.title,
-            display_in(t.meta.due_at, tz),
-            st.submitted,
-            st.enrolled,
-            fmt_opt_f(st.mean),
-            fmt_opt_f(st.median),
-            fmt_opt_u(st.min),
-            fmt_opt_u(st.max)
-        );
-        for (grade, count) in st.distribution.iter().enumerate().rev() {
-            let _ = writeln!(
-                text,
-                "  grade {grade}: {:<20} {count}",
-                "#".repeat((*count).min(20))
-            );
-        }
-        let _ = write!(
-            html,
-            "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{rescored}</h2>\n<p>Closed {}</p>\n{TABLE}\
-             <tr><th align=\"left\">Submitted</th><th align=\"left\">Mean</th><th align=\"left\">Median</th>\
-             <th align=\"left\">Min</th><th align=\"left\">Max</th></tr>\n\
-             <tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>\n",
-            escape(t.meta.subject.as_str()),
-            escape(t.meta.test_id.as_str()),
-            escape(&t.meta.title),
-            escape(&display_in(t.meta.due_at, tz)),
-            st.submitted,
-            st.enrolled,
-            fmt_opt_f(st.mean),
-            fmt_opt_f(st.median),
-            fmt_opt_u(st.min),
-            fmt_opt_u(st.max)
-        );
-        html.push_str("<p>Grade distribution</p>\n");
-        html.push_str(&distribution_html(st));
-        for p in &t.problems {
-            let _ = writeln!(text, "Problem: {p}");
-            let _ = writeln!(
-                html,
-                "<p style=\"color:#b42318;\">Problem: {}</p>",
-                escape(p)
-            );
-        }
+        test_statistics(text, html, t, tz);
     }
-
-    // Grades of every test.
     if !report.tests.is_empty() {
-        text.push_str("\nGrades (subject, test, student, points, grade)\n");
-        let _ = write!(
-            html,
-            "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr><th align=\"left\">Subject</th>\
-             <th align=\"left\">Test</th><th align=\"left\">Student</th><th align=\"left\">Points</th>\
-             <th align=\"left\">Grade</th></tr>\n"
-        );
-        for s in report.tests.iter().flat_map(|t| &t.scores) {
-            let _ = writeln!(
-                text,
-                "  {}  {}  {}  {}/{}  {}/{}",
-                s.subject, s.test_id, s.student_id, s.points, s.total, s.grade, s.max_grade
-            );
-            let _ = writeln!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
-                escape(s.subject.as_str()),
-                escape(s.test_id.as_str()),
-                escape(s.student_id.as_str()),
-                s.points,
-                s.total,
-                s.grade
-            );
-        }
-        html.push_str("</table>\n");
+        grades_table(text, html, report);
+        missing_table(text, html, report);
+    }
+    retried_list(text, html, report);
+    failed_table(text, html, report);
+    let _ = text.write_str("\nThe grades are attached as grades.csv.\n");
+    let _ = html.write_str("<p>The grades are attached as grades.csv.</p>\n");
+    let _ = html.write_str(HTML_TAIL);
+}
 
-        let missing: Vec<(&ReportTest, &Student)> = report
-            .tests
-            .iter()
-            .flat_map(|t| t.missing.iter().map(move |m| (t, m)))
-            .collect();
-        let _ = writeln!(text, "\nMissing submissions: {}", missing.len());
+/// The report's message with its three bodies written into `out`.
+fn write_report<S: Sink>(
+    skeleton: &[u8],
+    nonce: &str,
+    report: &Report,
+    roster_email: &impl Fn(&crate::ids::StudentId) -> String,
+    out: &mut S,
+) -> Result<(), RenderError> {
+    let mut csv_failed = None;
+    mime::assemble(skeleton, nonce, &REPORT_PARTS, out, |part, out| {
+        if part == "csv" {
+            let mut w = Base64::new(out);
+            if let Err(e) = write_csv(report, roster_email, &mut w) {
+                csv_failed = Some(e);
+            }
+            w.finish();
+            return;
+        }
+        let mut w = QuotedPrintable::new(out);
+        if part == "text" {
+            report_body(report, &mut w, &mut Discard);
+        } else {
+            report_body(report, &mut Discard, &mut w);
+        }
+        w.finish();
+    })
+    .map_err(RenderError::Build)?;
+    csv_failed.map_or(Ok(()), Err)
+}
+
+const REPORT_PARTS: [&str; 3] = ["text", "html", "csv"];
+
+/// The report's headers and MIME structure, with placeholder bodies.
+fn report_skeleton(
+    from: &Mailbox,
+    trainer: &Mailbox,
+    report: &Report,
+    (subject, id): (&str, &str),
+    nonce: &str,
+) -> Result<Vec<u8>, RenderError> {
+    let qp = ContentTransferEncoding::QuotedPrintable;
+    let body = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(
+            mime::placeholder("text", nonce, qp),
+            mime::placeholder("html", nonce, qp),
+        ))
+        .singlepart(
+            Attachment::new("grades.csv".to_owned()).body(
+                mime::placeholder("csv", nonce, ContentTransferEncoding::Base64),
+                ContentType::parse("text/csv; charset=utf-8")
+                    .map_err(|e| RenderError::Build(e.to_string()))?,
+            ),
+        );
+    let message = Message::builder()
+        .from(from.clone())
+        .to(trainer.clone())
+        .subject(subject)
+        .date(report.generated_at.into())
+        .message_id(Some(id.to_owned()))
+        .multipart(body)
+        .map_err(|e| RenderError::Build(e.to_string()))?;
+    Ok(message.formatted())
+}
+
+/// Derived from what the report is about (see [`message_id`]).
+fn report_message_id(report: &Report) -> String {
+    let mut identity = String::from("report");
+    for t in &report.tests {
+        let _ = write!(
+            identity,
+            ":{}/{}/{}",
+            t.meta.subject, t.meta.test_id, t.rescored
+        );
+    }
+    for r in &report.retried {
+        let _ = write!(identity, ":retried {r}");
+    }
+    if report.tests.is_empty() {
+        // Retry-only reports of different runs are different messages.
+        let _ = write!(identity, ":{}", report.generated_at.to_rfc3339());
+    }
+    message_id(&identity)
+}
+
+/// One test's statistics and problems.
+fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, tz: Tz) {
+    let st = &t.stats;
+    let rescored = if t.rescored { " (rescored)" } else { "" };
+    let _ = write!(
+        text,
+        "\n== {} / {} - {}{rescored} (closed {})\nSubmitted {}/{}; mean {}, median {}, min {}, max {}\nGrade distribution:\n",
+        t.meta.subject,
+        t.meta.test_id,
+        t.meta.title,
+        display_in(t.meta.due_at, tz),
+        st.submitted,
+        st.enrolled,
+        fmt_opt_f(st.mean),
+        fmt_opt_f(st.median),
+        fmt_opt_u(st.min),
+        fmt_opt_u(st.max)
+    );
+    for (grade, count) in st.distribution.iter().enumerate().rev() {
+        let _ = writeln!(
+            text,
+            "  grade {grade}: {:<20} {count}",
+            "#".repeat((*count).min(20))
+        );
+    }
+    let _ = write!(
+        html,
+        "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{rescored}</h2>\n<p>Closed {}</p>\n{TABLE}\
+         <tr><th align=\"left\">Submitted</th><th align=\"left\">Mean</th><th align=\"left\">Median</th>\
+         <th align=\"left\">Min</th><th align=\"left\">Max</th></tr>\n\
+         <tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>\n",
+        escape(t.meta.subject.as_str()),
+        escape(t.meta.test_id.as_str()),
+        escape(&t.meta.title),
+        escape(&display_in(t.meta.due_at, tz)),
+        st.submitted,
+        st.enrolled,
+        fmt_opt_f(st.mean),
+        fmt_opt_f(st.median),
+        fmt_opt_u(st.min),
+        fmt_opt_u(st.max)
+    );
+    let _ = html.write_str("<p>Grade distribution</p>\n");
+    let _ = html.write_str(&distribution_html(st));
+    for p in &t.problems {
+        let _ = writeln!(text, "Problem: {p}");
         let _ = writeln!(
             html,
-            "<h2 style=\"font-size:16px;\">Missing submissions ({})</h2>",
-            missing.len()
+            "<p style=\"color:#b42318;\">Problem: {}</p>",
+            escape(p)
         );
-        if !missing.is_empty() {
+    }
+}
+
+/// The grades of every test in the report.
+fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
+    let _ = text.write_str("\nGrades (subject, test, student, points, grade)\n");
+    let _ = write!(
+        html,
+        "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr><th align=\"left\">Subject</th>\
+         <th align=\"left\">Test</th><th align=\"left\">Student</th><th align=\"left\">Points</th>\
+         <th align=\"left\">Grade</th></tr>\n"
+    );
+    for (t, s) in report
+        .tests
+        .iter()
+        .flat_map(|t| t.scores.iter().map(move |s| (t, s)))
+    {
+        let (subject, test_id) = (&t.meta.subject, &t.meta.test_id);
+        let _ = writeln!(
+            text,
+            "  {}  {}  {}  {}/{}  {}/{}",
+            subject, test_id, s.student_id, s.points, s.total, s.grade, s.max_grade
+        );
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
+            escape(subject.as_str()),
+            escape(test_id.as_str()),
+            escape(s.student_id.as_str()),
+            s.points,
+            s.total,
+            s.grade
+        );
+    }
+    let _ = html.write_str("</table>\n");
+}
+
+/// Enrolled students without a submission.
+fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
+    let missing: Vec<(&ReportTest<'_>, &Student)> = report
+        .tests
+        .iter()
+        .flat_map(|t| t.missing.iter().map(move |m| (t, *m)))
+        .collect();
+    let _ = writeln!(text, "\nMissing submissions: {}", missing.len());
+    let _ = writeln!(
+        html,
+        "<h2 style=\"font-size:16px;\">Missing submissions ({})</h2>",
+        missing.len()
+    );
+    if !missing.is_empty() {
+        let _ = writeln!(
+            html,
+            "{TABLE}<tr><th align=\"left\">Subject</th><th align=\"left\">Test</th>\
+             <th align=\"left\">Student</th><th align=\"left\">Email</th></tr>"
+        );
+        for (t, m) in &missing {
+            let _ = writeln!(
+                text,
+                "  {}  {}  {}  {}",
+                t.meta.subject, t.meta.test_id, m.student_id, m.email
+            );
             let _ = writeln!(
                 html,
-                "{TABLE}<tr><th align=\"left\">Subject</th><th align=\"left\">Test</th>\
-                 <th align=\"left\">Student</th><th align=\"left\">Email</th></tr>"
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(t.meta.subject.as_str()),
+                escape(t.meta.test_id.as_str()),
+                escape(m.student_id.as_str()),
+                escape(&m.email)
             );
-            for (t, m) in &missing {
-                let _ = writeln!(
-                    text,
-                    "  {}  {}  {}  {}",
-                    t.meta.subject, t.meta.test_id, m.student_id, m.email
-                );
-                let _ = writeln!(
-                    html,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(t.meta.subject.as_str()),
-                    escape(t.meta.test_id.as_str()),
-                    escape(m.student_id.as_str()),
-                    escape(&m.email)
-                );
-            }
-            html.push_str("</table>\n");
         }
+        let _ = html.write_str("</table>\n");
     }
+}
 
+fn retried_list(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
     if !report.retried.is_empty() {
-        text.push_str("\nEmails sent again after an earlier failure:\n");
-        html.push_str(
+        let _ = text.write_str("\nEmails sent again after an earlier failure:\n");
+        let _ = html.write_str(
             "<h2 style=\"font-size:16px;\">Emails sent after an earlier failure</h2>\n<ul>\n",
         );
         for r in &report.retried {
             let _ = writeln!(text, "  {r}");
             let _ = writeln!(html, "<li>{}</li>", escape(r));
         }
-        html.push_str("</ul>\n");
+        let _ = html.write_str("</ul>\n");
     }
+}
 
+fn failed_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
     if !report.failed.is_empty() {
         let _ = writeln!(
             text,
@@ -488,50 +643,6 @@ pub fn trainer_report(
                 escape(&f.error)
             );
         }
-        html.push_str("</table>\n");
+        let _ = html.write_str("</table>\n");
     }
-    text.push_str("\nThe grades are attached as grades.csv.\n");
-    html.push_str("<p>The grades are attached as grades.csv.</p>\n");
-    html.push_str(HTML_TAIL);
-
-    let csv = grades_csv(report, roster_email)?;
-    let mut identity = String::from("report");
-    for t in &report.tests {
-        let _ = write!(
-            identity,
-            ":{}/{}/{}",
-            t.meta.subject, t.meta.test_id, t.rescored
-        );
-    }
-    for r in &report.retried {
-        let _ = write!(identity, ":retried {r}");
-    }
-    if report.tests.is_empty() {
-        // Retry-only reports of different runs are different messages.
-        let _ = write!(identity, ":{}", report.generated_at.to_rfc3339());
-    }
-    let id = message_id(&identity);
-    let body = MultiPart::mixed()
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .singlepart(
-            Attachment::new("grades.csv".to_owned()).body(
-                csv,
-                ContentType::parse("text/csv; charset=utf-8")
-                    .map_err(|e| RenderError::Build(e.to_string()))?,
-            ),
-        );
-    let message = Message::builder()
-        .from(from.clone())
-        .to(trainer.clone())
-        .subject(subject.clone())
-        .date(report.generated_at.into())
-        .message_id(Some(id.clone()))
-        .multipart(body)
-        .map_err(|e| RenderError::Build(e.to_string()))?;
-    Ok(RenderedMail {
-        to: vec![trainer.email.to_string()],
-        subject,
-        message_id: id,
-        raw: message.formatted(),
-    })
 }

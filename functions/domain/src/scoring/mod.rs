@@ -1,14 +1,26 @@
 //! The weekly scorer: grade closed tests, email every student their result and the
-//! trainer a report, exactly once (see the README's "The weekly scorer" for the one duplicate window).
+//! trainer a report, exactly once (see docs/scorer.md for the one duplicate window).
+//!
+//! A pass is [`snapshot`] (read what is stored) → [`plan`] (pure: the effects to
+//! perform) → [`execute`] (perform them in order, within the [`budget`]), with the
+//! pass's [`state`] updated by pure rules from each outcome; [`run`] wraps it in the
+//! lease. Results are held compactly while a pass runs ([`held`]).
 
+pub mod budget;
 pub mod email;
+pub mod execute;
 pub mod grading;
+pub mod held;
 pub mod inspect;
 pub mod ledger;
+pub mod mime;
+pub mod plan;
 pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scheduler;
+pub mod snapshot;
+pub mod state;
 pub mod stats;
 
 pub use run::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};

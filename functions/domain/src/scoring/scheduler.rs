@@ -4,9 +4,27 @@
 use super::run::{score_pass, RunOptions, ScoringConfig};
 use crate::deadline::{next_deadline, GRADING_GRACE};
 use crate::ports::{Clock, Mailer, ObjectStore};
+use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How the scheduler waits: real sleeps in production; a test moves its clock
+/// instead, so it never waits in real time.
+#[async_trait]
+pub trait Sleep: Send + Sync {
+    async fn sleep(&self, d: Duration);
+}
+
+/// Waits in real time.
+pub struct TokioSleep;
+
+#[async_trait]
+impl Sleep for TokioSleep {
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
 
 /// Longest single sleep: the deadline is recomputed at least this often, so a
 /// suspended laptop or a changed system clock is noticed.
@@ -23,6 +41,19 @@ pub async fn run_scheduler(
     store: Arc<dyn ObjectStore>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
+    config: ScoringConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    run_scheduler_with(store, mailer, clock, &TokioSleep, config, shutdown).await;
+}
+
+/// [`run_scheduler`], waiting with `sleep`. `clock` says when to fire; the passes'
+/// lease and budget read `config.clock` (a fixed scoring time must not freeze them).
+pub async fn run_scheduler_with(
+    store: Arc<dyn ObjectStore>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    sleep: &dyn Sleep,
     config: ScoringConfig,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -44,7 +75,7 @@ pub async fn run_scheduler(
             let nap = (due - now).to_std().unwrap_or_default().min(MAX_NAP);
             tokio::select! {
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(nap) => {}
+                () = sleep.sleep(nap) => {}
             }
         }
         for attempt in 1..=MAX_ATTEMPTS {
@@ -70,7 +101,7 @@ pub async fn run_scheduler(
             }
             tokio::select! {
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(RETRY_PAUSE) => {}
+                () = sleep.sleep(RETRY_PAUSE) => {}
             }
         }
         after = deadline;

@@ -27,6 +27,25 @@ fn config() -> ScoringConfig {
     ScoringConfig::new("Ework Scorer <scorer@example.com>", "trainer@example.com")
 }
 
+/// A clock the test moves by hand: nothing waits in real time.
+pub(crate) struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub(crate) fn new(at: DateTime<Utc>) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl crate::ports::Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
 /// The weekly pass: a minute after the deadline's grace.
 fn after_deadline() -> RunOptions {
     RunOptions {
@@ -237,14 +256,16 @@ async fn killed_then_rerun(
         calls: 0.into(),
         died: Default::default(),
     };
+    let clock = std::sync::Arc::new(ManualClock::new(Utc::now()));
     let mut cfg = config();
     cfg.lease_ttl = std::time::Duration::from_millis(50);
     cfg.ledger_batch = ledger_batch;
+    cfg.clock = clock.clone();
     tokio::select! {
         _ = score_pass(store, &dying, &cfg, after_deadline()) => panic!("the run should have been killed"),
         () = dying.died.notified() => {}
     }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await; // the dead run's lease expires
+    clock.advance(Duration::milliseconds(100)); // the dead run's lease expires
     let mailer = MemoryMailer::default();
     let summary = score_pass(store, &mailer, &cfg, after_deadline())
         .await
@@ -622,15 +643,41 @@ fn csv_quotes_fields_that_need_it() {
     );
 }
 
-/// Real time, shifted to start at `base`: the scheduler sleeps for real, briefly.
-struct ShiftedClock {
-    base: DateTime<Utc>,
-    start: std::time::Instant,
+/// Waits by moving the test's clock, until a wait would pass `limit`: there it
+/// stays, as a scheduler waiting for next week would.
+struct MovesClock {
+    clock: std::sync::Arc<ManualClock>,
+    limit: DateTime<Utc>,
+    parked: tokio::sync::Notify,
 }
 
-impl crate::ports::Clock for ShiftedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.base + Duration::from_std(self.start.elapsed()).unwrap()
+#[async_trait]
+impl super::scheduler::Sleep for MovesClock {
+    async fn sleep(&self, d: std::time::Duration) {
+        use crate::ports::Clock;
+        let d = Duration::from_std(d).unwrap();
+        if self.clock.now() + d > self.limit {
+            self.parked.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.clock.advance(d);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Notes the clock's time of every message.
+struct StampsSends {
+    inner: std::sync::Arc<MemoryMailer>,
+    clock: std::sync::Arc<ManualClock>,
+    at: Mutex<Vec<DateTime<Utc>>>,
+}
+
+#[async_trait]
+impl Mailer for StampsSends {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+        use crate::ports::Clock;
+        self.at.lock().unwrap().push(self.clock.now());
+        self.inner.send(to, raw).await
     }
 }
 
@@ -638,39 +685,58 @@ impl crate::ports::Clock for ShiftedClock {
 async fn the_scheduler_fires_at_the_monday_deadline_and_stops_on_shutdown() {
     use std::sync::Arc;
     let store = Arc::new(seeded().await);
-    let mailer = Arc::new(MemoryMailer::default());
+    let sent = Arc::new(MemoryMailer::default());
     // 23:00 Warsaw is 22:00Z in winter; the pass runs once its grace is over: start
     // 300 ms before that.
-    let clock = Arc::new(ShiftedClock {
-        base: utc(DUE) + crate::deadline::GRADING_GRACE - Duration::milliseconds(300),
-        start: std::time::Instant::now(),
+    let due = utc(DUE) + crate::deadline::GRADING_GRACE;
+    let clock = Arc::new(ManualClock::new(due - Duration::milliseconds(300)));
+    let mailer = Arc::new(StampsSends {
+        inner: sent.clone(),
+        clock: clock.clone(),
+        at: Mutex::new(vec![]),
     });
+    let sleep = Arc::new(MovesClock {
+        clock: clock.clone(),
+        limit: due + Duration::hours(1),
+        parked: Default::default(),
+    });
+    let mut cfg = config();
+    cfg.clock = clock.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(super::run_scheduler(
-        store.clone(),
-        mailer.clone(),
-        clock,
-        config(),
+    let task = tokio::spawn({
+        let (store, mailer, clock, sleep) =
+            (store.clone(), mailer.clone(), clock.clone(), sleep.clone());
         async move {
-            let _ = stopped.await;
-        },
-    ));
-    assert!(mailer.sent().is_empty(), "nothing before the deadline");
-    let started = std::time::Instant::now();
-    while mailer.sent().len() < 6 && started.elapsed() < std::time::Duration::from_secs(10) {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+            super::scheduler::run_scheduler_with(
+                store,
+                mailer,
+                clock,
+                sleep.as_ref(),
+                cfg,
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await;
+        }
+    });
+    assert!(sent.sent().is_empty(), "nothing before the deadline");
+    // The scheduler has done everything up to the hour's limit.
+    tokio::time::timeout(std::time::Duration::from_secs(10), sleep.parked.notified())
+        .await
+        .expect("the scheduler should have got to waiting for next week");
+    let first = mailer.at.lock().unwrap().first().copied();
     assert!(
-        started.elapsed() >= std::time::Duration::from_millis(250),
-        "fired before the deadline"
+        first.is_some_and(|at| at >= due),
+        "fired before the deadline: {first:?}"
     );
-    assert_eq!(mailer.sent().len(), 6, "the deadline's pass ran");
+    assert_eq!(sent.sent().len(), 6, "the deadline's pass ran");
     let _ = stop.send(());
     tokio::time::timeout(std::time::Duration::from_secs(5), task)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(mailer.sent().len(), 6, "and only once");
+    assert_eq!(sent.sent().len(), 6, "and only once");
 }
 
 /// A mailer that, at its first message, lets the trainer ask for another rescore

@@ -1,0 +1,315 @@
+//! What a pass knows as it goes: each test's results (held compactly), the emails
+//! accepted and not yet recorded in the journal (the open wave), failures, whether
+//! the report went out. The executor performs an effect and hands its outcome to
+//! the rules here, which are pure: the same outcomes give the same state.
+
+use super::email::{FailedSend, GradeRow, Report, ReportTest};
+use super::grading::Score;
+use super::held::HeldResults;
+use super::plan::Scored;
+use super::results::{fill_texts, JournalWave, Notified};
+use super::run::ScoredItem;
+use super::stats::TestStats;
+use crate::ids::StudentId;
+use crate::model::{KeyEntry, Question, Roster, Student, TestMeta};
+use crate::ports::Etag;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A student enrolled in a test: taking its subject, or having submitted anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrolled {
+    /// Their place in the roster.
+    pub student: usize,
+    pub submitted: bool,
+}
+
+/// The test's questions and answer key (what is left of them when one is missing).
+#[derive(Debug, Default)]
+pub struct Content {
+    pub questions: Vec<Question>,
+    pub key: Vec<KeyEntry>,
+}
+
+/// One closed test that still has work in this pass.
+#[derive(Debug)]
+pub struct TestState {
+    pub meta: TestMeta,
+    /// The tag of the rescore request being handled: it is marked done only if
+    /// nobody asked again since it was read.
+    pub rescore: Option<Etag>,
+    /// The results object, updated in memory as the pass goes.
+    pub results: HeldResults,
+    /// `results` differs from what is stored.
+    pub dirty: bool,
+    pub enrolled: Vec<Enrolled>,
+    /// Read only when there is something to grade or to email.
+    pub content: Option<Arc<Content>>,
+    /// Questions or key missing: nothing can be graded until the trainer fixes it.
+    pub blocked: bool,
+    /// An email covering this test failed in this pass.
+    pub failed: bool,
+    pub problems: Vec<String>,
+}
+
+impl TestState {
+    fn questions(&self) -> &[Question] {
+        self.content
+            .as_ref()
+            .map_or(&[], |c| c.questions.as_slice())
+    }
+
+    /// Who is owed an email about this test (results not emailed at their revision).
+    pub fn untold(&self) -> impl Iterator<Item = &StudentId> {
+        self.results
+            .scores
+            .iter()
+            .filter(|(id, s)| !self.results.told(id, s.revision))
+            .map(|(id, _)| id)
+    }
+}
+
+/// The state of a pass between effects.
+pub struct PassState {
+    pub tests: Vec<TestState>,
+    pub roster: Roster,
+    /// Roster positions by student id.
+    positions: HashMap<StudentId, usize>,
+    /// Emails accepted by the mail service and not recorded yet: (test, entry).
+    pub wave: Vec<(usize, Notified)>,
+    /// Student emails sent for tests reported earlier (retries, late fixes).
+    pub retried: Vec<String>,
+    pub failed: Vec<FailedSend>,
+    /// The trainer's report was accepted, or none was owed.
+    pub report_done: bool,
+}
+
+impl PassState {
+    pub fn new(tests: Vec<TestState>, roster: Roster) -> Self {
+        // The last entry of a student wins, as in any lookup table.
+        let positions = roster
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.student_id.clone(), i))
+            .collect();
+        Self {
+            tests,
+            roster,
+            positions,
+            wave: vec![],
+            retried: vec![],
+            failed: vec![],
+            report_done: false,
+        }
+    }
+
+    /// The roster entry of a student.
+    pub fn student(&self, id: &StudentId) -> Option<&Student> {
+        self.positions.get(id).map(|i| &self.roster.0[*i])
+    }
+
+    /// The student's results in `tests`, whole and with their texts, for one email.
+    /// This is the only place a pass holds per-question detail, and only for the
+    /// email being written.
+    pub fn email_scores(&self, student: &StudentId, tests: &[usize]) -> Vec<Score> {
+        tests
+            .iter()
+            .filter_map(|i| {
+                let t = &self.tests[*i];
+                let held = t.results.scores.get(student)?;
+                let mut score = t.results.expand(student, held);
+                fill_texts(&mut score, t.questions());
+                Some(score)
+            })
+            .collect()
+    }
+
+    /// An email about tests reported earlier, and not on a rescore: the trainer
+    /// hears about it in a short report.
+    pub fn is_retry(&self, tests: &[usize]) -> bool {
+        tests.iter().any(|i| {
+            let t = &self.tests[*i];
+            t.results.reported && t.rescore.is_none()
+        })
+    }
+
+    /// The mail service accepted the email: its results join the open wave.
+    pub fn accepted(&mut self, student: &StudentId, tests: &[usize], message_id: &str) {
+        for i in tests {
+            let t = &self.tests[*i];
+            let Some(held) = t.results.scores.get(student) else {
+                continue;
+            };
+            let entry = Notified {
+                subject: t.meta.subject.clone(),
+                test_id: t.meta.test_id.clone(),
+                student_id: student.clone(),
+                revision: held.revision,
+                message_id: message_id.to_owned(),
+            };
+            self.wave.push((*i, entry));
+        }
+    }
+
+    /// The email failed: it is listed in the report and sent by the next pass.
+    pub fn send_failed(&mut self, tests: &[usize], failure: FailedSend) {
+        self.failed.push(failure);
+        for i in tests {
+            self.tests[*i].failed = true;
+        }
+    }
+
+    /// The journal object recording the open wave; `None` when it is empty.
+    pub fn wave_record(&self, sent_at: DateTime<Utc>) -> Option<JournalWave> {
+        (!self.wave.is_empty()).then(|| JournalWave {
+            sent_at: Some(sent_at),
+            items: self.wave.iter().map(|(_, n)| n.clone()).collect(),
+        })
+    }
+
+    /// The open wave was written: its emails count as told.
+    pub fn wave_recorded(&mut self) {
+        for (i, n) in self.wave.drain(..) {
+            let t = &mut self.tests[i];
+            if !t.results.told(&n.student_id, n.revision) {
+                t.results.notified.insert(n.student_id, n.revision);
+                t.dirty = true;
+            }
+        }
+    }
+
+    /// Whether the trainer is owed a report: for tests not reported yet (or
+    /// rescored), and after retried emails, sent or failed again.
+    pub fn report_due(&self, tests: &[usize]) -> bool {
+        !tests.is_empty()
+            || !self.retried.is_empty()
+            || self.tests.iter().any(|t| t.failed && t.results.reported)
+    }
+
+    /// The report about `tests`, with this pass's failures and retries.
+    pub fn report(
+        &self,
+        tests: &[usize],
+        generated_at: DateTime<Utc>,
+        time_zone: Tz,
+        max_grade: u32,
+    ) -> Report<'_> {
+        Report {
+            generated_at,
+            time_zone,
+            max_grade,
+            tests: tests
+                .iter()
+                .map(|i| self.report_test(&self.tests[*i], max_grade))
+                .collect(),
+            failed: self.failed.clone(),
+            retried: self.retried.clone(),
+        }
+    }
+
+    fn report_test<'a>(&'a self, t: &'a TestState, max_grade: u32) -> ReportTest<'a> {
+        // Roster students only: someone removed from the roster is not in the report.
+        let students = &self.roster.0;
+        let scores: Vec<GradeRow> = t
+            .enrolled
+            .iter()
+            .filter_map(|e| {
+                let id = &students[e.student].student_id;
+                let s = t.results.scores.get(id)?;
+                Some(GradeRow {
+                    student_id: id,
+                    points: s.points,
+                    total: s.total,
+                    percentage: s.percentage,
+                    grade: s.grade,
+                    max_grade: s.max_grade,
+                })
+            })
+            .collect();
+        let grades: Vec<u32> = scores.iter().map(|s| s.grade).collect();
+        let missing: Vec<&Student> = t
+            .enrolled
+            .iter()
+            .filter(|e| !e.submitted)
+            .map(|e| &students[e.student])
+            .collect();
+        ReportTest {
+            meta: t.meta.clone(),
+            rescored: t.rescore.is_some(),
+            stats: TestStats::of(&grades, t.enrolled.len(), max_grade),
+            scores,
+            missing,
+            problems: t.problems.clone(),
+        }
+    }
+
+    /// The report was accepted: its tests are reported (unless blocked, so the
+    /// trainer hears about them again once they can be graded).
+    pub fn reported(&mut self, tests: &[usize]) {
+        for i in tests {
+            let t = &mut self.tests[*i];
+            if !t.blocked && !t.results.reported {
+                t.results.reported = true;
+                t.dirty = true;
+            }
+        }
+        self.report_done = true;
+    }
+
+    /// Folds the pass into the test's flags: settled once reported and every
+    /// roster student emailed at their result's revision. Returns whether the
+    /// results object needs writing.
+    pub fn settle(&mut self, i: usize) -> bool {
+        let t = &mut self.tests[i];
+        let settled = t.results.reported
+            && !t.blocked
+            && !t.failed
+            && t.results
+                .scores
+                .iter()
+                // Someone taken off the roster is never emailed; they do not keep
+                // the test open.
+                .all(|(id, s)| t.results.told(id, s.revision) || !self.positions.contains_key(id));
+        if settled != t.results.settled || t.results.due_at != Some(t.meta.due_at) {
+            t.results.settled = settled;
+            t.results.due_at = Some(t.meta.due_at);
+            t.dirty = true;
+        }
+        t.dirty
+    }
+
+    /// The summary's list of results written, by subject, test and student.
+    pub fn scored_items(&self, scored: &[Scored]) -> Vec<ScoredItem> {
+        let mut items: Vec<ScoredItem> = scored
+            .iter()
+            .filter_map(|s| {
+                let t = &self.tests[s.test];
+                let id = &self.roster.0[s.student].student_id;
+                let held = t.results.scores.get(id)?;
+                Some(ScoredItem {
+                    subject: t.meta.subject.clone(),
+                    test_id: t.meta.test_id.clone(),
+                    student_id: id.clone(),
+                    points: held.points,
+                    total: held.total,
+                    grade: held.grade,
+                    revision: held.revision,
+                })
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            (&a.subject, &a.test_id, &a.student_id).cmp(&(&b.subject, &b.test_id, &b.student_id))
+        });
+        items
+    }
+
+    /// A handled rescore request is marked done once the report is out and none
+    /// of the test's emails failed (else the next pass retries them).
+    pub fn may_mark_done(&self, i: usize) -> bool {
+        let t = &self.tests[i];
+        self.report_done && !t.blocked && !t.failed && t.rescore.is_some()
+    }
+}
