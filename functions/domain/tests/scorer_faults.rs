@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ework_domain::layout::ObjectKey;
+use ework_domain::ports::Clock;
 use ework_domain::ports::{
     Created, Etag, MailError, Mailer, ObjectInfo, ObjectStore, StoreError, Swapped,
 };
@@ -17,6 +18,7 @@ use ework_domain::testing::{
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 const STUDENTS: usize = 12;
@@ -41,11 +43,25 @@ async fn seeded() -> MemoryStore {
     store
 }
 
-fn config() -> ScoringConfig {
+/// The clock the lease reads: the test moves it, nothing waits in real time.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn clock() -> Arc<TestClock> {
+    Arc::new(TestClock(Mutex::new(Utc::now())))
+}
+
+fn config(clock: &Arc<TestClock>) -> ScoringConfig {
     let mut config = ScoringConfig::new("Ework <scorer@faults.test>", TRAINER);
     config.read_concurrency = 4;
-    // A killed or failed pass holds the lease until it expires (by the real clock).
+    // A killed or failed pass holds the lease until it expires (by the clock).
     config.lease_ttl = LEASE;
+    config.clock = clock.clone();
     // Several journal waves per pass, so kills land between waves too.
     config.ledger_batch = BATCH;
     config
@@ -55,8 +71,9 @@ const BATCH: usize = 4;
 
 const LEASE: std::time::Duration = std::time::Duration::from_millis(200);
 
-async fn wait_for_lease_expiry() {
-    tokio::time::sleep(LEASE + std::time::Duration::from_millis(20)).await;
+fn wait_for_lease_expiry(clock: &TestClock) {
+    let by = LEASE + std::time::Duration::from_millis(20);
+    *clock.0.lock().unwrap() += Duration::from_std(by).unwrap();
 }
 
 fn options(pass: i64) -> RunOptions {
@@ -161,11 +178,12 @@ async fn faulty_runs_email_every_result_exactly_once(
         inner: &faulty,
         attempts: mail_attempts,
     };
+    let clock = clock();
     let mut passes = 0;
     loop {
         passes += 1;
         assert!(passes < 300, "the scorer never completed");
-        match score_pass(&store, &faulty_mailer, &config(), options(passes)).await {
+        match score_pass(&store, &faulty_mailer, &config(&clock), options(passes)).await {
             Ok(summary) if summary.complete && summary.failed.is_empty() => break,
             Ok(summary) => {
                 if std::env::var("EWORK_DEBUG_FAULTS").is_ok() {
@@ -183,7 +201,7 @@ async fn faulty_runs_email_every_result_exactly_once(
                 if std::env::var("EWORK_DEBUG_FAULTS").is_ok() {
                     eprintln!("pass {passes}: error {e}");
                 }
-                wait_for_lease_expiry().await
+                wait_for_lease_expiry(&clock)
             }
         }
     }
@@ -202,7 +220,7 @@ async fn faulty_runs_email_every_result_exactly_once(
     assert!(faulty_store.plan.injected() > 10 && faulty.plan.injected() > 3);
     // Once complete, another run sends nothing.
     let before = mailer.sent().len();
-    let summary = score_pass(&memory, &mailer, &config(), options(passes + 1))
+    let summary = score_pass(&memory, &mailer, &config(&clock), options(passes + 1))
         .await
         .unwrap();
     assert!(summary.complete && summary.sent.is_empty() && summary.report.is_none());
@@ -353,7 +371,12 @@ struct Killed {
 }
 
 /// Runs a pass that dies at call `at`.
-async fn killed_pass(memory: &MemoryStore, mailer: &MemoryMailer, at: usize) -> Killed {
+async fn killed_pass(
+    memory: &MemoryStore,
+    mailer: &MemoryMailer,
+    clock: &Arc<TestClock>,
+    at: usize,
+) -> Killed {
     let crash = Crash::new(at);
     let store = CrashStore {
         inner: memory,
@@ -363,7 +386,7 @@ async fn killed_pass(memory: &MemoryStore, mailer: &MemoryMailer, at: usize) -> 
         inner: mailer,
         crash: &crash,
     };
-    let config = config();
+    let config = config(clock);
     tokio::select! {
         result = score_pass(&store, &crashing_mailer, &config, options(0)) => {
             result.unwrap();
@@ -380,7 +403,13 @@ async fn killed_pass(memory: &MemoryStore, mailer: &MemoryMailer, at: usize) -> 
 #[tokio::test]
 async fn killing_the_scorer_at_any_of_24_points_and_rerunning_never_loses_or_duplicates_an_email() {
     // A clean run tells how many calls a whole pass makes.
-    let clean = killed_pass(&seeded().await, &MemoryMailer::default(), usize::MAX).await;
+    let clean = killed_pass(
+        &seeded().await,
+        &MemoryMailer::default(),
+        &clock(),
+        usize::MAX,
+    )
+    .await;
     let total_calls = clean.calls;
     assert!(total_calls > 30, "a pass makes {total_calls} calls");
     let points: Vec<usize> = (0..24).map(|n| 1 + n * (total_calls - 1) / 23).collect();
@@ -388,12 +417,13 @@ async fn killing_the_scorer_at_any_of_24_points_and_rerunning_never_loses_or_dup
     for at in points {
         let memory = seeded().await;
         let mailer = MemoryMailer::default();
-        let killed = killed_pass(&memory, &mailer, at).await;
-        wait_for_lease_expiry().await;
+        let clock = clock();
+        let killed = killed_pass(&memory, &mailer, &clock, at).await;
+        wait_for_lease_expiry(&clock);
         let mut passes = 0;
         loop {
             passes += 1;
-            let summary = score_pass(&memory, &mailer, &config(), options(passes))
+            let summary = score_pass(&memory, &mailer, &config(&clock), options(passes))
                 .await
                 .unwrap();
             if summary.complete && summary.failed.is_empty() {
