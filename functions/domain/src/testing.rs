@@ -404,54 +404,60 @@ impl<M: Mailer> Mailer for FaultyMailer<M> {
     }
 }
 
-/// Wraps a store and makes every request take at least `latency`, like S3 does
-/// (10-30 ms a request from Lambda), and counts the requests, so a benchmark shows
-/// what a handler's sequential round trips cost: `--latency-ms` of the benches.
-pub struct SlowStore<S> {
-    pub inner: S,
-    pub latency: std::time::Duration,
-    pub requests: std::sync::atomic::AtomicU64,
+/// Which store call is about to run, for a [`BeforeCall`] hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Get,
+    Put,
+    Create,
+    GetTagged,
+    PutIfMatch,
+    List,
+    Purge,
+    PurgeHistory,
 }
 
-impl<S> SlowStore<S> {
-    pub fn new(inner: S, latency: std::time::Duration) -> Self {
-        Self {
-            inner,
-            latency,
-            requests: Default::default(),
-        }
+impl Call {
+    /// Whether the call writes (or removes) an object.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Call::Put | Call::Create | Call::PutIfMatch | Call::Purge | Call::PurgeHistory
+        )
     }
+}
 
-    /// Requests made so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
-    }
+/// What runs before each call of a [`Hooked`] store: a delay, a count, a gate the
+/// test opens, a process that dies (a hook that never returns), a clock that jumps.
+#[async_trait]
+pub trait BeforeCall: Send + Sync {
+    /// `key` is the object's key, or the prefix of a listing.
+    async fn before(&self, call: Call, key: &str);
+}
 
-    async fn wait(&self) {
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
-    }
+/// A store that runs `hook` before every call of `inner`, so a test states only
+/// what happens around a call, not the whole port again.
+pub struct Hooked<S, H> {
+    pub inner: S,
+    pub hook: H,
 }
 
 #[async_trait]
-impl<S: ObjectStore> ObjectStore for SlowStore<S> {
+impl<S: ObjectStore, H: BeforeCall> ObjectStore for Hooked<S, H> {
     async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::Get, key.as_str()).await;
         self.inner.get(key).await
     }
     async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.wait().await;
+        self.hook.before(Call::Put, key.as_str()).await;
         self.inner.put(key, bytes).await
     }
     async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::Create, key.as_str()).await;
         self.inner.create(key, bytes).await
     }
     async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::GetTagged, key.as_str()).await;
         self.inner.get_tagged(key).await
     }
     async fn put_if_match(
@@ -460,20 +466,62 @@ impl<S: ObjectStore> ObjectStore for SlowStore<S> {
         bytes: Vec<u8>,
         expected: &Etag,
     ) -> Result<Swapped, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::PutIfMatch, key.as_str()).await;
         self.inner.put_if_match(key, bytes, expected).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::List, prefix).await;
         self.inner.list(prefix).await
     }
     async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::Purge, key.as_str()).await;
         self.inner.purge(key).await
     }
     async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.wait().await;
+        self.hook.before(Call::PurgeHistory, key.as_str()).await;
         self.inner.purge_history(key).await
+    }
+}
+
+/// Makes every request take at least `latency`, like S3 does (10-30 ms a request
+/// from Lambda), and counts the requests.
+#[derive(Debug, Default)]
+pub struct Latency {
+    pub latency: std::time::Duration,
+    pub requests: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait]
+impl BeforeCall for Latency {
+    async fn before(&self, _call: Call, _key: &str) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+}
+
+/// A store at S3's latency, so a benchmark shows what a handler's sequential round
+/// trips cost: `--latency-ms` of the benches.
+pub type SlowStore<S> = Hooked<S, Latency>;
+
+impl<S> Hooked<S, Latency> {
+    pub fn new(inner: S, latency: std::time::Duration) -> Self {
+        Self {
+            inner,
+            hook: Latency {
+                latency,
+                requests: Default::default(),
+            },
+        }
+    }
+
+    /// Requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.hook
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

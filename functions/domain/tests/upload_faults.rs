@@ -5,10 +5,10 @@ use chrono::{TimeZone, Utc};
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::layout::ObjectKey;
 use ework_domain::model::Submission;
-use ework_domain::ports::{
-    Created, Etag, FixedClock, ObjectInfo, ObjectStore, StoreError, Swapped,
+use ework_domain::ports::{FixedClock, ObjectStore};
+use ework_domain::testing::{
+    seed_fixture, BeforeCall, Call, FaultPlan, FaultyStore, Hooked, MemoryStore,
 };
-use ework_domain::testing::{seed_fixture, FaultPlan, FaultyStore, MemoryStore};
 use serde_json::{json, Value};
 
 fn upload(key: &str, student: &str, answers: Value) -> ApiRequest {
@@ -92,60 +92,19 @@ async fn with_a_fifth_of_store_calls_failing_200_means_stored_and_4xx_means_unto
     );
 }
 
-/// A store that never answers its `at`-th call: the upload stalls there and is
+/// Never lets the `at`-th store call through: the upload stalls there and is
 /// dropped, as a killed process would be.
-struct DiesAt<'a> {
-    inner: &'a MemoryStore,
+struct DiesAt {
     at: usize,
     calls: std::sync::atomic::AtomicUsize,
 }
 
-impl DiesAt<'_> {
-    async fn tick(&self) {
+#[async_trait::async_trait]
+impl BeforeCall for DiesAt {
+    async fn before(&self, _call: Call, _key: &str) {
         if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == self.at {
             std::future::pending::<()>().await;
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for DiesAt<'_> {
-    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.tick().await;
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.tick().await;
-        self.inner.put(key, bytes).await
-    }
-    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        self.tick().await;
-        self.inner.create(key, bytes).await
-    }
-    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
-        self.tick().await;
-        self.inner.get_tagged(key).await
-    }
-    async fn put_if_match(
-        &self,
-        key: &ObjectKey,
-        bytes: Vec<u8>,
-        expected: &Etag,
-    ) -> Result<Swapped, StoreError> {
-        self.tick().await;
-        self.inner.put_if_match(key, bytes, expected).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        self.tick().await;
-        self.inner.list(prefix).await
-    }
-    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.tick().await;
-        self.inner.purge(key).await
-    }
-    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.tick().await;
-        self.inner.purge_history(key).await
     }
 }
 
@@ -165,10 +124,12 @@ async fn an_upload_killed_at_any_store_call_leaves_answers_and_receipt_agreeing(
             .await;
         assert_eq!(stored_first.status, 200);
         // A resubmission killed at its `at`-th store call.
-        let dying = DiesAt {
+        let dying = Hooked {
             inner: &memory,
-            at,
-            calls: Default::default(),
+            hook: DiesAt {
+                at,
+                calls: Default::default(),
+            },
         };
         let api = Api::new(&dying, FixedClock(now), ApiConfig::default());
         let request = upload(key.expose(), id.as_str(), second.clone());
@@ -220,54 +181,20 @@ impl ework_domain::ports::Clock for HandClock {
     }
 }
 
-/// A store whose writes of submissions wait at a gate until the test opens it.
-struct Gated<'a> {
-    inner: &'a MemoryStore,
+/// Writes of submissions wait at a gate until the test opens it.
+#[derive(Default)]
+struct Gate {
     reached: tokio::sync::Notify,
     open: tokio::sync::Notify,
 }
 
-impl Gated<'_> {
-    async fn gate(&self, key: &ObjectKey) {
-        if key.as_str().ends_with("/testResult.json") {
+#[async_trait::async_trait]
+impl BeforeCall for Gate {
+    async fn before(&self, call: Call, key: &str) {
+        if call.writes() && key.ends_with("/testResult.json") {
             self.reached.notify_one();
             self.open.notified().await;
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for Gated<'_> {
-    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.gate(key).await;
-        self.inner.put(key, bytes).await
-    }
-    async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-        self.gate(key).await;
-        self.inner.create(key, bytes).await
-    }
-    async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
-        self.inner.get_tagged(key).await
-    }
-    async fn put_if_match(
-        &self,
-        key: &ObjectKey,
-        bytes: Vec<u8>,
-        expected: &Etag,
-    ) -> Result<Swapped, StoreError> {
-        self.inner.put_if_match(key, bytes, expected).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        self.inner.list(prefix).await
-    }
-    async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.inner.purge(key).await
-    }
-    async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-        self.inner.purge_history(key).await
     }
 }
 
@@ -288,10 +215,9 @@ async fn answers_acknowledged_at_the_deadline_are_graded_whatever_the_interleavi
     let clock = HandClock(std::sync::Arc::new(std::sync::Mutex::new(
         due - chrono::Duration::seconds(1),
     )));
-    let gated = Gated {
+    let gated = Hooked {
         inner: &memory,
-        reached: Default::default(),
-        open: Default::default(),
+        hook: Gate::default(),
     };
     let api = Api::new(&gated, clock.clone(), ApiConfig::default());
     let (id, key) = &fixture.keys[0];
@@ -302,7 +228,7 @@ async fn answers_acknowledged_at_the_deadline_are_graded_whatever_the_interleavi
     // 1. The upload checks the deadline (one second left) and stops at its write.
     tokio::select! {
         _ = &mut upload => panic!("the write should wait at the gate"),
-        () = gated.reached.notified() => {}
+        () = gated.hook.reached.notified() => {}
     }
     // 2. The schedule fires at the deadline instant and a pass runs.
     clock.set(due);
@@ -317,7 +243,7 @@ async fn answers_acknowledged_at_the_deadline_are_graded_whatever_the_interleavi
         .await
         .unwrap();
     // 3. The write lands; the student holds a 200 and a receipt.
-    gated.open.notify_one();
+    gated.hook.open.notify_one();
     let response = upload.await;
     assert_eq!(response.status, 200, "{}", response.body);
     assert!(response.body["receipt"]["sha256"].is_string());
@@ -357,50 +283,24 @@ async fn an_upload_that_reaches_its_write_after_grading_may_have_begun_is_refuse
         due - chrono::Duration::seconds(1),
     )));
     // The clock jumps while the upload reads the questions, after its deadline check.
-    struct SlowReads<'a> {
-        inner: &'a MemoryStore,
+    struct Jump {
         clock: HandClock,
         to: chrono::DateTime<Utc>,
     }
     #[async_trait::async_trait]
-    impl ObjectStore for SlowReads<'_> {
-        async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-            if key.as_str().ends_with("/questions.json") {
+    impl BeforeCall for Jump {
+        async fn before(&self, call: Call, key: &str) {
+            if call == Call::Get && key.ends_with("/questions.json") {
                 self.clock.set(self.to);
             }
-            self.inner.get(key).await
-        }
-        async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-            self.inner.put(key, bytes).await
-        }
-        async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-            self.inner.create(key, bytes).await
-        }
-        async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
-            self.inner.get_tagged(key).await
-        }
-        async fn put_if_match(
-            &self,
-            key: &ObjectKey,
-            bytes: Vec<u8>,
-            expected: &Etag,
-        ) -> Result<Swapped, StoreError> {
-            self.inner.put_if_match(key, bytes, expected).await
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-            self.inner.list(prefix).await
-        }
-        async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-            self.inner.purge(key).await
-        }
-        async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-            self.inner.purge_history(key).await
         }
     }
-    let slow = SlowReads {
+    let slow = Hooked {
         inner: &memory,
-        clock: clock.clone(),
-        to: due + GRADING_GRACE / 2,
+        hook: Jump {
+            clock: clock.clone(),
+            to: due + GRADING_GRACE / 2,
+        },
     };
     let api = Api::new(&slow, clock, ApiConfig::default());
     let (id, key) = &fixture.keys[0];

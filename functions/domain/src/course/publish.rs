@@ -218,68 +218,56 @@ pub async fn publish(
 mod tests {
     use super::*;
     use crate::course::fixtures::{catalog, course, utc, TZ};
-    use crate::ports::ObjectInfo;
-    use crate::testing::MemoryStore;
+    use crate::testing::{BeforeCall, Call, Hooked, MemoryStore};
     use async_trait::async_trait;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
 
     /// Another writer of one shared object: right before each of the next `races`
     /// writes of `key` (after the sync read it and planned), it changes the object
     /// with `change`.
-    struct Racing {
-        inner: MemoryStore,
+    struct Race {
+        store: Arc<MemoryStore>,
         key: ObjectKey,
         races: AtomicU32,
         change: fn(Option<Vec<u8>>) -> Vec<u8>,
     }
 
-    impl Racing {
-        async fn race(&self, key: &ObjectKey) {
-            let go = key == &self.key
+    #[async_trait]
+    impl BeforeCall for Race {
+        async fn before(&self, call: Call, key: &str) {
+            let go = call.writes()
+                && key == self.key.as_str()
                 && self
                     .races
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
             if go {
-                let current = self.inner.get(key).await.unwrap();
-                self.inner.put(key, (self.change)(current)).await.unwrap();
+                let current = self.store.get(&self.key).await.unwrap();
+                self.store
+                    .put(&self.key, (self.change)(current))
+                    .await
+                    .unwrap();
             }
         }
     }
 
-    #[async_trait]
-    impl ObjectStore for Racing {
-        async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
-            self.inner.get(key).await
-        }
-        async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-            self.race(key).await;
-            self.inner.put(key, bytes).await
-        }
-        async fn create(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<Created, StoreError> {
-            self.race(key).await;
-            self.inner.create(key, bytes).await
-        }
-        async fn get_tagged(&self, key: &ObjectKey) -> Result<Option<(Vec<u8>, Etag)>, StoreError> {
-            self.inner.get_tagged(key).await
-        }
-        async fn put_if_match(
-            &self,
-            key: &ObjectKey,
-            bytes: Vec<u8>,
-            expected: &Etag,
-        ) -> Result<Swapped, StoreError> {
-            self.race(key).await;
-            self.inner.put_if_match(key, bytes, expected).await
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-            self.inner.list(prefix).await
-        }
-        async fn purge(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-            self.inner.purge(key).await
-        }
-        async fn purge_history(&self, key: &ObjectKey) -> Result<usize, StoreError> {
-            self.inner.purge_history(key).await
+    /// `inner` behind another writer of `key` (see [`Race`]).
+    fn racing(
+        inner: MemoryStore,
+        key: ObjectKey,
+        races: u32,
+        change: fn(Option<Vec<u8>>) -> Vec<u8>,
+    ) -> Hooked<Arc<MemoryStore>, Race> {
+        let inner = Arc::new(inner);
+        Hooked {
+            inner: Arc::clone(&inner),
+            hook: Race {
+                store: inner,
+                key,
+                races: AtomicU32::new(races),
+                change,
+            },
         }
     }
 
@@ -321,12 +309,7 @@ mod tests {
         publish(&inner, &course(), first, TZ).await.unwrap();
         // WHEN a sync publishing os/t3 plans, and another writer moves t1's due date
         // before the sync's catalog write lands
-        let store = Racing {
-            inner,
-            key: layout::catalog(),
-            races: AtomicU32::new(1),
-            change: move_t1,
-        };
+        let store = racing(inner, layout::catalog(), 1, move_t1);
         let now = utc("2026-11-25T10:00:00Z");
         let report = publish(&store, &course_with_t3(), now, TZ).await.unwrap();
         // THEN the catalog has both: the other writer's due date and the new test
@@ -356,12 +339,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_roster_created_by_another_writer_during_the_first_sync_is_planned_again() {
-        let store = Racing {
-            inner: MemoryStore::new(),
-            key: layout::roster(),
-            races: AtomicU32::new(1),
-            change: |_| br#"[{"student_id": "student01", "email": "s1@example.com"}]"#.to_vec(),
-        };
+        let store = racing(MemoryStore::new(), layout::roster(), 1, |_| {
+            br#"[{"student_id": "student01", "email": "s1@example.com"}]"#.to_vec()
+        });
         let report = publish(&store, &course(), utc("2026-11-24T10:00:00Z"), TZ)
             .await
             .unwrap();
@@ -381,12 +361,7 @@ mod tests {
         publish(&inner, &course(), utc("2026-11-24T10:00:00Z"), TZ)
             .await
             .unwrap();
-        let store = Racing {
-            inner,
-            key: layout::catalog(),
-            races: AtomicU32::new(u32::MAX),
-            change: bump_t1,
-        };
+        let store = racing(inner, layout::catalog(), u32::MAX, bump_t1);
         let err = publish(&store, &course_with_t3(), utc("2026-11-25T10:00:00Z"), TZ)
             .await
             .unwrap_err();
