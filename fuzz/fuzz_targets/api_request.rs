@@ -5,7 +5,8 @@
 use chrono::TimeZone;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::ports::FixedClock;
-use ework_domain::testing::{seed_fixture, MemoryStore};
+use ework_domain::testing::MemoryStore;
+use ework_testkit::fixture::seed_fixture;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

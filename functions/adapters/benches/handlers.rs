@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 use ework_adapters::local::LocalStore;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::ports::FixedClock;
-use ework_domain::testing::seed_fixture;
+use ework_testkit::fixture::seed_fixture;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 2000;

@@ -14,7 +14,8 @@ use ework_domain::layout;
 use ework_domain::model::{Catalog, Roster, Student, TestMeta};
 use ework_domain::ports::FixedClock;
 use ework_domain::store_json;
-use ework_domain::testing::{MemoryStore, SlowStore};
+use ework_domain::testing::MemoryStore;
+use ework_testkit::latency::slow_store;
 use serde_json::json;
 use std::time::Instant;
 
@@ -149,7 +150,7 @@ async fn measure(
     latency: std::time::Duration,
     warm: bool,
 ) -> (f64, f64, f64) {
-    let slow = SlowStore::new(&course.store, latency);
+    let slow = slow_store(&course.store, latency);
     let clock = FixedClock(Utc::now());
     let shared = Api::new(&slow, clock, ApiConfig::default());
     // A warm instance has served each test before.
@@ -157,7 +158,7 @@ async fn measure(
         let status = shared.handle(request(course, endpoint, n)).await.status;
         assert_eq!(status, 200, "{endpoint} answers 200");
     }
-    let before = slow.requests();
+    let before = slow.hook.requests();
     let mut times = Vec::with_capacity(CALLS);
     for n in 1..=CALLS {
         let started = Instant::now();
@@ -171,7 +172,7 @@ async fn measure(
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(response.status, 200, "{}", response.body);
     }
-    let per_call = (slow.requests() - before) as f64 / CALLS as f64;
+    let per_call = (slow.hook.requests() - before) as f64 / CALLS as f64;
     times.sort_by(f64::total_cmp);
     (per_call, percentile(&times, 0.5), percentile(&times, 0.95))
 }

@@ -158,9 +158,16 @@ macro_rules! delegate_store {
 
 delegate_store!(std::sync::Arc<T>, &T);
 
-#[async_trait]
-impl<T: Mailer + ?Sized> Mailer for &T {
-    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
-        (**self).send(to, raw).await
-    }
+/// Likewise a mailer behind a shared or borrowed pointer.
+macro_rules! delegate_mailer {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<T: Mailer + ?Sized> Mailer for $ptr {
+            async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
+                (**self).send(to, raw).await
+            }
+        }
+    )*};
 }
+
+delegate_mailer!(std::sync::Arc<T>, &T);

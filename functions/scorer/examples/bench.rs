@@ -21,8 +21,9 @@ use ework_domain::deadline::GRADING_GRACE;
 use ework_domain::ports::{Mailer, ObjectStore};
 use ework_domain::scoring::sample::{self, SeedSpec};
 use ework_domain::scoring::{score_pass, RunOptions, ScoringConfig};
-use ework_domain::testing::{MemoryMailer, MemoryStore, SlowStore};
+use ework_domain::testing::{MemoryMailer, MemoryStore};
 use ework_scorer::metered::{Counts, MeteredMailer, MeteredStore};
+use ework_testkit::latency::slow_store;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -37,7 +38,8 @@ struct Args {
     tests: usize,
     #[arg(long, default_value_t = 10)]
     questions: usize,
-    /// local (encrypted dir + outbox), moto (S3 + SES at EWORK_MOTO_URL) or memory.
+    /// local (encrypted dir + outbox), moto (S3 + SES at EWORK_MOTO_URL, or a moto
+    /// the test kit starts) or memory.
     #[arg(long, default_value = "local")]
     store: String,
     /// Keep the data dir here (local) to look at the outbox afterwards.
@@ -186,7 +188,10 @@ async fn open(
             )
         }
         "moto" => {
-            let url = std::env::var("EWORK_MOTO_URL").map_err(|_| "EWORK_MOTO_URL is not set")?;
+            // EWORK_MOTO_URL, or a moto_server the test kit starts.
+            let url = ework_testkit::moto::url().ok_or(
+                "no moto: set EWORK_MOTO_URL or put moto_server on PATH (scripts/setup-venv.sh)",
+            )?;
             let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .endpoint_url(url)
                 .region(Region::new("eu-central-1"))
@@ -233,7 +238,7 @@ async fn measure(
 ) -> anyhow_free::Result {
     // The passes see the latency; seeding does not.
     let latency = std::time::Duration::from_millis(args.latency_ms);
-    let slow: Arc<dyn ObjectStore> = Arc::new(SlowStore::new(store.clone(), latency));
+    let slow: Arc<dyn ObjectStore> = Arc::new(slow_store(store.clone(), latency));
     let mut config = ScoringConfig::new(format!("scorer@{domain}"), format!("trainer@{domain}"));
     config.send_rate = args.send_rate;
     config.ledger_batch = args.ledger_batch;

@@ -1,21 +1,20 @@
 //! The scorer end to end against moto: S3 for the course, SES v2 for the mail
 //! (sender verified in setup, sent mail read back from `/moto-api/data.json`).
 
-use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sesv2::config::{Credentials, Region};
 use chrono::{DateTime, Duration, Utc};
 use ework_adapters::s3::{s3_client, S3Store};
 use ework_adapters::ses::{ses_client, SesMailer};
-use ework_domain::ports::{FixedClock, MailError, Mailer};
+use ework_domain::ports::{FixedClock, Mailer};
 use ework_domain::scoring::grading::round_half_up;
 use ework_domain::scoring::inspect;
 use ework_domain::scoring::sample::{self, SeedSpec};
 use ework_domain::scoring::ScoringConfig;
+use ework_domain::testing::DiesAfter;
 use ework_scorer::handler::Scorer;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 const STUDENTS: usize = 5;
@@ -237,37 +236,14 @@ async fn a_full_run_emails_every_student_their_scores_and_the_trainer_a_report_o
     assert_eq!(w.sent().await.len(), STUDENTS + 1);
 }
 
-/// Hands `limit` messages to SES, then hangs forever (the process is killed there).
-struct DiesAfter {
-    inner: Arc<dyn Mailer>,
-    limit: usize,
-    calls: AtomicUsize,
-    died: tokio::sync::Notify,
-}
-
-#[async_trait]
-impl Mailer for DiesAfter {
-    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.limit {
-            self.died.notify_one();
-            std::future::pending::<()>().await;
-        }
-        self.inner.send(to, raw).await
-    }
-}
-
 #[tokio::test]
 async fn a_run_killed_after_three_sends_is_completed_by_the_rerun_without_duplicates() {
     let Some(w) = world().await else {
         return;
     };
     let ttl = std::time::Duration::from_millis(300);
-    let dying = Arc::new(DiesAfter {
-        inner: w.ses(),
-        limit: 3,
-        calls: 0.into(),
-        died: Default::default(),
-    });
+    // Hands 3 messages to SES, then hangs forever (the process is killed there).
+    let dying = Arc::new(DiesAfter::new(w.ses(), 3));
     // One journal write per email, so nothing accepted is unrecorded at the kill
     // (with bigger waves the unrecorded part of a wave goes out again: see the
     // domain's `a_kill_inside_a_journal_wave_resends_that_wave_only`).

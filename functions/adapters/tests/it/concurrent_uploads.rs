@@ -5,7 +5,7 @@ use ework_adapters::http::local_router;
 use ework_adapters::local::LocalStore;
 use ework_domain::api::{Api, ApiConfig};
 use ework_domain::ports::{FixedClock, ObjectStore};
-use ework_domain::testing::seed_fixture;
+use ework_testkit::fixture::seed_fixture;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ fn answers(n: usize) -> Value {
 async fn start() -> (
     LocalStore,
     String,
-    ework_domain::testing::Fixture,
+    ework_testkit::fixture::Fixture,
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use ework_domain::api::{Api, ApiConfig};
 use ework_domain::ids::StudentId;
 use ework_domain::keys;
 use ework_domain::ports::{FixedClock, ObjectStore};
-use ework_domain::testing::seed_fixture;
+use ework_testkit::fixture::seed_fixture;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -11,10 +11,9 @@ use crate::layout;
 use crate::model::KeyEntry;
 use crate::ports::{MailError, Mailer, ObjectStore};
 use crate::store_json;
-use crate::testing::{MemoryMailer, MemoryStore};
+use crate::testing::{DiesAfter, MemoryMailer, MemoryStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -224,25 +223,6 @@ async fn nothing_is_scored_before_the_deadline() {
     );
 }
 
-/// Accepts `limit` messages, then never answers again (the process "dies" there).
-struct DiesAfter {
-    inner: MemoryMailer,
-    limit: usize,
-    calls: AtomicUsize,
-    died: tokio::sync::Notify,
-}
-
-#[async_trait]
-impl Mailer for DiesAfter {
-    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.limit {
-            self.died.notify_one();
-            std::future::pending::<()>().await;
-        }
-        self.inner.send(to, raw).await
-    }
-}
-
 /// Runs a pass that dies when it hands over email number `limit + 1`, then a clean
 /// rerun; returns what each of them sent.
 async fn killed_then_rerun(
@@ -250,12 +230,7 @@ async fn killed_then_rerun(
     ledger_batch: usize,
     limit: usize,
 ) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let dying = DiesAfter {
-        inner: MemoryMailer::default(),
-        limit,
-        calls: 0.into(),
-        died: Default::default(),
-    };
+    let dying = DiesAfter::new(MemoryMailer::default(), limit);
     let clock = std::sync::Arc::new(ManualClock::new(Utc::now()));
     let mut cfg = config();
     cfg.lease_ttl = std::time::Duration::from_millis(50);

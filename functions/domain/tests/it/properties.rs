@@ -4,7 +4,8 @@ use chrono::{TimeZone, Utc};
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::ids::{StudentId, TestId};
 use ework_domain::ports::FixedClock;
-use ework_domain::testing::{seed_fixture, MemoryStore};
+use ework_domain::testing::MemoryStore;
+use ework_testkit::fixture::seed_fixture;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

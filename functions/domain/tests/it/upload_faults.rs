@@ -6,9 +6,9 @@ use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::layout::ObjectKey;
 use ework_domain::model::Submission;
 use ework_domain::ports::{FixedClock, ObjectStore};
-use ework_domain::testing::{
-    seed_fixture, BeforeCall, Call, FaultPlan, FaultyStore, Hooked, MemoryStore,
-};
+use ework_domain::testing::{BeforeCall, Call, Hooked, MemoryStore};
+use ework_testkit::faults::{FaultPlan, FaultyStore};
+use ework_testkit::fixture::seed_fixture;
 use serde_json::{json, Value};
 
 fn upload(key: &str, student: &str, answers: Value) -> ApiRequest {

@@ -13,9 +13,8 @@ use ework_domain::ports::{
 use ework_domain::scoring::results::TestResults;
 use ework_domain::scoring::sample::{self, SeedSpec};
 use ework_domain::scoring::{inspect, score_pass, RunOptions, ScoringConfig};
-use ework_domain::testing::{
-    FaultPlan, FaultyMailer, FaultyStore, MemoryMailer, MemoryStore, Retrying,
-};
+use ework_domain::testing::{MemoryMailer, MemoryStore};
+use ework_testkit::faults::{FaultPlan, FaultyMailer, FaultyStore, Retrying};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

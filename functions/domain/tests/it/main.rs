@@ -1,0 +1,5 @@
+//! The domain's integration tests, in one binary (one link instead of three).
+
+mod properties;
+mod scorer_faults;
+mod upload_faults;
