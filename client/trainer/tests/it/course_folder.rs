@@ -2,9 +2,7 @@
 //! `studentsList/studentsList.json`) through `validate` and `sync`, and what `sync`
 //! says about a test whose questions change after students submitted.
 
-mod course_support;
-
-use course_support::{copy_of_sample, run, sample_dir, trainer, NOW};
+use crate::course_support::{copy_of_sample, run, sample_dir, trainer, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::layout;

@@ -3,9 +3,11 @@
 //! twice is a no-op, a changed key of a scored test is refused without --rescore, due
 //! dates are read in the zone the data dir recorded.
 
-mod course_support;
+use crate::course_support;
 
-use course_support::{copy_of_sample, local_stack, run, start_and_stop, trainer, MotoStack, NOW};
+use crate::course_support::{
+    copy_of_sample, local_stack, run, start_and_stop, trainer, MotoStack, NOW,
+};
 use ework_adapters::local::LocalStore;
 use ework_domain::ids::{StudentId, SubjectName, TestId};
 use ework_domain::layout::{self, ObjectKey};
@@ -181,7 +183,9 @@ async fn a_changed_key_of_a_scored_local_test_is_refused_unless_rescore() {
 
 #[tokio::test]
 async fn sync_to_a_stack_reads_the_bucket_from_the_stack_outputs() {
-    let stack = MotoStack::create().await;
+    let Some(stack) = MotoStack::create().await else {
+        return;
+    };
     let course = copy_of_sample();
     let sync = |extra: &[&str]| {
         let mut args = vec!["sync", course.path().to_str().unwrap(), "--now", NOW];

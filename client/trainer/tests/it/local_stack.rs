@@ -1,9 +1,7 @@
 //! The local stack, started as a real process on 127.0.0.1, answering every status
 //! code of the API contract, and keeping the time zone its data dir recorded.
 
-mod course_support;
-
-use course_support::{copy_of_sample, local_stack, run, start_and_stop, trainer, NOW};
+use crate::course_support::{copy_of_sample, local_stack, run, start_and_stop, trainer, NOW};
 use ework_adapters::local::LocalStore;
 use ework_domain::ports::ObjectStore;
 use reqwest::StatusCode;
@@ -108,6 +106,30 @@ impl Stack {
         (status, value)
     }
 
+    /// `POST /api/v1/tests` as `student` (with its key) for `for_id`'s tests.
+    async fn list(&self, student: &str, for_id: &str) -> (StatusCode, Value) {
+        let body = json!({ "studentId": for_id }).to_string();
+        self.call(
+            "POST",
+            "/api/v1/tests",
+            Some(self.key(student)),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/test` of operating-systems/`test` as `student`.
+    async fn get_test(&self, student: &str, test: &str) -> (StatusCode, Value) {
+        let path = format!("/api/v1/test?subjectName=operating-systems&testId={test}");
+        self.call("GET", &path, Some(self.key(student)), None).await
+    }
+
+    /// `POST /api/v1/test` as `student` with an upload `body`.
+    async fn upload(&self, student: &str, body: &str) -> (StatusCode, Value) {
+        self.call("POST", "/api/v1/test", Some(self.key(student)), Some(body))
+            .await
+    }
+
     /// Every stored object with its bytes, to prove a refused request wrote nothing.
     async fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         let store = LocalStore::open(&self.dir).unwrap();
@@ -129,15 +151,34 @@ impl Drop for Stack {
     }
 }
 
-/// method, path and query, key, body, expected status, words the message must contain.
-type Refusal<'a> = (
-    &'a str,
-    String,
-    Option<&'a str>,
-    Option<String>,
-    u16,
-    &'a str,
-);
+/// One refused request: what is sent, the status it must get, and words its message
+/// must contain.
+struct Refusal<'a> {
+    method: &'a str,
+    path: String,
+    key: Option<&'a str>,
+    body: Option<String>,
+    status: u16,
+    says: &'a str,
+}
+
+fn refusal<'a>(
+    method: &'a str,
+    path: impl Into<String>,
+    key: Option<&'a str>,
+    body: Option<String>,
+    status: u16,
+    says: &'a str,
+) -> Refusal<'a> {
+    Refusal {
+        method,
+        path: path.into(),
+        key,
+        body,
+        status,
+        says,
+    }
+}
 
 const OPEN_TIME: &str = "2026-11-24T10:00:00Z";
 const AFTER_DEADLINE: &str = "2026-12-02T10:00:00Z";
@@ -147,14 +188,7 @@ fn answers_body(student: &str, answers: Value) -> String {
 }
 
 async fn questions(stack: &Stack, student: &str) -> Vec<Value> {
-    let (status, body) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01",
-            Some(stack.key(student)),
-            None,
-        )
-        .await;
+    let (status, body) = stack.get_test(student, "test01").await;
     assert_eq!(status, 200, "{body}");
     body["body"].as_array().unwrap().clone()
 }
@@ -168,28 +202,25 @@ fn first_answers(questions: &[Value]) -> Value {
     )
 }
 
+/// The operating-systems entry of a listing.
+fn operating_systems(listing: &Value) -> &Value {
+    listing["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"] == "operating-systems")
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_student_lists_fetches_and_submits_an_open_test() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path(), Some(OPEN_TIME));
     assert_eq!(stack.keys.len(), 4, "four sample students get keys");
 
-    let list = json!({"studentId": "student01"}).to_string();
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/api/v1/tests",
-            Some(stack.key("student01")),
-            Some(&list),
-        )
-        .await;
+    let (status, body) = stack.list("student01", "student01").await;
     assert_eq!(status, 200, "{body}");
-    let os = body["body"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["subject"] == "operating-systems")
-        .unwrap();
+    let os = operating_systems(&body);
     assert!(os["testIds"].as_array().unwrap().contains(&json!("test01")));
     assert_eq!(os["tests"][0]["submitted"], false);
     assert!(
@@ -203,14 +234,7 @@ async fn a_student_lists_fetches_and_submits_an_open_test() {
     let qs = questions(&stack, "student01").await;
     assert!(qs.len() >= 3);
     let upload = answers_body("student01", first_answers(&qs));
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/api/v1/test",
-            Some(stack.key("student01")),
-            Some(&upload),
-        )
-        .await;
+    let (status, body) = stack.upload("student01", &upload).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["body"], "Successfully uploaded test result");
     assert_eq!(body["receipt"]["replaced"], false);
@@ -220,56 +244,23 @@ async fn a_student_lists_fetches_and_submits_an_open_test() {
 
     // Fetching the test again returns what was stored, with the same receipt, so a
     // client can show and resume it.
-    let (status, body) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01",
-            Some(stack.key("student01")),
-            None,
-        )
-        .await;
+    let (status, body) = stack.get_test("student01", "test01").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["submission"]["testResult"], first_answers(&qs));
     assert_eq!(body["submission"]["receipt"], receipt);
-    let (_, other) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01",
-            Some(stack.key("student02")),
-            None,
-        )
-        .await;
+    let (_, other) = stack.get_test("student02", "test01").await;
     assert!(
         other.get("submission").is_none(),
         "only the caller's own: {other}"
     );
 
     // Now it is submitted: still listed (resubmission allowed) but no longer to take.
-    let (_, body) = stack
-        .call(
-            "POST",
-            "/api/v1/tests",
-            Some(stack.key("student01")),
-            Some(&list),
-        )
-        .await;
-    let os = body["body"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["subject"] == "operating-systems")
-        .unwrap();
+    let (_, body) = stack.list("student01", "student01").await;
+    let os = operating_systems(&body);
     assert!(!os["testIds"].as_array().unwrap().contains(&json!("test01")));
     assert_eq!(os["tests"][0]["submitted"], true);
 
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/api/v1/test",
-            Some(stack.key("student01")),
-            Some(&upload),
-        )
-        .await;
+    let (status, body) = stack.upload("student01", &upload).await;
     assert_eq!(status, 200);
     assert_eq!(body["receipt"]["replaced"], true);
 
@@ -290,14 +281,7 @@ async fn the_answer_key_never_appears_in_any_response() {
     let stack = Stack::start(dir.path(), Some(OPEN_TIME));
     let key_bytes = stack.snapshot().await["operating-systems/test01/questionsKey.json"].clone();
     let key_json: Value = serde_json::from_slice(&key_bytes).unwrap();
-    let (_, body) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01",
-            Some(stack.key("student02")),
-            None,
-        )
-        .await;
+    let (_, body) = stack.get_test("student02", "test01").await;
     let text = body.to_string();
     assert!(!text.contains("questionsKey"));
     for q in body["body"].as_array().unwrap() {
@@ -307,14 +291,7 @@ async fn the_answer_key_never_appears_in_any_response() {
         );
     }
     // The response is exactly the questions shape: no extra field that could carry the key.
-    let (_, raw) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=questionsKey.json",
-            Some(stack.key("student02")),
-            None,
-        )
-        .await;
+    let (_, raw) = stack.get_test("student02", "questionsKey.json").await;
     assert_eq!(raw["code"], 404);
     assert!(key_json.as_array().unwrap().len() >= 3);
 }
@@ -324,15 +301,7 @@ async fn one_student_cannot_list_or_submit_as_another() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path(), Some(OPEN_TIME));
     let before = stack.snapshot().await;
-    let list = json!({"studentId": "student02"}).to_string();
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/api/v1/tests",
-            Some(stack.key("student01")),
-            Some(&list),
-        )
-        .await;
+    let (status, body) = stack.list("student01", "student02").await;
     assert_eq!(status, 403);
     assert!(
         body["body"]
@@ -345,14 +314,7 @@ async fn one_student_cannot_list_or_submit_as_another() {
 
     let qs = questions(&stack, "student01").await;
     let upload = answers_body("student02", first_answers(&qs));
-    let (status, _) = stack
-        .call(
-            "POST",
-            "/api/v1/test",
-            Some(stack.key("student01")),
-            Some(&upload),
-        )
-        .await;
+    let (status, _) = stack.upload("student01", &upload).await;
     assert_eq!(status, 403);
     assert_eq!(stack.snapshot().await, before, "nothing written");
 }
@@ -372,38 +334,16 @@ async fn a_late_upload_is_refused_with_the_deadline_and_writes_nothing() {
     stack.keys = keys;
     let before = stack.snapshot().await;
     let upload = answers_body("student01", json!([{"questionId": "1", "answer": "a"}]));
-    let (status, body) = stack
-        .call(
-            "POST",
-            "/api/v1/test",
-            Some(stack.key("student01")),
-            Some(&upload),
-        )
-        .await;
+    let (status, body) = stack.upload("student01", &upload).await;
     assert_eq!(status, 403);
     let msg = body["body"].as_str().unwrap();
     assert!(msg.contains("closed at 2026-11-30 23:00 CET"), "{msg}");
     assert_eq!(body["reason"], "test_closed");
     assert_eq!(stack.snapshot().await, before);
 
-    let (status, _) = stack
-        .call(
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01",
-            Some(stack.key("student01")),
-            None,
-        )
-        .await;
+    let (status, _) = stack.get_test("student01", "test01").await;
     assert_eq!(status, 403);
-    let list = json!({"studentId": "student01"}).to_string();
-    let (_, body) = stack
-        .call(
-            "POST",
-            "/api/v1/tests",
-            Some(stack.key("student01")),
-            Some(&list),
-        )
-        .await;
+    let (_, body) = stack.list("student01", "student01").await;
     assert!(
         body["body"]
             .as_array()
@@ -429,188 +369,48 @@ async fn every_refusal_has_its_precise_status_and_writes_nothing() {
         .await
         .unwrap();
     let before = stack.snapshot().await;
-    let big = "x".repeat(70 * 1024);
-    let cases: Vec<Refusal> = vec![
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            None,
-            Some(r#"{"studentId":"student03"}"#.into()),
-            401,
-            "missing API key",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some("ewk_nope"),
-            Some(r#"{"studentId":"student03"}"#.into()),
-            403,
-            "not valid",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some(ghost.expose()),
-            Some(r#"{"studentId":"ghost"}"#.into()),
-            403,
-            "not on the roster",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some(&key),
-            Some("{not json".into()),
-            400,
-            "not valid JSON",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some(&key),
-            Some("{}".into()),
-            400,
-            "missing field `studentId`",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some(&key),
-            Some(r#"{"studentId":5}"#.into()),
-            400,
-            "must be a string",
-        ),
-        (
-            "POST",
-            "/api/v1/tests".into(),
-            Some(&key),
-            Some(r#"{"studentId":"../x"}"#.into()),
-            400,
-            "studentId",
-        ),
-        (
-            "GET",
-            "/api/v1/test?subjectName=operating-systems".into(),
-            Some(&key),
-            None,
-            400,
-            "missing query parameter `testId`",
-        ),
-        (
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test01&testId=test02".into(),
-            Some(&key),
-            None,
-            400,
-            "more than once",
-        ),
-        (
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=..%2Fx".into(),
-            Some(&key),
-            None,
-            400,
-            "testId",
-        ),
-        (
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test99".into(),
-            Some(&key),
-            None,
-            404,
-            "no published test",
-        ),
-        (
-            "GET",
-            "/api/v1/test?subjectName=operating-systems&testId=test02".into(),
-            Some(&key),
-            None,
-            404,
-            "no published test",
-        ),
-        (
-            "DELETE",
-            "/api/v1/test".into(),
-            Some(&key),
-            None,
-            405,
-            "not allowed",
-        ),
-        (
-            "GET",
-            "/api/v1/tests".into(),
-            Some(&key),
-            None,
-            405,
-            "not allowed",
-        ),
-        (
-            "GET",
-            "/api/v2/whatever".into(),
-            Some(&key),
-            None,
-            404,
-            "no such endpoint",
-        ),
-        (
-            "POST",
-            "/api/v1/test".into(),
-            Some(&key),
-            Some(big),
-            413,
-            "limit",
-        ),
-        (
-            "POST",
-            "/api/v1/test".into(),
-            Some(&key),
-            Some(
-                r#"{"subjectName":"operating-systems","testId":"test01","studentId":"student03"}"#
-                    .into(),
-            ),
-            400,
-            "missing field `testResult`",
-        ),
-        (
-            "POST",
-            "/api/v1/test".into(),
-            Some(&key),
-            Some(answers_body(
-                "student03",
-                json!([{"questionId": "999", "answer": "a"}]),
-            )),
-            422,
-            "not part of test",
-        ),
-        (
-            "POST",
-            "/api/v1/test".into(),
-            Some(&key),
-            Some(answers_body(
-                "student03",
-                json!([{"questionId": q1, "answer": "zz"}]),
-            )),
-            422,
-            "not an option",
-        ),
-        (
-            "POST",
-            "/api/v1/test".into(),
-            Some(&key),
-            Some(answers_body(
-                "student03",
-                json!([{"questionId": q1, "answer": "a"}, {"questionId": q1, "answer": "b"}]),
-            )),
-            422,
-            "more than once",
-        ),
+    let (k, ghost) = (Some(key.as_str()), Some(ghost.expose()));
+    let text = |s: &str| Some(s.to_owned());
+    let answers = |a: Value| Some(answers_body("student03", a));
+    let test = "/api/v1/test?subjectName=operating-systems";
+    #[rustfmt::skip]
+    let cases = [
+        refusal("POST", "/api/v1/tests", None, text(r#"{"studentId":"student03"}"#), 401, "missing API key"),
+        refusal("POST", "/api/v1/tests", Some("ewk_nope"), text(r#"{"studentId":"student03"}"#), 403, "not valid"),
+        refusal("POST", "/api/v1/tests", ghost, text(r#"{"studentId":"ghost"}"#), 403, "not on the roster"),
+        refusal("POST", "/api/v1/tests", k, text("{not json"), 400, "not valid JSON"),
+        refusal("POST", "/api/v1/tests", k, text("{}"), 400, "missing field `studentId`"),
+        refusal("POST", "/api/v1/tests", k, text(r#"{"studentId":5}"#), 400, "must be a string"),
+        refusal("POST", "/api/v1/tests", k, text(r#"{"studentId":"../x"}"#), 400, "studentId"),
+        refusal("GET", test, k, None, 400, "missing query parameter `testId`"),
+        refusal("GET", format!("{test}&testId=test01&testId=test02"), k, None, 400, "more than once"),
+        refusal("GET", format!("{test}&testId=..%2Fx"), k, None, 400, "testId"),
+        refusal("GET", format!("{test}&testId=test99"), k, None, 404, "no published test"),
+        refusal("GET", format!("{test}&testId=test02"), k, None, 404, "no published test"),
+        refusal("DELETE", "/api/v1/test", k, None, 405, "not allowed"),
+        refusal("GET", "/api/v1/tests", k, None, 405, "not allowed"),
+        refusal("GET", "/api/v2/whatever", k, None, 404, "no such endpoint"),
+        refusal("POST", "/api/v1/test", k, Some("x".repeat(70 * 1024)), 413, "limit"),
+        refusal("POST", "/api/v1/test", k, text(r#"{"subjectName":"operating-systems","testId":"test01","studentId":"student03"}"#), 400, "missing field `testResult`"),
+        refusal("POST", "/api/v1/test", k, answers(json!([{"questionId": "999", "answer": "a"}])), 422, "not part of test"),
+        refusal("POST", "/api/v1/test", k, answers(json!([{"questionId": q1, "answer": "zz"}])), 422, "not an option"),
+        refusal("POST", "/api/v1/test", k, answers(json!([{"questionId": q1, "answer": "a"}, {"questionId": q1, "answer": "b"}])), 422, "more than once"),
     ];
-    for (method, path, key, body, want, needle) in cases {
+    for case in cases {
+        let Refusal {
+            method,
+            path,
+            key,
+            body,
+            status: want,
+            says,
+        } = case;
         let (status, resp) = stack.call(method, &path, key, body.as_deref()).await;
         assert_eq!(status.as_u16(), want, "{method} {path}: {resp}");
         let msg = resp["body"].as_str().unwrap();
         assert!(
-            msg.contains(needle),
-            "{method} {path}: {msg:?} should mention {needle:?}"
+            msg.contains(says),
+            "{method} {path}: {msg:?} should mention {says:?}"
         );
     }
     assert_eq!(

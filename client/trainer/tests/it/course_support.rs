@@ -1,7 +1,6 @@
 //! Shared helpers of the trainer's course/keys/student/config tests: run the binary,
 //! copy the sample course, and set up moto (S3 bucket, API Gateway usage plan and a
 //! CloudFormation stack whose outputs point at them).
-#![allow(dead_code)]
 
 use aws_config::BehaviorVersion;
 use std::io::{BufRead, BufReader, Read};
@@ -142,17 +141,15 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// moto's URL; tests that need it fail loudly when it is not there.
-pub fn moto_url() -> String {
-    std::env::var("EWORK_MOTO_URL").expect(
-        "EWORK_MOTO_URL is not set: run the tests with scripts/test.sh, which starts moto server \
-         (or start one and export EWORK_MOTO_URL=http://127.0.0.1:<port>)",
-    )
+/// moto's URL from the test kit (`EWORK_MOTO_URL`, or a `moto_server` it starts);
+/// `None` after saying that the calling test is skipped and why.
+pub fn moto_or_skip() -> Option<String> {
+    ework_testkit::moto::url_or_skip()
 }
 
-pub async fn aws() -> aws_config::SdkConfig {
+pub async fn aws(moto: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(moto_url())
+        .endpoint_url(moto)
         .region(aws_config::Region::new("eu-central-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing", "testing", None, None, "test",
@@ -170,9 +167,9 @@ pub fn s3(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// The trainer binary, its AWS SDK pointed at moto.
-pub fn trainer_on_moto() -> Command {
+pub fn trainer_on_moto(moto: &str) -> Command {
     let mut cmd = trainer();
-    cmd.env("AWS_ENDPOINT_URL", moto_url())
+    cmd.env("AWS_ENDPOINT_URL", moto)
         .env("AWS_REGION", "eu-central-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -183,6 +180,7 @@ pub fn trainer_on_moto() -> Command {
 /// A deployed stack in moto: bucket (versioned, encrypted by default), REST API,
 /// usage plan, and a CloudFormation stack with the outputs `trainer --stack` reads.
 pub struct MotoStack {
+    pub moto: String,
     pub name: String,
     pub bucket: String,
     pub api_id: String,
@@ -240,19 +238,20 @@ Outputs:
 "#;
 
 impl MotoStack {
-    pub async fn create() -> MotoStack {
+    /// A stack in moto; `None` (the test is skipped, saying why) without moto.
+    pub async fn create() -> Option<MotoStack> {
         MotoStack::create_with(true).await
     }
 
     /// A stack whose `StudentKeysInApiGateway` output is "false" (the usage plan is
     /// still made in moto, only the stack does not name it).
-    #[allow(dead_code)] // not every test binary that shares this module uses it
-    pub async fn create_without_gateway_keys() -> MotoStack {
+    pub async fn create_without_gateway_keys() -> Option<MotoStack> {
         MotoStack::create_with(false).await
     }
 
-    async fn create_with(gateway_keys: bool) -> MotoStack {
-        let aws = aws().await;
+    async fn create_with(gateway_keys: bool) -> Option<MotoStack> {
+        let moto = moto_or_skip()?;
+        let aws = aws(&moto).await;
         let name = unique("trainer-test");
         let bucket = unique("course");
         let gateway = aws_sdk_apigateway::Client::new(&aws);
@@ -296,18 +295,19 @@ impl MotoStack {
             .send()
             .await
             .unwrap();
-        MotoStack {
+        Some(MotoStack {
+            moto,
             name,
             bucket,
             api_id,
             usage_plan_id,
             aws,
-        }
+        })
     }
 
     /// The trainer, pointed at moto with `--stack` added after `args`.
     pub fn trainer(&self, args: &[&str]) -> Command {
-        let mut cmd = trainer_on_moto();
+        let mut cmd = trainer_on_moto(&self.moto);
         cmd.args(args).args(["--stack", &self.name]);
         cmd
     }

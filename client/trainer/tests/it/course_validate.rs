@@ -1,9 +1,9 @@
 //! `trainer validate`: a table of broken course folders, each with the exact problem
 //! reported (file, line:column, JSON path, message), and the CLI's exit codes.
 
-mod course_support;
+use crate::course_support;
 
-use course_support::{copy_of_sample, run, sample_dir, trainer};
+use crate::course_support::{copy_of_sample, run, sample_dir, trainer};
 use ework_domain::course::{self, CourseFiles};
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::Warsaw;
