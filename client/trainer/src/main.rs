@@ -50,9 +50,22 @@ enum Command {
     Score(score::Args),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    // Before the runtime starts its threads: `trainer local` and `trainer score`
+    // run the local store, whose blocking threads would otherwise each keep an
+    // arena of freed multi-MB buffers (see ework_adapters::arenas).
+    ework_adapters::arenas::cap_malloc_arenas();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Local(args) => local::run(args).await,
         Command::Validate(args) => validate::run(args).await,

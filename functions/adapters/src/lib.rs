@@ -1,5 +1,6 @@
 //! Adapters for the Ework ports: where bytes and emails really go.
 
+pub mod arenas;
 pub mod config;
 pub mod gateway;
 pub mod http;

@@ -138,9 +138,24 @@ fn due() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-#[tokio::main]
-async fn main() -> anyhow_free::Result {
-    let args = Args::parse();
+fn main() -> anyhow_free::Result {
+    // As the trainer does where it runs the local store (before any thread starts).
+    let capped = ework_adapters::arenas::cap_malloc_arenas();
+    println!(
+        "malloc arenas: {}",
+        if capped {
+            format!("capped at {}", ework_adapters::arenas::MAX_ARENAS)
+        } else {
+            format!(
+                "MALLOC_ARENA_MAX={}",
+                std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "glibc's default".into())
+            )
+        }
+    );
+    tokio::runtime::Runtime::new()?.block_on(run(Args::parse()))
+}
+
+async fn run(args: Args) -> anyhow_free::Result {
     let nonce = format!("{:x}", Utc::now().timestamp_nanos_opt().unwrap_or(0));
     let domain = format!("bench-{nonce}.example.com");
     let (store, mailer, _keep) = open(&args, &nonce, &domain).await?;

@@ -9,8 +9,15 @@ use ework_scorer::handler::Scorer;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    // Before the runtime starts its threads: a pass writes results objects of a few
+    // MB, and glibc would keep freed ones in an arena per thread that wrote them
+    // (see ework_adapters::arenas); the Lambda's memory is what it is billed for.
+    ework_adapters::arenas::cap_malloc_arenas();
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = ScorerSettings::from_env()?;
     let aws = load_aws_config().await;
