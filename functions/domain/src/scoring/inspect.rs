@@ -1,6 +1,7 @@
 //! Reading rendered messages back: the leaf parts of a MIME message, decoded.
-//! Used by the tests of every crate that checks what the scorer sent, and by
-//! `trainer score --dry-run` previews.
+//! Used by the tests of every crate that checks what the scorer sent. It lives here,
+//! not in `ework-testkit`, because the scoring unit tests (`scoring/tests.rs`) read
+//! their emails with it too.
 
 /// One leaf part: its headers (names lower-cased) and decoded body.
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! A synthetic course of N students x M closed tests, for the scorer's tests and
-//! benchmark (the local stack's sample course lives in the trainer's command).
+//! benchmark (the local stack's sample course lives in the trainer's command). It
+//! lives here, not in `ework-testkit`, because the scoring unit tests seed it too.
 
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout;
