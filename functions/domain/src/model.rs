@@ -51,6 +51,12 @@ pub struct Question {
     pub question_id: QuestionId,
     pub question: String,
     pub answers: Vec<AnswerOption>,
+    /// What the question is worth; `None` means 1 (the original layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
+    /// A multiple-answer question: answered with an array of answer ids.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiple: bool,
 }
 
 impl Question {
