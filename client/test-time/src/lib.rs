@@ -3,8 +3,10 @@
 pub mod answers;
 pub mod api;
 pub mod app;
+pub mod choice;
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod draft;
 pub mod flow;
 pub mod interrupt;
