@@ -592,6 +592,91 @@ mod tests {
         assert!(out.contains("Answer (a/b, ?): a"), "{out}");
     }
 
+    fn several(id: &str, options: &[&str]) -> Question {
+        crate::choice::tests::question(id, options, true)
+    }
+
+    #[test]
+    fn at_a_multiple_answer_question_letters_toggle_and_enter_confirms() {
+        let mut q = several("1", &["a", "b", "c"]);
+        q.points = Some(3);
+        let mut answers = vec![None];
+        // a in, c in, a out again, z refused, b in, Enter.
+        let mut t = term("a\nC\na\nz\nb\n\n");
+        answer_all(&mut t, &[q], &mut answers, 0, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[0].as_ref().map(Choice::shown).as_deref(),
+            Some("b, c")
+        );
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(
+            out.contains("Question 1/1  [3 points, several answers]"),
+            "{out}"
+        );
+        let selected: Vec<&str> = out.lines().filter(|l| l.starts_with("Selected:")).collect();
+        assert_eq!(
+            selected,
+            [
+                "Selected: a",
+                "Selected: a, c",
+                "Selected: c",
+                "Selected: b, c"
+            ],
+            "{out}"
+        );
+        assert!(
+            out.contains("\"z\" is not an option of this question; its options are a, b, c."),
+            "{out}"
+        );
+        assert!(out.contains("Enter confirms [b, c]"), "{out}");
+    }
+
+    #[test]
+    fn several_options_typed_at_once_are_the_whole_answer_and_a_dash_clears_it() {
+        let qs = [several("1", &["a", "b", "c"]), several("2", &["a", "b"])];
+        let mut answers = vec![
+            None,
+            Some(Choice::many(vec![AnswerId::parse("a").unwrap()])),
+        ];
+        let mut t = term("c, A\n-\n");
+        answer_all(&mut t, &qs, &mut answers, 0, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[0].as_ref().map(Choice::shown).as_deref(),
+            Some("a, c")
+        );
+        assert_eq!(answers[1], None);
+    }
+
+    #[test]
+    fn enter_at_a_multiple_answer_question_keeps_the_earlier_selection_and_back_keeps_toggles() {
+        let qs = [question("1", &["a", "b"]), several("2", &["a", "b", "c"])];
+        let mut answers = vec![
+            one("a"),
+            Some(Choice::many(vec![AnswerId::parse("b").unwrap()])),
+        ];
+        // Q2: c in, back to Q1 (Enter keeps a), Q2 again: Enter keeps b, c.
+        let mut t = term("c\n<\n\n\n");
+        answer_all(&mut t, &qs, &mut answers, 1, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[1].as_ref().map(Choice::shown).as_deref(),
+            Some("b, c")
+        );
+        assert_eq!(ids(&answers[..1]), [Some("a")]);
+    }
+
+    #[test]
+    fn the_review_shows_every_option_of_a_multiple_answer() {
+        let qs = [several("1", &["a", "b", "c"])];
+        let mut answers = vec![Some(Choice::many(vec![
+            AnswerId::parse("c").unwrap(),
+            AnswerId::parse("a").unwrap(),
+        ]))];
+        let mut t = term("y\n");
+        review(&mut t, &qs, &mut answers, false, &mut ignore()).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(out.contains("->  a, c"), "{out}");
+    }
+
     #[test]
     fn review_can_change_an_answer_before_submitting() {
         let qs = [question("1", &["a", "b"]), question("2", &["a", "b"])];
