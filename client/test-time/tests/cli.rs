@@ -1829,7 +1829,7 @@ fn submit_takes_multiple_answers_on_the_command_line() {
         ],
         "",
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
             .contains("\"z\" is not an option of this question; its options are c, a, b"),
