@@ -13,4 +13,5 @@ pub mod interrupt;
 pub mod man;
 pub mod prompt;
 pub mod render;
+pub mod several;
 pub mod wait;
