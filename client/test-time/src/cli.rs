@@ -10,6 +10,12 @@ use std::path::PathBuf;
 /// one by one, shows a review and submits. The first run asks for the API URL,
 /// your key and your student id, checks them with the API and saves them.
 ///
+/// Where several answers may be right ("several answers" next to the question's
+/// number), a letter adds the option or takes it out again, `a,c` gives the whole
+/// answer, Enter confirms. Questions worth more than a point say so. The due time
+/// shown is your own (with an extension, if you have one), followed by the late
+/// window and its penalty when the test takes late answers.
+///
 /// Your answers are kept as a draft on this computer from the first answer on, until
 /// the API has stored them: a failed send, Ctrl-C or a closed terminal loses nothing.
 /// `test-time` offers to resume an unsent draft; `test-time submit SUBJECT TEST
