@@ -33,7 +33,7 @@ pub(crate) fn ask_several<R: BufRead, W: Write>(
         let prompt = if narrow {
             format!("Answers ({opts}; Enter=[{current}], ?): ")
         } else {
-            format!("Your answers ({opts}; a letter adds or removes it, Enter confirms [{current}], - clears, < back, ? help): ")
+            format!("Your answers ({opts}; letters toggle, Enter confirms [{current}], ? help): ")
         };
         let line = term.ask(&prompt)?;
         match parse_step(&line, question) {
