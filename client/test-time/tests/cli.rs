@@ -1458,6 +1458,25 @@ fn an_unknown_subject_is_refused_naming_the_subjects_with_open_tests() {
         run.stderr
     );
     assert!(!run.stdout.contains("No open tests"), "{}", run.stdout);
+
+    // With a test named, the API answers, naming what is open instead.
+    let run = student.run(&["take", "chemistry", "test01"], "");
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("your subjects with open tests are: networks, operating-systems"),
+        "{}",
+        run.stderr
+    );
+    // test02 of operating-systems is not published (a draft of the trainer's).
+    let run = student.run(&["take", "operating-systems", "test02"], "");
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the open tests of operating-systems are: test01"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
