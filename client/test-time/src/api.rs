@@ -1,14 +1,16 @@
 //! The HTTP client for the three endpoints, and what each failure means to a student.
 
+use crate::choice::{Sent, Upload};
 use ework_domain::api::contract::{
-    Envelope, ErrorResponse, GetTestResponse, ListTestsRequest, ListTestsResponse, SubjectTests,
-    TestInfo, UploadRequest, UploadResponse, LIST_TESTS_PATH, TEST_PATH,
+    Envelope, ErrorResponse, ListTestsRequest, ListTestsResponse, StudentRef, SubjectTests,
+    TestInfo, UploadResponse, LIST_TESTS_PATH, TEST_PATH,
 };
 use ework_domain::ids::{StudentId, SubjectName, TestId};
-use ework_domain::model::{Question, Receipt, Submission};
+use ework_domain::model::{Question, Receipt};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// How long to wait before the one retry of a request that could not connect.
@@ -119,15 +121,48 @@ pub struct Uploaded {
     pub message: Option<String>,
 }
 
-/// What `GET /api/v1/test` returns: the test, its questions, and the caller's stored
-/// submission with its receipt (if any).
+/// What `GET /api/v1/test` returns: the test, its questions (in the order the
+/// server serves them: the student's own when the test is shuffled), and the
+/// caller's stored submission with its receipt (if any).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestPage {
     /// `None` from an API that does not send the optional `test` field.
     pub info: Option<TestInfo>,
     pub questions: Vec<Question>,
     /// `None` before the first submission, and from an API that does not send it.
-    pub submission: Option<Submission>,
+    pub submission: Option<Sent>,
+}
+
+/// `GET /api/v1/test` as the client reads it: the submission's answers may be
+/// strings or arrays (see [`crate::choice`]).
+#[derive(Deserialize)]
+struct GetTestWire {
+    body: Vec<Question>,
+    #[serde(default)]
+    test: Option<TestInfo>,
+    #[serde(default)]
+    submission: Option<Sent>,
+}
+
+/// The open tests of a student, and who the API says the student is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub subjects: Vec<SubjectTests>,
+    /// `None` from an API that does not send it (the original one).
+    pub student: Option<StudentRef>,
+}
+
+impl Listing {
+    /// The student's name as the roster has it, else their id.
+    pub fn name_of(&self, id: &StudentId) -> String {
+        self.student
+            .as_ref()
+            .filter(|s| &s.student_id == id)
+            .and_then(|s| s.name.as_deref())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| id.to_string(), str::to_string)
+    }
 }
 
 /// One student's connection to the API.
@@ -158,14 +193,17 @@ impl ApiClient {
         })
     }
 
-    pub fn list_tests(&self, student: &StudentId) -> Result<Vec<SubjectTests>, ClientError> {
+    pub fn list_tests(&self, student: &StudentId) -> Result<Listing, ClientError> {
         let body = ListTestsRequest {
             student_id: student.clone(),
             subject_name: None,
         };
         let url = self.url(LIST_TESTS_PATH);
         let resp: ListTestsResponse = self.call(&url, || self.http.post(&url).json(&body))?;
-        Ok(resp.body)
+        Ok(Listing {
+            subjects: resp.body,
+            student: resp.student,
+        })
     }
 
     /// The questions of one open test, its details and the student's submission.
@@ -181,7 +219,12 @@ impl ApiClient {
             ("testId", test.as_str()),
             ("studentId", student.as_str()),
         ];
-        let resp: GetTestResponse = self.call(&url, || self.http.get(&url).query(&query))?;
+        let raw = self.call_raw(&url, || self.http.get(&url).query(&query))?;
+        let resp: GetTestWire =
+            serde_json::from_value(raw).map_err(|e| ClientError::BadResponse {
+                status: 200,
+                detail: e.to_string(),
+            })?;
         Ok(TestPage {
             info: resp.test,
             questions: resp.body,
@@ -189,7 +232,7 @@ impl ApiClient {
         })
     }
 
-    pub fn upload(&self, request: &UploadRequest) -> Result<Uploaded, ClientError> {
+    pub fn upload(&self, request: &Upload) -> Result<Uploaded, ClientError> {
         let url = self.url(TEST_PATH);
         let raw: serde_json::Value = self.call_raw(&url, || self.http.post(&url).json(request))?;
         let message = raw

@@ -10,6 +10,12 @@ use std::path::PathBuf;
 /// one by one, shows a review and submits. The first run asks for the API URL,
 /// your key and your student id, checks them with the API and saves them.
 ///
+/// Where several answers may be right ("several answers" next to the question's
+/// number), a letter adds the option or takes it out again, `a,c` gives the whole
+/// answer, Enter confirms. Questions worth more than a point say so. The due time
+/// shown is your own (with an extension, if you have one), followed by the late
+/// window and its penalty when the test takes late answers.
+///
 /// Your answers are kept as a draft on this computer from the first answer on, until
 /// the API has stored them: a failed send, Ctrl-C or a closed terminal loses nothing.
 /// `test-time` offers to resume an unsent draft; `test-time submit SUBJECT TEST
@@ -82,7 +88,9 @@ pub enum Command {
         /// The test id, as `test-time list` shows it.
         test: TestId,
         /// Answers in question order, comma-separated (`a,c,-,b`: `-` or nothing leaves a
-        /// question unanswered), or by question id (`1=a,2=c`).
+        /// question unanswered), or by question id (`1=a,2=c`). A multiple-answer
+        /// question takes its options with spaces or + between them (`a,b c,-`, `2=b+c`).
+        /// In the id form also with commas (`1=a,2=b,c`).
         #[arg(
             long,
             allow_hyphen_values = true,
@@ -90,7 +98,8 @@ pub enum Command {
             conflicts_with_all = ["answers_file", "draft"]
         )]
         answers: Option<String>,
-        /// File with the answers in the same form, commas or new lines between them.
+        /// File with the answers in the same form, commas or new lines between them (with
+        /// one answer per line, a line's commas separate the options of one question).
         #[arg(long, value_name = "FILE", conflicts_with = "draft")]
         answers_file: Option<PathBuf>,
         /// Send the answers kept in this test's draft (left by an interrupted or failed attempt).
@@ -122,9 +131,13 @@ const LIST_ABOUT: &str = "List your open tests.
 
 With --json, prints one object:
   studentId   your student id
+  name        your name as the roster has it (when it has one)
   openTests   every test you can still submit, each with
                 subject, testId, title
-                dueAt        the deadline (RFC 3339, with the trainer's offset)
+                dueAt        your own deadline (RFC 3339, with the trainer's offset)
+                points       the test's total points (when the API sends it)
+                late         the late window {until, penalty, floor} (when the
+                             test has one)
                 submitted    true once the API has stored answers of yours;
                              you can submit again until dueAt
                 unsentDraft  true when answers of yours are kept on this computer
@@ -145,6 +158,7 @@ pub const EXAMPLES: Section = Section {
         ("test-time show operating-systems test01", "Its questions, what you submitted and your receipt."),
         ("test-time submit operating-systems test01 --answers a,c,-,b", "Submit in question order; - leaves a question unanswered."),
         ("test-time submit operating-systems test01 --answers 1=a,3=b", "Submit by question id."),
+        ("test-time submit operating-systems test01 --answers \"a,b c,-\"", "Question 2 has several answers: b and c."),
         ("test-time submit operating-systems test01 --draft", "Send the answers an interrupted or failed attempt left in its draft."),
         ("test-time config --edit", "Type the API URL, key or student id again."),
         ("TEST_TIME_API_URL=http://127.0.0.1:8080 TEST_TIME_STUDENT_ID=student01 test-time", "Use the local stack without saving anything (the key is asked for, or read from TEST_TIME_API_KEY)."),

@@ -6,9 +6,10 @@
 //! once the answers are stored by the API. The ids cannot hold `/` or `..`, so they
 //! are safe as path segments.
 
+use crate::choice::{by_question, Choice, Given};
 use chrono::{DateTime, FixedOffset, Utc};
-use ework_domain::ids::{AnswerId, StudentId, SubjectName, TestId};
-use ework_domain::model::{GivenAnswer, Question};
+use ework_domain::ids::{StudentId, SubjectName, TestId};
+use ework_domain::model::Question;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,24 +31,16 @@ pub struct Draft {
     /// The question the student was at (0-based), to resume there.
     #[serde(default)]
     pub position: usize,
-    /// Answered questions only, in question order.
-    pub test_result: Vec<GivenAnswer>,
+    /// Answered questions only, in question order: a string, or an array for a
+    /// multiple-answer question (drafts of older versions hold strings only).
+    pub test_result: Vec<Given>,
 }
 
 impl Draft {
     /// The answers in question order, `None` for unanswered; answers to questions
     /// the test no longer has are dropped.
-    pub fn answers_for(&self, questions: &[Question]) -> Vec<Option<AnswerId>> {
-        questions
-            .iter()
-            .map(|q| {
-                self.test_result
-                    .iter()
-                    .find(|g| g.question_id == q.question_id)
-                    .map(|g| g.answer.clone())
-                    .filter(|a| q.has_answer(a))
-            })
-            .collect()
+    pub fn answers_for(&self, questions: &[Question]) -> Vec<Option<Choice>> {
+        by_question(&self.test_result, questions)
     }
 
     pub fn answered(&self) -> usize {
@@ -197,8 +190,7 @@ fn read(path: &Path) -> Result<Option<Draft>, DraftError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ework_domain::ids::QuestionId;
-    use ework_domain::model::AnswerOption;
+    use ework_domain::ids::{AnswerId, QuestionId};
 
     fn draft(answers: &[(&str, &str)]) -> Draft {
         Draft {
@@ -212,9 +204,9 @@ mod tests {
             position: 2,
             test_result: answers
                 .iter()
-                .map(|(q, a)| GivenAnswer {
+                .map(|(q, a)| Given {
                     question_id: QuestionId::parse(*q).unwrap(),
-                    answer: AnswerId::parse(*a).unwrap(),
+                    answer: Choice::One(AnswerId::parse(*a).unwrap()),
                 })
                 .collect(),
         }
@@ -262,24 +254,53 @@ mod tests {
 
     #[test]
     fn answers_follow_the_questions_and_drop_what_no_longer_fits() {
-        let question = |id: &str| Question {
-            question_id: QuestionId::parse(id).unwrap(),
-            question: String::new(),
-            answers: ["a", "b"]
-                .iter()
-                .map(|o| AnswerOption {
-                    answer_id: AnswerId::parse(*o).unwrap(),
-                    answer_body: String::new(),
-                })
-                .collect(),
-        };
+        let question = |id: &str| crate::choice::tests::question(id, &["a", "b"], false);
         let d = draft(&[("1", "a"), ("2", "z"), ("9", "b")]);
         let answers = d.answers_for(&[question("1"), question("2"), question("3")]);
-        let shown: Vec<Option<&str>> = answers
+        let shown: Vec<Option<String>> = answers
             .iter()
-            .map(|a| a.as_ref().map(|a| a.as_str()))
+            .map(|a| a.as_ref().map(Choice::shown))
             .collect();
-        assert_eq!(shown, [Some("a"), None, None]);
+        assert_eq!(shown, [Some("a".to_string()), None, None]);
+    }
+
+    #[test]
+    fn a_draft_keeps_arrays_and_an_older_draft_of_strings_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = Drafts::new(dir.path());
+        let mut d = draft(&[("1", "a")]);
+        d.test_result.push(Given {
+            question_id: QuestionId::parse("2").unwrap(),
+            answer: Choice::many(vec![
+                AnswerId::parse("c").unwrap(),
+                AnswerId::parse("a").unwrap(),
+            ]),
+        });
+        let path = drafts.save(&d).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            json["testResult"],
+            serde_json::json!([
+                {"questionId": "1", "answer": "a"},
+                {"questionId": "2", "answer": ["a", "c"]},
+            ])
+        );
+        let back = drafts
+            .load(&d.student_id, &d.subject_name, &d.test_id)
+            .unwrap()
+            .unwrap();
+        let mut multiple = crate::choice::tests::question("2", &["a", "b", "c"], false);
+        multiple.multiple = true;
+        let shown: Vec<Option<String>> = back
+            .answers_for(&[
+                crate::choice::tests::question("1", &["a", "b"], false),
+                multiple,
+            ])
+            .iter()
+            .map(|a| a.as_ref().map(Choice::shown))
+            .collect();
+        assert_eq!(shown, [Some("a".to_string()), Some("a, c".to_string())]);
     }
 
     #[test]

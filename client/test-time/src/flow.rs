@@ -2,18 +2,22 @@
 //! (skip, go back, re-asked on bad input) and the review before submitting. Every
 //! change is handed to a callback, which keeps the draft.
 
+use crate::choice::{options_of, parse_choice, points_note, Choice, Given};
+use crate::deadline::deadline;
 use crate::prompt::{InputError, Term};
-use crate::render::{cell, due, moment, short_hash, width_of};
+use crate::render::{cell, moment, short_hash, width_of};
 use chrono::{DateTime, Utc};
 use ework_domain::api::contract::{SubjectTests, TestSummary};
 use ework_domain::ids::{AnswerId, SubjectName, TestId};
-use ework_domain::model::{GivenAnswer, Question, Receipt};
+use ework_domain::model::{Question, Receipt};
 use std::io::{BufRead, Write};
 
 /// What one line typed at a question means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    Answer(AnswerId),
+    Answer(Choice),
+    /// One option typed at a multiple-answer question: it goes in or out of the selection.
+    Toggle(AnswerId),
     /// Enter: keep the current answer (or leave it unanswered).
     Keep,
     /// `-`: clear the answer and move on.
@@ -26,7 +30,8 @@ pub enum Step {
 }
 
 /// Reads one typed line. `-`, `<` and `?` can never be answer ids (an id starts
-/// with a letter or digit), so they are safe as commands.
+/// with a letter or digit), so they are safe as commands. At a multiple-answer
+/// question one option toggles it, several (`a,c`) are the whole answer.
 pub fn parse_step(input: &str, question: &Question) -> Step {
     let input = input.trim();
     match input {
@@ -34,9 +39,12 @@ pub fn parse_step(input: &str, question: &Question) -> Step {
         "-" => Step::Skip,
         "<" => Step::Back,
         "?" => Step::Help,
-        _ => match AnswerId::parse(input) {
-            Ok(id) if question.has_answer(&id) => Step::Answer(id),
-            _ => Step::Invalid(input.to_string()),
+        _ => match parse_choice(input, question) {
+            Ok(Choice::Many(ids)) if ids.len() == 1 && AnswerId::parse(input).is_ok() => {
+                Step::Toggle(ids[0].clone())
+            }
+            Ok(choice) => Step::Answer(choice),
+            Err(_) => Step::Invalid(input.to_string()),
         },
     }
 }
@@ -49,25 +57,29 @@ pub enum Nav {
 }
 
 /// Called after every change with the answers and the question to resume at.
-pub type OnChange<'a> = dyn FnMut(&[Option<AnswerId>], usize) + 'a;
+pub type OnChange<'a> = dyn FnMut(&[Option<Choice>], usize) + 'a;
 
 /// Below this many columns the prompts get their short form.
 const NARROW: usize = 60;
 
-fn options(question: &Question) -> String {
-    question
-        .answers
-        .iter()
-        .map(|a| a.answer_id.as_str())
-        .collect::<Vec<_>>()
-        .join("/")
+/// `[2 points, several answers]` after the question's number, when either applies.
+fn marks(question: &Question) -> String {
+    let mut marks: Vec<String> = points_note(question).into_iter().collect();
+    if question.multiple {
+        marks.push("several answers".into());
+    }
+    if marks.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", marks.join(", "))
+    }
 }
 
 /// Shows question `index` and stores the answer in `answers[index]`.
 pub fn ask_question<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     questions: &[Question],
-    answers: &mut [Option<AnswerId>],
+    answers: &mut [Option<Choice>],
     index: usize,
 ) -> Result<Nav, InputError> {
     let question = &questions[index];
@@ -76,8 +88,9 @@ pub fn ask_question<R: BufRead, W: Write>(
     let narrow = term.width.is_some_and(|w| w < NARROW);
     term.say("")?;
     term.say(&format!(
-        "{}  {}",
+        "{}{}  {}",
         style.bold(&style.cyan(&format!("Question {}/{}", index + 1, questions.len()))),
+        style.bold(&marks(question)),
         style.dim(&if narrow {
             format!("({answered} answered)")
         } else {
@@ -102,20 +115,29 @@ pub fn ask_question<R: BufRead, W: Write>(
             }
         }
     }
-    let opts = options(question);
+    if question.multiple {
+        return crate::several::ask_several(term, question, &mut answers[index], narrow);
+    }
+    let opts = options_of(question);
     loop {
         let prompt = match (&answers[index], narrow) {
-            (Some(current), false) => {
-                format!("Your answer ({opts}; Enter keeps {current}, - clears, < back, ? help): ")
-            }
+            (Some(current), false) => format!(
+                "Your answer ({opts}; Enter keeps {}, - clears, < back, ? help): ",
+                current.shown()
+            ),
             (None, false) => format!("Your answer ({opts}; Enter skips, < back, ? help): "),
-            (Some(current), true) => format!("Answer ({opts}; Enter={current}, ?): "),
+            (Some(current), true) => format!("Answer ({opts}; Enter={}, ?): ", current.shown()),
             (None, true) => format!("Answer ({opts}, ?): "),
         };
         let line = term.ask(&prompt)?;
         match parse_step(&line, question) {
-            Step::Answer(id) => {
-                answers[index] = Some(id);
+            Step::Answer(choice) => {
+                answers[index] = Some(choice);
+                return Ok(Nav::Next);
+            }
+            // Only a multiple-answer question toggles; one option is the answer here.
+            Step::Toggle(id) => {
+                answers[index] = Some(Choice::One(id));
                 return Ok(Nav::Next);
             }
             Step::Keep => return Ok(Nav::Next),
@@ -134,12 +156,21 @@ pub fn ask_question<R: BufRead, W: Write>(
             Step::Invalid(typed) => {
                 let msg =
                     format!("{typed:?} is not an answer to this question; type one of {opts}.");
-                for line in crate::render::wrap(&msg, term.width, "", "") {
-                    term.say(&style.yellow(&line))?;
-                }
+                say_problem(term, &msg)?;
             }
         }
     }
+}
+
+pub(crate) fn say_problem<R: BufRead, W: Write>(
+    term: &mut Term<R, W>,
+    msg: &str,
+) -> Result<(), InputError> {
+    let style = term.style;
+    for line in crate::render::wrap(msg, term.width, "", "") {
+        term.say(&style.yellow(&line))?;
+    }
+    Ok(())
 }
 
 /// Goes through the questions from `start`; `<` moves back, even past skipped ones.
@@ -147,7 +178,7 @@ pub fn ask_question<R: BufRead, W: Write>(
 pub fn answer_all<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     questions: &[Question],
-    answers: &mut [Option<AnswerId>],
+    answers: &mut [Option<Choice>],
     start: usize,
     on_change: &mut OnChange<'_>,
 ) -> Result<(), InputError> {
@@ -180,7 +211,7 @@ pub enum Decision {
 pub fn review<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     questions: &[Question],
-    answers: &mut [Option<AnswerId>],
+    answers: &mut [Option<Choice>],
     resubmitting: bool,
     on_change: &mut OnChange<'_>,
 ) -> Result<Decision, InputError> {
@@ -191,7 +222,7 @@ pub fn review<R: BufRead, W: Write>(
         let answer_width = questions
             .iter()
             .zip(answers.iter())
-            .map(|(_, a)| a.as_ref().map_or(9, |a| width_of(a.as_str())))
+            .map(|(_, a)| a.as_ref().map_or(9, |a| width_of(&a.shown())))
             .max()
             .unwrap_or(9);
         // "  12. " + question + "  ->  " + answer
@@ -200,7 +231,7 @@ pub fn review<R: BufRead, W: Write>(
             .map_or(50, |w| w.saturating_sub(6 + 6 + answer_width).max(10));
         for (i, (q, a)) in questions.iter().zip(answers.iter()).enumerate() {
             let shown = match a {
-                Some(a) => style.green(a.as_str()),
+                Some(a) => style.green(&a.shown()),
                 None => style.yellow("(skipped)"),
             };
             let text = q.question.replace('\n', " ");
@@ -254,19 +285,7 @@ pub fn review<R: BufRead, W: Write>(
     }
 }
 
-/// The answers in upload shape; unanswered questions are left out.
-pub fn given_answers(questions: &[Question], answers: &[Option<AnswerId>]) -> Vec<GivenAnswer> {
-    questions
-        .iter()
-        .zip(answers)
-        .filter_map(|(q, a)| {
-            a.clone().map(|answer| GivenAnswer {
-                question_id: q.question_id.clone(),
-                answer,
-            })
-        })
-        .collect()
-}
+pub use crate::choice::given_answers;
 
 /// An open test picked from a listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,11 +329,15 @@ pub fn choose_test<R: BufRead, W: Write>(
         if drafted(&subject.subject, &t.test_id) {
             marks.push_str("  [unsent draft]");
         }
+        let points = t
+            .points
+            .map(|p| format!(" ({p} points)"))
+            .unwrap_or_default();
         format!(
-            "{}  {}  due {}{marks}",
+            "{}  {}{points}  due {}{marks}",
             t.test_id,
             t.title,
-            due(t.due_at, now, &zone)
+            deadline(t.due_at, t.late.as_ref(), now, &zone)
         )
     };
     let test = match subject.tests.as_slice() {
@@ -345,7 +368,7 @@ pub fn show_receipt<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     receipt: &Receipt,
     message: Option<&str>,
-    sent: &[GivenAnswer],
+    sent: &[Given],
 ) -> std::io::Result<()> {
     let style = term.style;
     let at = moment(receipt.received_at, &term.zone);
@@ -381,36 +404,30 @@ pub fn show_receipt<R: BufRead, W: Write>(
 mod tests {
     use super::*;
     use crate::render::Style;
-    use ework_domain::ids::{QuestionId, StudentId, TestId};
-    use ework_domain::model::AnswerOption;
+    use ework_domain::ids::{StudentId, TestId};
 
     fn question(id: &str, options: &[&str]) -> Question {
-        Question {
-            question_id: QuestionId::parse(id).unwrap(),
-            question: format!("Question number {id}?"),
-            answers: options
-                .iter()
-                .map(|o| AnswerOption {
-                    answer_id: AnswerId::parse(*o).unwrap(),
-                    answer_body: format!("option {o}"),
-                })
-                .collect(),
-        }
+        crate::choice::tests::question(id, options, false)
+    }
+
+    fn one(id: &str) -> Option<Choice> {
+        Some(Choice::One(AnswerId::parse(id).unwrap()))
     }
 
     fn term(input: &str) -> Term<&[u8], Vec<u8>> {
         Term::new(input.as_bytes(), Vec::new(), Style { color: false }, false)
     }
 
-    fn ids(answers: &[Option<AnswerId>]) -> Vec<Option<&str>> {
+    /// The answers of single-answer questions.
+    fn ids(answers: &[Option<Choice>]) -> Vec<Option<&str>> {
         answers
             .iter()
-            .map(|a| a.as_ref().map(AnswerId::as_str))
+            .map(|a| a.as_ref().map(|c| c.ids()[0].as_str()))
             .collect()
     }
 
-    fn ignore() -> impl FnMut(&[Option<AnswerId>], usize) {
-        |_: &[Option<AnswerId>], _: usize| {}
+    fn ignore() -> impl FnMut(&[Option<Choice>], usize) {
+        |_: &[Option<Choice>], _: usize| {}
     }
 
     #[test]
@@ -418,7 +435,7 @@ mod tests {
         let q = question("1", &["a", "b"]);
         assert_eq!(
             parse_step(" B ", &q),
-            Step::Answer(AnswerId::parse("b").unwrap())
+            Step::Answer(Choice::One(AnswerId::parse("b").unwrap()))
         );
         assert_eq!(parse_step("", &q), Step::Keep);
         assert_eq!(parse_step("-", &q), Step::Skip);
@@ -457,7 +474,7 @@ mod tests {
         ];
         let mut answers = vec![None; 3];
         let mut seen = Vec::new();
-        let mut record = |a: &[Option<AnswerId>], at: usize| {
+        let mut record = |a: &[Option<Choice>], at: usize| {
             seen.push((a.iter().filter(|x| x.is_some()).count(), at))
         };
         // Q1 skipped (nothing to keep yet), Q2 answered, Q3 answered.
@@ -469,7 +486,7 @@ mod tests {
     #[test]
     fn answering_resumes_at_the_given_question() {
         let qs = [question("1", &["a"]), question("2", &["a", "b"])];
-        let mut answers = vec![Some(AnswerId::parse("a").unwrap()), None];
+        let mut answers = vec![one("a"), None];
         let mut t = term("b\n");
         answer_all(&mut t, &qs, &mut answers, 1, &mut ignore()).unwrap();
         assert_eq!(ids(&answers), [Some("a"), Some("b")]);
@@ -509,12 +526,97 @@ mod tests {
         assert!(out.contains("Answer (a/b, ?): a"), "{out}");
     }
 
+    fn several(id: &str, options: &[&str]) -> Question {
+        crate::choice::tests::question(id, options, true)
+    }
+
+    #[test]
+    fn at_a_multiple_answer_question_letters_toggle_and_enter_confirms() {
+        let mut q = several("1", &["a", "b", "c"]);
+        q.points = Some(3);
+        let mut answers = vec![None];
+        // a in, c in, a out again, z refused, b in, Enter.
+        let mut t = term("a\nC\na\nz\nb\n\n");
+        answer_all(&mut t, &[q], &mut answers, 0, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[0].as_ref().map(Choice::shown).as_deref(),
+            Some("b, c")
+        );
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(
+            out.contains("Question 1/1  [3 points, several answers]"),
+            "{out}"
+        );
+        let selected: Vec<&str> = out.lines().filter(|l| l.starts_with("Selected:")).collect();
+        assert_eq!(
+            selected,
+            [
+                "Selected: a",
+                "Selected: a, c",
+                "Selected: c",
+                "Selected: b, c"
+            ],
+            "{out}"
+        );
+        assert!(
+            out.contains("\"z\" is not an option of this question; its options are a, b, c."),
+            "{out}"
+        );
+        assert!(out.contains("Enter confirms [b, c]"), "{out}");
+    }
+
+    #[test]
+    fn several_options_typed_at_once_are_the_whole_answer_and_a_dash_clears_it() {
+        let qs = [several("1", &["a", "b", "c"]), several("2", &["a", "b"])];
+        let mut answers = vec![
+            None,
+            Some(Choice::many(vec![AnswerId::parse("a").unwrap()])),
+        ];
+        let mut t = term("c, A\n-\n");
+        answer_all(&mut t, &qs, &mut answers, 0, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[0].as_ref().map(Choice::shown).as_deref(),
+            Some("a, c")
+        );
+        assert_eq!(answers[1], None);
+    }
+
+    #[test]
+    fn enter_at_a_multiple_answer_question_keeps_the_earlier_selection_and_back_keeps_toggles() {
+        let qs = [question("1", &["a", "b"]), several("2", &["a", "b", "c"])];
+        let mut answers = vec![
+            one("a"),
+            Some(Choice::many(vec![AnswerId::parse("b").unwrap()])),
+        ];
+        // Q2: c in, back to Q1 (Enter keeps a), Q2 again: Enter keeps b, c.
+        let mut t = term("c\n<\n\n\n");
+        answer_all(&mut t, &qs, &mut answers, 1, &mut ignore()).unwrap();
+        assert_eq!(
+            answers[1].as_ref().map(Choice::shown).as_deref(),
+            Some("b, c")
+        );
+        assert_eq!(ids(&answers[..1]), [Some("a")]);
+    }
+
+    #[test]
+    fn the_review_shows_every_option_of_a_multiple_answer() {
+        let qs = [several("1", &["a", "b", "c"])];
+        let mut answers = vec![Some(Choice::many(vec![
+            AnswerId::parse("c").unwrap(),
+            AnswerId::parse("a").unwrap(),
+        ]))];
+        let mut t = term("y\n");
+        review(&mut t, &qs, &mut answers, false, &mut ignore()).unwrap();
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        assert!(out.contains("->  a, c"), "{out}");
+    }
+
     #[test]
     fn review_can_change_an_answer_before_submitting() {
         let qs = [question("1", &["a", "b"]), question("2", &["a", "b"])];
-        let mut answers = vec![Some(AnswerId::parse("a").unwrap()), None];
+        let mut answers = vec![one("a"), None];
         let mut changes = 0;
-        let mut count = |_: &[Option<AnswerId>], _: usize| changes += 1;
+        let mut count = |_: &[Option<Choice>], _: usize| changes += 1;
         let mut t = term("maybe\n2\nb\ny\n");
         assert_eq!(
             review(&mut t, &qs, &mut answers, true, &mut count).unwrap(),
@@ -548,7 +650,7 @@ mod tests {
     fn the_review_lines_fit_a_narrow_terminal_with_cjk_questions() {
         let mut q = question("1", &["a", "b"]);
         q.question = "哪個系統呼叫會建立一個新的行程？".into();
-        let mut answers = vec![Some(AnswerId::parse("a").unwrap())];
+        let mut answers = vec![one("a")];
         let mut t = term("y\n").with_width(Some(30));
         review(&mut t, &[q], &mut answers, false, &mut ignore()).unwrap();
         let out = String::from_utf8(t.out().clone()).unwrap();
@@ -559,7 +661,7 @@ mod tests {
     #[test]
     fn unanswered_questions_are_left_out_of_the_upload() {
         let qs = [question("1", &["a"]), question("2", &["a"])];
-        let given = given_answers(&qs, &[None, Some(AnswerId::parse("a").unwrap())]);
+        let given = given_answers(&qs, &[None, one("a")]);
         assert_eq!(given.len(), 1);
         assert_eq!(given[0].question_id.as_str(), "2");
     }
@@ -575,6 +677,8 @@ mod tests {
                 title: "T".into(),
                 due_at: due,
                 submitted: true,
+                late: None,
+                points: None,
             }],
         }];
         let mut t = term("");
@@ -595,7 +699,7 @@ mod tests {
     #[test]
     fn a_receipt_that_does_not_describe_the_answers_sent_is_pointed_out() {
         let qs = [question("1", &["a", "b"])];
-        let sent = given_answers(&qs, &[Some(AnswerId::parse("a").unwrap())]);
+        let sent = given_answers(&qs, &[one("a")]);
         let at = Utc::now();
         let student = StudentId::parse("s1").unwrap();
         let subject = SubjectName::parse("os").unwrap();
@@ -613,7 +717,7 @@ mod tests {
         show_receipt(&mut t, &receipt, None, &sent).unwrap();
         let out = String::from_utf8(t.out().clone()).unwrap();
         assert!(!out.contains("does not match"), "{out}");
-        let other = given_answers(&qs, &[Some(AnswerId::parse("b").unwrap())]);
+        let other = given_answers(&qs, &[one("b")]);
         let mut t = term("");
         show_receipt(&mut t, &receipt, None, &other).unwrap();
         let out = String::from_utf8(t.out().clone()).unwrap();

@@ -654,12 +654,13 @@ fn first_run_asks_for_the_settings_saves_them_privately_and_reuses_them() {
         "{}",
         run.stdout
     );
+    // Greeted by the name the roster has for student04.
     assert!(
-        run.stdout.contains("Welcome, student04!"),
+        run.stdout.contains("Welcome, Dmitri Student!"),
         "greeted once the settings work:\n{}",
         run.stdout
     );
-    let greeting = run.stdout.find("Welcome, student04!").unwrap();
+    let greeting = run.stdout.find("Welcome, Dmitri Student!").unwrap();
     assert!(
         run.stdout.find("your API key was refused").unwrap() < greeting,
         "{}",
@@ -1457,6 +1458,25 @@ fn an_unknown_subject_is_refused_naming_the_subjects_with_open_tests() {
         run.stderr
     );
     assert!(!run.stdout.contains("No open tests"), "{}", run.stdout);
+
+    // With a test named, the API answers, naming what is open instead.
+    let run = student.run(&["take", "chemistry", "test01"], "");
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("your subjects with open tests are: networks, operating-systems"),
+        "{}",
+        run.stderr
+    );
+    // test02 of operating-systems is not published (a draft of the trainer's).
+    let run = student.run(&["take", "operating-systems", "test02"], "");
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the open tests of operating-systems are: test01"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -1619,5 +1639,229 @@ fn text_is_wrapped_to_the_columns_given() {
     assert!(
         list.contains("operating-systems / test01: to take"),
         "one block per test when the table does not fit:\n{list}"
+    );
+}
+
+// ------------------------------------------- multiple answers, points, late window
+
+/// An API that answers from fixed documents (the shapes of issue 13, before the
+/// local stack serves them) and keeps every request it got.
+struct FakeApi {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeApi {
+    fn start(listing: Value, test: Value) -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { break };
+                let mut buf = Vec::new();
+                while let Some(request) = read_message(&mut client, &mut buf) {
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    seen.lock().unwrap().push(text.clone());
+                    let body = if text.starts_with("POST /api/v1/tests ") {
+                        listing.clone()
+                    } else if text.starts_with("GET /api/v1/test?") {
+                        test.clone()
+                    } else {
+                        FakeApi::receipt(&text)
+                    };
+                    let body = body.to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if client.write_all(response.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        FakeApi { url, requests }
+    }
+
+    /// The receipt of an upload, over the answers as they arrived.
+    fn receipt(request: &str) -> Value {
+        use ework_domain::ids::{SubjectName, TestId};
+        let body: Value = serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let at = Utc::now();
+        let student = StudentId::parse(body["studentId"].as_str().unwrap()).unwrap();
+        let subject = SubjectName::parse(body["subjectName"].as_str().unwrap()).unwrap();
+        let test = TestId::parse(body["testId"].as_str().unwrap()).unwrap();
+        let answers = body["testResult"].as_array().unwrap();
+        let sha256 = ework_domain::model::Receipt::digest(&student, &subject, &test, at, answers);
+        serde_json::json!({
+            "code": 200,
+            "body": "Successfully uploaded test result",
+            "receipt": {
+                "studentId": student, "subjectName": subject, "testId": test,
+                "receivedAt": at, "sha256": sha256, "replaced": false, "unanswered": 0
+            }
+        })
+    }
+
+    fn uploads(&self) -> Vec<Value> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with("POST /api/v1/test "))
+            .map(|r| serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+/// A test due in `due_in` with a late window two days after the due, 3 points in
+/// all: question 2 (multiple answers, 2 points) served before question 1.
+fn issue13_api(due_in: Duration) -> FakeApi {
+    let due = (Utc::now() + due_in).fixed_offset();
+    let until = due + Duration::days(2);
+    let listing = serde_json::json!({
+        "code": 200,
+        "student": {"studentId": "student07", "name": "Zoë Łukasiewicz"},
+        "body": [{
+            "subject": "operating-systems",
+            "testIds": ["test01"],
+            "tests": [{
+                "testId": "test01", "title": "Processes", "dueAt": due,
+                "submitted": false, "points": 3,
+                "late": {"until": until, "penalty": "10%/day", "floor": "50%"}
+            }]
+        }]
+    });
+    let option =
+        |id: &str| serde_json::json!({"answerId": id, "answerBody": format!("option {id}")});
+    let test = serde_json::json!({
+        "code": 200,
+        "test": {"subject": "operating-systems", "testId": "test01", "title": "Processes", "dueAt": due},
+        "body": [
+            {"questionId": "2", "question": "Which are system calls?", "multiple": true, "points": 2,
+             "answers": [option("c"), option("a"), option("b")]},
+            {"questionId": "1", "question": "Which creates a process?", "answers": [option("a"), option("b")]}
+        ]
+    });
+    FakeApi::start(listing, test)
+}
+
+#[test]
+fn a_multiple_answer_question_is_toggled_and_sent_as_an_array_in_the_served_order() {
+    let api = issue13_api(Duration::days(2));
+    let student = Student::with_env(&api.url, "ewk_x", "student07");
+    // Q2 first as served: a in, c in, b in, b out, Enter; Q1: b; submit.
+    let run = student.run(
+        &["take", "operating-systems", "test01"],
+        "a\nc\nb\nb\n\nB\ny\n",
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out = &run.stdout;
+    assert!(out.contains("Hello Zoë Łukasiewicz!"), "{out}");
+    assert!(out.contains("2 question(s), 3 points."), "{out}");
+    assert!(
+        out.contains("late until") && out.contains("with 10%/day, at least 50%"),
+        "{out}"
+    );
+    let first = out.find("Which are system calls?").unwrap();
+    assert!(
+        first < out.find("Which creates a process?").unwrap(),
+        "{out}"
+    );
+    assert!(
+        out.contains("Question 1/2  [2 points, several answers]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Selected: a, b, c") && out.contains("Selected: a, c\n"),
+        "{out}"
+    );
+    assert!(out.contains("->  a, c"), "{out}");
+    assert!(!out.contains("will be late"), "{out}");
+    assert!(!out.contains("does not match"), "{out}");
+    assert_eq!(
+        api.uploads()[0]["testResult"],
+        serde_json::json!([
+            {"questionId": "2", "answer": ["a", "c"]},
+            {"questionId": "1", "answer": "b"}
+        ])
+    );
+}
+
+#[test]
+fn after_the_due_the_late_window_is_shown_and_the_late_submission_is_warned_about() {
+    let api = issue13_api(-Duration::hours(3));
+    let student = Student::with_env(&api.url, "ewk_x", "student07");
+    let run = student.run(&["take", "operating-systems", "test01"], "a c\n-\ny\n");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(", passed; late until"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "Your due time has passed: this submission will be late, and its score goes down by 10%/day, at least 50%."
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        api.uploads()[0]["testResult"],
+        serde_json::json!([{"questionId": "2", "answer": ["a", "c"]}])
+    );
+    let listed = student.ok(&["list"], "");
+    assert!(
+        listed.stdout.contains("Processes (3 points)"),
+        "{}",
+        listed.stdout
+    );
+    let json = student.json(&["list", "--json"]);
+    assert_eq!(json["name"], "Zoë Łukasiewicz");
+    assert_eq!(json["openTests"][0]["late"]["penalty"], "10%/day");
+    assert_eq!(json["openTests"][0]["points"], 3);
+}
+
+#[test]
+fn submit_takes_multiple_answers_on_the_command_line() {
+    let api = issue13_api(Duration::days(2));
+    let student = Student::with_env(&api.url, "ewk_x", "student07");
+    student.ok(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            "2=b,a,1=a",
+        ],
+        "",
+    );
+    let run = student.run(
+        &[
+            "submit",
+            "operating-systems",
+            "test01",
+            "--answers",
+            "a z,b",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\"z\" is not an option of this question; its options are c, a, b"),
+        "{}",
+        run.stderr
+    );
+    let uploads = api.uploads();
+    assert_eq!(uploads.len(), 1, "a refused answer sends nothing");
+    assert_eq!(
+        uploads[0]["testResult"],
+        serde_json::json!([
+            {"questionId": "2", "answer": ["a", "b"]},
+            {"questionId": "1", "answer": "a"}
+        ])
     );
 }

@@ -51,6 +51,12 @@ pub struct Question {
     pub question_id: QuestionId,
     pub question: String,
     pub answers: Vec<AnswerOption>,
+    /// What the question is worth; `None` means 1 (the original layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
+    /// A multiple-answer question: answered with an array of answer ids.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiple: bool,
 }
 
 impl Question {
@@ -127,12 +133,15 @@ pub struct Receipt {
 impl Receipt {
     /// SHA-256 over the canonical JSON (keys sorted, no spaces) of
     /// `{"receivedAt", "studentId", "subjectName", "testId", "testResult"}`.
-    pub fn digest(
+    ///
+    /// Generic over the answers so a client holding them in its own type (the
+    /// same JSON) checks a receipt without converting.
+    pub fn digest<A: Serialize>(
         student: &StudentId,
         subject: &SubjectName,
         test: &TestId,
         received_at: DateTime<Utc>,
-        answers: &[GivenAnswer],
+        answers: &[A],
     ) -> String {
         use sha2::{Digest, Sha256};
         // serde_json's map is sorted by key: the same input gives the same bytes.
@@ -147,7 +156,7 @@ impl Receipt {
     }
 
     /// True when this receipt describes exactly these answers.
-    pub fn describes(&self, answers: &[GivenAnswer]) -> bool {
+    pub fn describes<A: Serialize>(&self, answers: &[A]) -> bool {
         self.sha256
             == Self::digest(
                 &self.student_id,

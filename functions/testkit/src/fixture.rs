@@ -57,6 +57,8 @@ pub async fn seed_fixture(
             question_id: question_id.clone(),
             question: format!("Question {q}?"),
             answers,
+            points: None,
+            multiple: false,
         });
         key.push(KeyEntry {
             question_id,

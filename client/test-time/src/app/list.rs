@@ -2,8 +2,9 @@
 
 use super::{client, AppError, Context};
 use crate::config::Config;
+use crate::deadline::deadline;
 use crate::prompt::Term;
-use crate::render::{cell, due, width_of};
+use crate::render::{cell, width_of};
 use chrono::Utc;
 use ework_domain::ids::{SubjectName, TestId};
 use std::io::{BufRead, Write};
@@ -18,6 +19,8 @@ pub(super) fn list<R: BufRead, W: Write>(
     let listing = ctx.waiting.run("Loading your open tests…", || {
         api.list_tests(&config.student_id)
     })?;
+    let name = listing.student.as_ref().and_then(|s| s.name.clone());
+    let listing = listing.subjects;
     let drafts = ctx.drafts();
     let unsent = drafts.of_student(&config.student_id, &config.api_url);
     let drafted = |s: &SubjectName, t: &TestId| {
@@ -30,17 +33,27 @@ pub(super) fn list<R: BufRead, W: Write>(
             .iter()
             .flat_map(|s| s.tests.iter().map(move |t| (&s.subject, t)))
             .map(|(subject, t)| {
-                serde_json::json!({
+                let mut test = serde_json::json!({
                     "subject": subject,
                     "testId": t.test_id,
                     "title": t.title,
                     "dueAt": t.due_at,
                     "submitted": t.submitted,
                     "unsentDraft": drafted(subject, &t.test_id),
-                })
+                });
+                if let Some(late) = &t.late {
+                    test["late"] = serde_json::json!(late);
+                }
+                if let Some(points) = t.points {
+                    test["points"] = serde_json::json!(points);
+                }
+                test
             })
             .collect();
-        let doc = serde_json::json!({ "studentId": config.student_id, "openTests": tests });
+        let mut doc = serde_json::json!({ "studentId": config.student_id, "openTests": tests });
+        if let Some(name) = name {
+            doc["name"] = serde_json::json!(name);
+        }
         let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
         term.say(&text)?;
         return Ok(());
@@ -58,8 +71,11 @@ pub(super) fn list<R: BufRead, W: Write>(
             [
                 subject.to_string(),
                 t.test_id.to_string(),
-                t.title.clone(),
-                due(t.due_at, now, &zone),
+                match t.points {
+                    Some(p) => format!("{} ({p} points)", t.title),
+                    None => t.title.clone(),
+                },
+                deadline(t.due_at, t.late.as_ref(), now, &zone),
                 status,
             ]
         })

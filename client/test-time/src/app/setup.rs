@@ -29,15 +29,19 @@ pub(super) fn setup_if_needed<R: BufRead, W: Write>(
         let checked = ctx.waiting.run("Checking your settings…", || {
             api.list_tests(&config.student_id)
         });
-        let Err(e) = checked else {
-            config::save(&ctx.paths.file, &config)?;
-            term.say("")?;
-            term.say(&term.style.bold(&format!("Welcome, {}!", config.student_id)))?;
-            term.tell(&format!(
+        let e = match checked {
+            Err(e) => e,
+            Ok(listing) => {
+                let name = listing.name_of(&config.student_id);
+                config::save(&ctx.paths.file, &config)?;
+                term.say("")?;
+                term.say(&term.style.bold(&format!("Welcome, {name}!")))?;
+                term.tell(&format!(
                 "Your settings work and are saved to {} (readable only by you). Change them any time with `test-time config --edit`.",
                 ctx.paths.file.display()
             ))?;
-            return Ok((config, true));
+                return Ok((config, true));
+            }
         };
         // Ask again for what was refused; anything else is not the settings' fault.
         let again = match &e {

@@ -2,21 +2,25 @@
 
 use super::{client, warn, AppError, Context};
 use crate::api::TestPage;
+use crate::choice::{by_question, points_note, Choice, Sent};
 use crate::config::Config;
+use crate::deadline::deadline;
 use crate::prompt::Term;
 use crate::render::{due, moment, short_hash, width_of, wrap};
 use chrono::Utc;
-use ework_domain::api::contract::TestInfo;
-use ework_domain::ids::{AnswerId, SubjectName, TestId};
-use ework_domain::model::{Question, Submission};
+use ework_domain::api::contract::{TestInfo, TestSummary};
+use ework_domain::ids::{SubjectName, TestId};
+use ework_domain::model::Question;
 use std::io::{BufRead, Write};
 
+/// The test's title, the student's deadline (from the listing when there is one:
+/// it has their own due and the late window), and the number of questions and points.
 pub(super) fn print_header<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
-    info: Option<&TestInfo>,
+    (info, summary): (Option<&TestInfo>, Option<&TestSummary>),
     subject: &SubjectName,
     test: &TestId,
-    count: usize,
+    questions: &[Question],
 ) -> std::io::Result<()> {
     let style = term.style;
     let title = info.map(|i| i.title.as_str()).unwrap_or("");
@@ -29,28 +33,30 @@ pub(super) fn print_header<R: BufRead, W: Write>(
     ) {
         term.say(&style.bold(&line))?;
     }
-    if let Some(info) = info {
-        let zone = term.zone;
-        term.say_wrapped("Due ", "    ", &due(info.due_at, Utc::now(), &zone))?;
+    let zone = term.zone;
+    match (summary, info) {
+        (Some(s), _) => {
+            let text = deadline(s.due_at, s.late.as_ref(), Utc::now(), &zone);
+            term.say_wrapped("Due ", "    ", &text)?;
+        }
+        (None, Some(info)) => {
+            term.say_wrapped("Due ", "    ", &due(info.due_at, Utc::now(), &zone))?
+        }
+        (None, None) => {}
     }
-    term.say(&format!("{count} question(s)."))
+    let count = questions.len();
+    let points: u32 = questions.iter().map(|q| q.points.unwrap_or(1)).sum();
+    let total = summary.and_then(|s| s.points).unwrap_or(points);
+    if questions.iter().any(|q| q.points.is_some_and(|p| p != 1)) || total != points {
+        term.say(&format!("{count} question(s), {total} points."))
+    } else {
+        term.say(&format!("{count} question(s)."))
+    }
 }
 
 /// The submitted answers, in question order.
-pub(super) fn submitted_answers(
-    submission: &Submission,
-    questions: &[Question],
-) -> Vec<Option<AnswerId>> {
-    questions
-        .iter()
-        .map(|q| {
-            submission
-                .test_result
-                .iter()
-                .find(|g| g.question_id == q.question_id)
-                .map(|g| g.answer.clone())
-        })
-        .collect()
+pub(super) fn submitted_answers(submission: &Sent, questions: &[Question]) -> Vec<Option<Choice>> {
+    by_question(&submission.test_result, questions)
 }
 
 pub(super) fn show<R: BufRead, W: Write>(
@@ -84,7 +90,7 @@ pub(super) fn show<R: BufRead, W: Write>(
         term.say(&text)?;
         return Ok(());
     }
-    print_header(term, info.as_ref(), subject, test, questions.len())?;
+    print_header(term, (info.as_ref(), None), subject, test, &questions)?;
     let chosen = submission
         .as_ref()
         .map(|s| submitted_answers(s, &questions))
@@ -94,9 +100,16 @@ pub(super) fn show<R: BufRead, W: Write>(
         term.say("")?;
         let first = format!("{}. ", i + 1);
         let rest = " ".repeat(first.len());
-        term.say_wrapped(&first, &rest, &q.question)?;
+        let mut text = q.question.clone();
+        if let Some(points) = points_note(q) {
+            text.push_str(&format!("  [{points}]"));
+        }
+        if q.multiple {
+            text.push_str("  [several answers]");
+        }
+        term.say_wrapped(&first, &rest, &text)?;
         for a in &q.answers {
-            let mark = if mine.as_ref() == Some(&a.answer_id) {
+            let mark = if mine.as_ref().is_some_and(|c| c.contains(&a.answer_id)) {
                 "  <- your answer"
             } else {
                 ""

@@ -3,13 +3,13 @@
 use super::{client, AppError, Context, Kept};
 use crate::answers::{self};
 use crate::api::TestPage;
+use crate::choice::{self, Upload};
 use crate::config::Config;
 use crate::draft::Draft;
 use crate::flow::{self};
 use crate::interrupt::{self, Phase};
 use crate::prompt::Term;
 use chrono::Utc;
-use ework_domain::api::contract::UploadRequest;
 use ework_domain::ids::{SubjectName, TestId};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -82,10 +82,19 @@ pub(super) fn submit<R: BufRead, W: Write>(
                     draft.answered() - fitting
                 );
             }
-            (flow::given_answers(questions, &answers), true)
+            (choice::given_answers(questions, &answers), true)
         }
     };
-    let request = UploadRequest {
+    if let Some(info) = page.info.as_ref().filter(|i| i.due_at <= Utc::now()) {
+        // The test's due, not the listing's (one request less): an extension may
+        // still cover the student, so this only says what the server will decide.
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: the test was due {}; unless your own due is later, this submission is late",
+            crate::render::when(info.due_at, &term.zone)
+        );
+    }
+    let request = Upload {
         subject_name: subject.clone(),
         test_id: test.clone(),
         student_id: config.student_id.clone(),

@@ -4,15 +4,17 @@ use super::show::{print_header, submitted_answers};
 use super::submit::{new_draft, resend_command};
 use super::{client, warn, AppError, Context, Kept};
 use crate::api::{ApiClient, TestPage};
+use crate::choice::{self, Choice, Upload};
 use crate::config::Config;
+use crate::deadline::{deadline, late_warning};
 use crate::draft::{Draft, Drafts};
 use crate::flow::{self, Decision};
 use crate::interrupt::{self, Phase};
 use crate::prompt::{InputError, Term};
 use crate::render::{moment, wrap};
 use chrono::Utc;
-use ework_domain::api::contract::{SubjectTests, UploadRequest};
-use ework_domain::ids::{AnswerId, SubjectName, TestId};
+use ework_domain::api::contract::{SubjectTests, TestSummary};
+use ework_domain::ids::{SubjectName, TestId};
 use ework_domain::model::Question;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -78,11 +80,11 @@ struct Keeper<'a> {
 }
 
 impl Keeper<'_> {
-    fn save(&mut self, answers: &[Option<AnswerId>], position: usize) -> Option<PathBuf> {
+    fn save(&mut self, answers: &[Option<Choice>], position: usize) -> Option<PathBuf> {
         let draft = Draft {
             saved_at: Utc::now(),
             position,
-            test_result: flow::given_answers(self.questions, answers),
+            test_result: choice::given_answers(self.questions, answers),
             ..self.template.clone()
         };
         match self.drafts.save(&draft) {
@@ -113,7 +115,7 @@ impl Keeper<'_> {
 }
 
 /// The test chosen, and the draft of it the student chose to resume.
-struct Choice {
+struct Chosen {
     subject: SubjectName,
     test: TestId,
     resumed: Option<Draft>,
@@ -128,19 +130,20 @@ pub(super) fn take<R: BufRead, W: Write>(
     greet: bool,
 ) -> Result<(), AppError> {
     let api = client(config, ctx.timeout)?;
-    if greet {
-        term.say(&format!("Hello {}!", config.student_id))?;
-    }
     let listing = ctx.waiting.run("Loading your open tests…", || {
         api.list_tests(&config.student_id)
     })?;
+    if greet {
+        term.say(&format!("Hello {}!", listing.name_of(&config.student_id)))?;
+    }
+    let listing = listing.subjects;
     let drafts = ctx.drafts();
     let unsent = unsent_of_open_tests(&drafts, config, &listing);
     // With a test named too, the API says what is wrong with it (closed, unknown).
     if let (Some(s), None) = (&subject, &test) {
         require_open_subject(&listing, s)?;
     }
-    let Some(Choice {
+    let Some(Chosen {
         subject,
         test,
         resumed,
@@ -149,16 +152,23 @@ pub(super) fn take<R: BufRead, W: Write>(
         term.tell("No open tests for you right now. See you next week!")?;
         return Ok(());
     };
-    let submitted = listing
+    let summary = listing
         .iter()
         .filter(|l| l.subject == subject)
         .flat_map(|l| &l.tests)
-        .any(|x| x.test_id == test && x.submitted);
+        .find(|x| x.test_id == test);
+    let submitted = summary.is_some_and(|x| x.submitted);
     let page = ctx.waiting.run("Loading the test…", || {
         api.get_test(&config.student_id, &subject, &test)
     })?;
     let questions = &page.questions;
-    print_header(term, page.info.as_ref(), &subject, &test, questions.len())?;
+    print_header(
+        term,
+        (page.info.as_ref(), summary),
+        &subject,
+        &test,
+        questions,
+    )?;
     let draft = match resumed {
         Some(d) => Some(d),
         None => draft_to_continue(term, &drafts, config, &subject, &test, questions.len())?,
@@ -176,12 +186,17 @@ pub(super) fn take<R: BufRead, W: Write>(
     if draft.is_some() {
         keeper.saved = Some(drafts.path(&config.student_id, &subject, &test));
     }
-    answer(term, &mut keeper, &mut answers, start, submitted, &resend)?;
-    let request = UploadRequest {
+    let attempt = Attempt {
+        submitted,
+        summary,
+        resend: &resend,
+    };
+    answer(term, &mut keeper, &mut answers, start, &attempt)?;
+    let request = Upload {
         subject_name: subject,
         test_id: test,
         student_id: config.student_id.clone(),
-        test_result: flow::given_answers(questions, &answers),
+        test_result: choice::given_answers(questions, &answers),
     };
     // Kept before sending: a failure below loses nothing.
     keeper.save(&answers, questions.len());
@@ -228,10 +243,10 @@ fn choose<R: BufRead, W: Write>(
     unsent: &[Draft],
     subject: Option<SubjectName>,
     test: Option<TestId>,
-) -> Result<Option<Choice>, AppError> {
+) -> Result<Option<Chosen>, AppError> {
     let subject = match (subject, test) {
         (Some(subject), Some(test)) => {
-            return Ok(Some(Choice {
+            return Ok(Some(Chosen {
                 subject,
                 test,
                 resumed: None,
@@ -245,7 +260,7 @@ fn choose<R: BufRead, W: Write>(
         .filter(|d| subject.as_ref().is_none_or(|s| &d.subject_name == s))
         .collect();
     if let Some(d) = offer_drafts(term, &offered)? {
-        return Ok(Some(Choice {
+        return Ok(Some(Chosen {
             subject: d.subject_name.clone(),
             test: d.test_id.clone(),
             resumed: Some(d.clone()),
@@ -262,7 +277,7 @@ fn choose<R: BufRead, W: Write>(
             .any(|d| &d.subject_name == s && &d.test_id == t)
     };
     Ok(
-        flow::choose_test(term, &shown, now, &drafted)?.map(|chosen| Choice {
+        flow::choose_test(term, &shown, now, &drafted)?.map(|chosen| Chosen {
             subject: chosen.subject,
             test: chosen.test.test_id,
             resumed: None,
@@ -303,7 +318,7 @@ fn starting_answers<R: BufRead, W: Write>(
     page: &TestPage,
     draft: Option<&Draft>,
     submitted: bool,
-) -> Result<(Vec<Option<AnswerId>>, usize), AppError> {
+) -> Result<(Vec<Option<Choice>>, usize), AppError> {
     let questions = &page.questions;
     let from_submission = page
         .submission
@@ -326,7 +341,11 @@ fn starting_answers<R: BufRead, W: Write>(
         )?;
     } else if start < questions.len() {
         let style = term.style;
-        let tip = "Type the letter of your answer. Enter skips a question, < goes back, ? helps.";
+        let tip = if questions.iter().any(|q| q.multiple) {
+            "Type the letter of your answer; where several answers may be right, a letter adds or removes it and Enter confirms. Enter skips a question, < goes back, ? helps."
+        } else {
+            "Type the letter of your answer. Enter skips a question, < goes back, ? helps."
+        };
         for line in wrap(tip, term.width, "", "") {
             term.say(&style.dim(&line))?;
         }
@@ -334,16 +353,49 @@ fn starting_answers<R: BufRead, W: Write>(
     Ok((answers, start))
 }
 
+/// What the answering needs to know about the attempt besides the answers.
+struct Attempt<'a> {
+    submitted: bool,
+    /// The test in the listing: the student's own due and late window.
+    summary: Option<&'a TestSummary>,
+    resend: &'a str,
+}
+
+/// The student's deadline, and the warning that sending now is late, just before
+/// the review (where the student decides to send).
+fn before_review<R: BufRead, W: Write>(
+    term: &mut Term<R, W>,
+    summary: Option<&TestSummary>,
+) -> std::io::Result<()> {
+    let Some(s) = summary else {
+        return Ok(());
+    };
+    let (now, zone) = (Utc::now(), term.zone);
+    term.say("")?;
+    term.say_wrapped(
+        "Due ",
+        "    ",
+        &deadline(s.due_at, s.late.as_ref(), now, &zone),
+    )?;
+    if let Some(warning) = late_warning(s.due_at, s.late.as_ref(), now) {
+        let style = term.style;
+        for line in wrap(&warning, term.width, "", "") {
+            term.say(&style.yellow(&line))?;
+        }
+    }
+    Ok(())
+}
+
 /// Asks every question from `start`, then the review; the draft is saved after each
 /// change. Quitting keeps the answers given and ends with [`AppError::Quit`].
 fn answer<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     keeper: &mut Keeper,
-    answers: &mut [Option<AnswerId>],
+    answers: &mut [Option<Choice>],
     start: usize,
-    submitted: bool,
-    resend: &str,
+    attempt: &Attempt,
 ) -> Result<(), AppError> {
+    let (submitted, resend) = (attempt.submitted, attempt.resend);
     let questions = keeper.questions;
     interrupt::set(Phase::Answering {
         draft: keeper.saved.clone(),
@@ -356,14 +408,15 @@ fn answer<R: BufRead, W: Write>(
         InputError::Io(e) => AppError::Io(e),
     };
     let answered = {
-        let mut on_change = |a: &[Option<AnswerId>], at: usize| {
+        let mut on_change = |a: &[Option<Choice>], at: usize| {
             keeper.save(a, at);
         };
         flow::answer_all(term, questions, answers, start, &mut on_change)
     };
     answered.map_err(|e| ended(keeper, e))?;
+    before_review(term, attempt.summary)?;
     let decision = {
-        let mut on_change = |a: &[Option<AnswerId>], at: usize| {
+        let mut on_change = |a: &[Option<Choice>], at: usize| {
             keeper.save(a, at);
         };
         flow::review(term, questions, answers, submitted, &mut on_change)
@@ -395,7 +448,7 @@ fn send<R: BufRead, W: Write>(
     ctx: &Context,
     api: &ApiClient,
     keeper: &Keeper,
-    request: &UploadRequest,
+    request: &Upload,
     resend: &str,
 ) -> Result<(), AppError> {
     let resend = resend.to_string();

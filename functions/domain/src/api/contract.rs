@@ -26,8 +26,35 @@ pub struct ListTestsRequest {
 pub struct TestSummary {
     pub test_id: TestId,
     pub title: String,
+    /// The student's own due (extensions and extra time applied).
     pub due_at: DateTime<chrono::FixedOffset>,
     pub submitted: bool,
+    /// The late window after the due, if the test has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateWindow>,
+    /// The test's total points, when the API knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
+}
+
+/// Uploads are still accepted after the due until `until`, at a penalty
+/// (`"10%/day"`) that never takes the score below `floor` (`"50%"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateWindow {
+    pub until: DateTime<chrono::FixedOffset>,
+    pub penalty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
+}
+
+/// Who a listing is for, as the roster names them (`name` when the roster has one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentRef {
+    pub student_id: StudentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One subject of a listing: `testIds` are the tests still to take, `tests` every
@@ -72,6 +99,9 @@ pub struct Envelope<T> {
     /// On `GET /api/v1/test`: the caller's stored answers and their receipt, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission: Option<Submission>,
+    /// On `POST /api/v1/tests`: the student the listing is for, with their name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentRef>,
     /// On errors: a stable name of the error (`test_closed`, `invalid_key`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -16,8 +16,8 @@ use crate::ports::{Clock, Created, ObjectStore};
 use crate::{keys, store_json};
 use chrono_tz::Tz;
 use contract::{
-    with_offset, Envelope, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH, MAX_BODY_BYTES,
-    TEST_PATH, UPLOAD_OK,
+    with_offset, Envelope, StudentRef, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH,
+    MAX_BODY_BYTES, TEST_PATH, UPLOAD_OK,
 };
 pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
@@ -251,11 +251,10 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         subject: &SubjectName,
         test: &TestId,
     ) -> Result<TestMeta, ApiError> {
-        let meta = catalog.find(subject, test).cloned().ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no published test {test} in subject {subject}"
-            ))
-        })?;
+        let meta = catalog
+            .find(subject, test)
+            .cloned()
+            .ok_or_else(|| self.not_published(catalog, student, subject, test))?;
         if !student.takes(subject) {
             return Err(ApiError::Forbidden(
                 Denied::NotEnrolled,
@@ -266,6 +265,39 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             return Err(self.closed(subject, test, &meta));
         }
         Ok(meta)
+    }
+
+    /// Names what the student can take instead: the open tests of the subject, or
+    /// the subjects with an open test (never subjects with nothing open).
+    fn not_published(
+        &self,
+        catalog: &Catalog,
+        student: &Student,
+        subject: &SubjectName,
+        test: &TestId,
+    ) -> ApiError {
+        let now = self.clock.now();
+        let open: Vec<&TestMeta> = catalog
+            .tests
+            .iter()
+            .filter(|t| t.is_open(now) && student.takes(&t.subject))
+            .collect();
+        let in_subject: Vec<&str> = open
+            .iter()
+            .filter(|t| &t.subject == subject)
+            .map(|t| t.test_id.as_str())
+            .collect();
+        let mut subjects: Vec<&str> = open.iter().map(|t| t.subject.as_str()).collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let instead = match (in_subject.as_slice(), subjects.as_slice()) {
+            ([], []) => "no test is open for you right now".to_owned(),
+            ([], open) => format!("your subjects with open tests are: {}", open.join(", ")),
+            (tests, _) => format!("the open tests of {subject} are: {}", tests.join(", ")),
+        };
+        ApiError::NotFound(format!(
+            "there is no published test {test} in subject {subject}; {instead}"
+        ))
     }
 
     fn closed(&self, subject: &SubjectName, test: &TestId, meta: &TestMeta) -> ApiError {
@@ -343,6 +375,8 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                     title: meta.title.clone(),
                     due_at: with_offset(meta.due_at, self.config.time_zone),
                     submitted,
+                    late: None,
+                    points: None,
                 });
         }
         let listing: Vec<SubjectTests> = by_subject
@@ -367,6 +401,10 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             test: None,
             receipt: None,
             submission: None,
+            student: Some(StudentRef {
+                student_id: student.student_id.clone(),
+                name: student.name.clone(),
+            }),
             reason: None,
         })
     }
@@ -421,6 +459,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             test: Some(info),
             receipt: None,
             submission,
+            student: None,
             reason: None,
         })
     }
@@ -497,6 +536,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             test: None,
             receipt,
             submission: None,
+            student: None,
             reason: None,
         })?;
         if unanswered > 0 {
@@ -607,3 +647,6 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
         allow,
     }
 }
+
+#[cfg(test)]
+mod tests;

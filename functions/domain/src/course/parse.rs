@@ -371,6 +371,8 @@ fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Opt
                 question_id,
                 question: question.to_owned(),
                 answers: options,
+                points: None,
+                multiple: false,
             });
         }
     }

@@ -3,7 +3,8 @@
 
 use super::grading::Score;
 use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
-use super::stats::TestStats;
+use super::stats::{QuestionRate, TestStats};
+use super::table::{self, Align};
 use crate::deadline::display_in;
 use crate::model::{Student, TestMeta};
 use chrono::{DateTime, Utc};
@@ -211,6 +212,8 @@ pub fn student_email(
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradeRow<'a> {
     pub student_id: &'a crate::ids::StudentId,
+    /// The roster's name for the student, if it has one.
+    pub name: Option<&'a str>,
     pub points: u32,
     pub total: u32,
     pub percentage: f64,
@@ -229,6 +232,8 @@ pub struct ReportTest<'a> {
     /// Enrolled students without a submission.
     pub missing: Vec<&'a Student>,
     pub stats: TestStats,
+    /// Percent correct per question, in the test's order (students who submitted).
+    pub questions: Vec<QuestionRate>,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
 }
@@ -294,6 +299,8 @@ fn write_csv(
         "percentage",
         "grade",
         "max_grade",
+        // Last, so scripts reading the columns by position keep working.
+        "name",
     ])
     .map_err(err)?;
     for t in &report.tests {
@@ -308,6 +315,7 @@ fn write_csv(
                 format!("{:.1}", s.percentage),
                 s.grade.to_string(),
                 s.max_grade.to_string(),
+                s.name.unwrap_or_default().to_owned(),
             ])
             .map_err(err)?;
         }
@@ -384,6 +392,7 @@ fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
     );
     for t in &report.tests {
         test_statistics(text, html, t, tz);
+        question_rates(text, html, t);
     }
     if !report.tests.is_empty() {
         grades_table(text, html, report);
@@ -534,35 +543,105 @@ fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, t
     }
 }
 
-/// The grades of every test in the report.
+/// The grades of every test in the report; the Name column only when the roster
+/// names someone.
 fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    let _ = text.write_str("\nGrades (subject, test, student, points, grade)\n");
-    let _ = write!(
-        html,
-        "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr><th align=\"left\">Subject</th>\
-         <th align=\"left\">Test</th><th align=\"left\">Student</th><th align=\"left\">Points</th>\
-         <th align=\"left\">Grade</th></tr>\n"
-    );
-    for (t, s) in report
+    let rows: Vec<(&ReportTest<'_>, &GradeRow<'_>)> = report
         .tests
         .iter()
         .flat_map(|t| t.scores.iter().map(move |s| (t, s)))
-    {
-        let (subject, test_id) = (&t.meta.subject, &t.meta.test_id);
-        let _ = writeln!(
-            text,
-            "  {}  {}  {}  {}/{}  {}/{}",
-            subject, test_id, s.student_id, s.points, s.total, s.grade, s.max_grade
-        );
+        .collect();
+    let named = rows.iter().any(|(_, s)| s.name.is_some());
+    let mut columns = vec![
+        ("Subject", Align::Left),
+        ("Test", Align::Left),
+        ("Student", Align::Left),
+    ];
+    if named {
+        columns.push(("Name", Align::Left));
+    }
+    columns.extend([("Points", Align::Right), ("Grade", Align::Right)]);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(t, s)| {
+            let mut row = vec![
+                t.meta.subject.to_string(),
+                t.meta.test_id.to_string(),
+                s.student_id.to_string(),
+            ];
+            if named {
+                row.push(s.name.unwrap_or_default().to_owned());
+            }
+            row.push(format!("{}/{}", s.points, s.total));
+            row.push(format!("{}/{}", s.grade, s.max_grade));
+            row
+        })
+        .collect();
+    let _ = writeln!(text, "\nGrades");
+    let _ = text.write_str(&table::render("  ", &columns, &cells));
+    let _ = write!(
+        html,
+        "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr>"
+    );
+    for (name, align) in &columns {
+        let side = if *align == Align::Right {
+            "right"
+        } else {
+            "left"
+        };
+        let _ = write!(html, "<th align=\"{side}\">{name}</th>");
+    }
+    let _ = html.write_str("</tr>\n");
+    for row in &cells {
+        let _ = html.write_str("<tr>");
+        for (cell, (_, align)) in row.iter().zip(&columns) {
+            let side = if *align == Align::Right {
+                " align=\"right\""
+            } else {
+                ""
+            };
+            let _ = write!(html, "<td{side}>{}</td>", escape(cell));
+        }
+        let _ = html.write_str("</tr>\n");
+    }
+    let _ = html.write_str("</table>\n");
+}
+
+/// Per question of a test, the percent of its points the students earned.
+fn question_rates(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest) {
+    if t.questions.is_empty() {
+        return;
+    }
+    let cells: Vec<Vec<String>> = t
+        .questions
+        .iter()
+        .map(|q| {
+            vec![
+                q.question_id.to_string(),
+                format!("{:.1}%", q.percent()),
+                q.students.to_string(),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("Question", Align::Left),
+        ("Correct", Align::Right),
+        ("Answered by", Align::Right),
+    ];
+    let _ = writeln!(text, "Percent correct per question:");
+    let _ = text.write_str(&table::render("  ", &columns, &cells));
+    let _ = write!(
+        html,
+        "<p>Percent correct per question</p>\n{TABLE}<tr><th align=\"left\">Question</th>\
+         <th align=\"right\">Correct</th><th align=\"right\">Answered by</th></tr>\n"
+    );
+    for row in &cells {
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
-            escape(subject.as_str()),
-            escape(test_id.as_str()),
-            escape(s.student_id.as_str()),
-            s.points,
-            s.total,
-            s.grade
+            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
+            escape(&row[0]),
+            escape(&row[1]),
+            escape(&row[2])
         );
     }
     let _ = html.write_str("</table>\n");
@@ -581,29 +660,49 @@ fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         "<h2 style=\"font-size:16px;\">Missing submissions ({})</h2>",
         missing.len()
     );
-    if !missing.is_empty() {
-        let _ = writeln!(
-            html,
-            "{TABLE}<tr><th align=\"left\">Subject</th><th align=\"left\">Test</th>\
-             <th align=\"left\">Student</th><th align=\"left\">Email</th></tr>"
-        );
-        for (t, m) in &missing {
-            let _ = writeln!(
-                text,
-                "  {}  {}  {}  {}",
-                t.meta.subject, t.meta.test_id, m.student_id, m.email
-            );
-            let _ = writeln!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(t.meta.subject.as_str()),
-                escape(t.meta.test_id.as_str()),
-                escape(m.student_id.as_str()),
-                escape(&m.email)
-            );
-        }
-        let _ = html.write_str("</table>\n");
+    if missing.is_empty() {
+        return;
     }
+    let named = missing.iter().any(|(_, m)| m.name.is_some());
+    let mut columns = vec![
+        ("Subject", Align::Left),
+        ("Test", Align::Left),
+        ("Student", Align::Left),
+    ];
+    if named {
+        columns.push(("Name", Align::Left));
+    }
+    columns.push(("Email", Align::Left));
+    let cells: Vec<Vec<String>> = missing
+        .iter()
+        .map(|(t, m)| {
+            let mut row = vec![
+                t.meta.subject.to_string(),
+                t.meta.test_id.to_string(),
+                m.student_id.to_string(),
+            ];
+            if named {
+                row.push(m.name.clone().unwrap_or_default());
+            }
+            row.push(m.email.clone());
+            row
+        })
+        .collect();
+    let _ = text.write_str(&table::render("  ", &columns, &cells));
+    let _ = html.write_str(TABLE);
+    let _ = html.write_str("<tr>");
+    for (name, _) in &columns {
+        let _ = write!(html, "<th align=\"left\">{name}</th>");
+    }
+    let _ = html.write_str("</tr>\n");
+    for row in &cells {
+        let _ = html.write_str("<tr>");
+        for cell in row {
+            let _ = write!(html, "<td>{}</td>", escape(cell));
+        }
+        let _ = html.write_str("</tr>\n");
+    }
+    let _ = html.write_str("</table>\n");
 }
 
 fn retried_list(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
@@ -633,8 +732,18 @@ fn failed_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
              <tr><th align=\"left\">To</th><th align=\"left\">Subject</th><th align=\"left\">Error</th></tr>\n",
             report.failed.len()
         );
+        let cells: Vec<Vec<String>> = report
+            .failed
+            .iter()
+            .map(|f| vec![f.to.clone(), f.subject.clone(), f.error.clone()])
+            .collect();
+        let columns = [
+            ("To", Align::Left),
+            ("Subject", Align::Left),
+            ("Error", Align::Left),
+        ];
+        let _ = text.write_str(&table::render("  ", &columns, &cells));
         for f in &report.failed {
-            let _ = writeln!(text, "  {}  {}  {}", f.to, f.subject, f.error);
             let _ = writeln!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",

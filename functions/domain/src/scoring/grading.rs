@@ -173,6 +173,8 @@ mod tests {
                     answer_body: format!("option {o}"),
                 })
                 .collect(),
+            points: None,
+            multiple: false,
         }
     }
 

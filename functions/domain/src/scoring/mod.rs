@@ -22,9 +22,12 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod state;
 pub mod stats;
+pub mod table;
 
 pub use run::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
 pub use scheduler::run_scheduler;
 
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;

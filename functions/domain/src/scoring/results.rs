@@ -159,6 +159,8 @@ mod tests {
                     answer_body: format!("{id} option {o}"),
                 })
                 .collect(),
+            points: None,
+            multiple: false,
         }
     }
 

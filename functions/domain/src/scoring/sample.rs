@@ -122,6 +122,8 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                         answer_body: format!("Option {a} & more"),
                     })
                     .collect(),
+                points: None,
+                multiple: false,
             })
             .collect();
         let key: Vec<KeyEntry> = (0..spec.questions)

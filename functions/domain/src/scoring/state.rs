@@ -217,10 +217,12 @@ impl PassState {
             .enrolled
             .iter()
             .filter_map(|e| {
-                let id = &students[e.student].student_id;
+                let student = &students[e.student];
+                let id = &student.student_id;
                 let s = t.results.scores.get(id)?;
                 Some(GradeRow {
                     student_id: id,
+                    name: student.name.as_deref(),
                     points: s.points,
                     total: s.total,
                     percentage: s.percentage,
@@ -236,8 +238,12 @@ impl PassState {
             .filter(|e| !e.submitted)
             .map(|e| &students[e.student])
             .collect();
+        let questions = t
+            .results
+            .question_rates(scores.iter().map(|s| s.student_id));
         ReportTest {
             meta: t.meta.clone(),
+            questions,
             rescored: t.rescore.is_some(),
             stats: TestStats::of(&grades, t.enrolled.len(), max_grade),
             scores,

@@ -165,7 +165,8 @@ async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trai
     let text = report.part("text/plain").unwrap().text();
     assert!(text.contains("Missing submissions: 2"), "{text}");
     assert!(
-        text.contains("operating-systems  test01  student0005  student0005@example.com"),
+        // The roster's name next to the id.
+        text.contains("operating-systems  test01  student0005  Student 5  student0005@example.com"),
         "{text}"
     );
     assert!(text.contains("Submitted 4/5"), "{text}");
@@ -572,6 +573,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         max_grade: 5,
         tests: vec![ReportTest {
             meta,
+            questions: vec![],
             rescored: false,
             scores: vec![],
             missing: vec![],
@@ -614,7 +616,7 @@ fn csv_quotes_fields_that_need_it() {
     let csv = email::grades_csv(&report, |_| "x".into()).unwrap();
     assert_eq!(
         String::from_utf8(csv).unwrap(),
-        "subject,test,student,email,points,total,percentage,grade,max_grade\n"
+        "subject,test,student,email,points,total,percentage,grade,max_grade,name\n"
     );
 }
 
