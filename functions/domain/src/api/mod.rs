@@ -648,5 +648,3 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
     }
 }
 
-#[cfg(test)]
-mod tests;

@@ -1,5 +1,6 @@
 //! The domain's integration tests, in one binary (one link instead of three).
 
+mod api_listing;
 mod properties;
 mod scorer_faults;
 mod upload_faults;

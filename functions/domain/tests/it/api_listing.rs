@@ -1,11 +1,12 @@
 //! The listing's roster name and what a test that is not published is answered with.
 
-use super::{Api, ApiConfig, ApiRequest};
-use crate::layout;
-use crate::model::Roster;
-use crate::ports::FixedClock;
-use crate::store_json;
-use crate::testing::{seed_fixture, Fixture, MemoryStore};
+use ework_domain::api::{Api, ApiConfig, ApiRequest};
+use ework_domain::layout;
+use ework_domain::model::Roster;
+use ework_domain::ports::FixedClock;
+use ework_domain::store_json;
+use ework_domain::testing::MemoryStore;
+use ework_testkit::fixture::{seed_fixture, Fixture};
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
