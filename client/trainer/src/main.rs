@@ -4,6 +4,7 @@
 mod config;
 mod data_dir;
 mod eml;
+mod import;
 mod keys;
 mod local;
 mod out;
@@ -48,6 +49,12 @@ enum Command {
     Student(student::Command),
     /// Grade closed tests and send the emails now.
     Score(score::Args),
+    /// Make a test of the course from a question bank (GIFT, Aiken).
+    #[command(subcommand)]
+    Import(import::Import),
+    /// Write a test of the course as a question bank (GIFT).
+    #[command(subcommand)]
+    Export(import::Export),
 }
 
 #[tokio::main]
@@ -61,6 +68,8 @@ async fn main() -> ExitCode {
         Command::Config(args) => config::run(args).await,
         Command::Student(cmd) => student::run(cmd).await,
         Command::Score(args) => score::run(args).await,
+        Command::Import(cmd) => import::run_import(cmd).await,
+        Command::Export(cmd) => import::run_export(cmd).await,
     };
     match result {
         Ok(code) => code,
