@@ -424,10 +424,12 @@ fn print_summary(
     outln!("Closed tests: {}", s.closed_tests)?;
     outln!("Results {would}written: {}", s.scored.len())?;
     for r in &s.scored {
-        let again = if r.revision > 0 {
-            format!(" (rescored, revision {})", r.revision)
-        } else {
-            String::new()
+        let again = match (r.revision, r.previous_grade) {
+            (0, _) => String::new(),
+            (rev, Some(was)) if was != r.grade => {
+                format!(" (rescored, revision {rev}; grade {was} -> {})", r.grade)
+            }
+            (rev, _) => format!(" (rescored, revision {rev})"),
         };
         outln!(
             "  {}/{}  {}  {}/{} points  grade {}{again}",

@@ -7,6 +7,7 @@
 //! lease. Results are held compactly while a pass runs ([`held`]).
 
 pub mod budget;
+pub mod correction;
 pub mod email;
 pub mod execute;
 pub mod grading;
@@ -26,5 +27,7 @@ pub mod stats;
 pub use run::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
 pub use scheduler::run_scheduler;
 
+#[cfg(test)]
+mod rescore_tests;
 #[cfg(test)]
 mod tests;
