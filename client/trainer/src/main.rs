@@ -8,6 +8,7 @@ mod import;
 mod keys;
 mod local;
 mod out;
+mod rescore;
 mod sample;
 mod score;
 mod student;
