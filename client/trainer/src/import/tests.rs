@@ -494,3 +494,20 @@ fn bad_subject_or_test_ids_are_refused_before_anything_is_read() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
+
+#[test]
+fn the_worked_example_of_the_trainer_guide_gives_the_key_it_shows() {
+    let text = "// Week 3. Comments, $CATEGORY lines and ::titles:: are read and dropped.\n$CATEGORY: $course$/Networks\n\n::ipv4:: How many bits long is an IPv4 address? {\n  =32\n  ~64\n  ~128\n}\n\nWhich of these are private address ranges? {=10.0.0.0/8 ~8.8.8.0/24 =192.168.0.0/16}\n\nPick the secure protocols. {~%50%SSH ~%50%HTTPS ~%-50%Telnet ~FTP}\n\nIs 1 \\= 1 \\{always\\}? {=yes ~no}\n";
+    let (bank, _) = gift::parse(text).expect("parses");
+    let (questions, key) = course::to_json(&bank);
+    assert_eq!(
+        key,
+        json!([
+            {"questionId": "1", "answer": "a"},
+            {"questionId": "2", "answer": ["a", "c"]},
+            {"questionId": "3", "answer": ["a", "b"], "weights": {"a": 0.5, "b": 0.5, "c": -0.5}},
+            {"questionId": "4", "answer": "a"}
+        ])
+    );
+    assert_eq!(questions[3]["question"], "Is 1 = 1 {always}?");
+}
