@@ -108,6 +108,12 @@ pub async fn run_import(cmd: Import) -> anyhow::Result<ExitCode> {
         }
     };
     let tz = crate::target::Opened::default_time_zone(args.time_zone.as_deref())?;
+    let kept = args.force
+        && test_folder(&args.test)
+            .is_ok_and(|rel| args.into.join(rel).join(TEST_SETTINGS).exists());
+    if kept && (args.title.is_some() || args.due.is_some()) {
+        eprintln!("warning: --force keeps the test's existing {TEST_SETTINGS}; --title and --due are not applied (edit it instead)");
+    }
     let settings = Settings {
         title: args.title.clone(),
         due: args.due.clone(),
@@ -265,8 +271,23 @@ pub fn export_gift(dir: &Path, ids: &TestArgs) -> anyhow::Result<String> {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))
     };
-    let (bank, names) = course::from_json(&read(layout::QUESTIONS)?, &read(layout::ANSWER_KEY)?)
+    let questions = read(layout::QUESTIONS)?;
+    let (bank, names) = course::from_json(&questions, &read(layout::ANSWER_KEY)?)
         .with_context(|| format!("reading the test in {}", folder.display()))?;
+    for (field, why) in [
+        ("points", "points per question"),
+        ("pool", "question pools"),
+    ] {
+        let n = questions
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|q| q.get(field).is_some())
+            .count();
+        if n > 0 {
+            eprintln!("warning: GIFT has no {why}: \"{field}\" of {n} question(s) is not exported");
+        }
+    }
     let title = folder
         .join(TEST_SETTINGS)
         .exists()
