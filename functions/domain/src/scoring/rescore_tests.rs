@@ -368,6 +368,42 @@ async fn at_every_kill_point_each_correction_is_sent_once_and_the_report_lists_a
     }
 }
 
+#[tokio::test]
+async fn at_every_kill_point_an_appeal_is_answered_once_and_nobody_else_hears() {
+    // Two appeals, so two corrections and the report: killed at each of the sends.
+    for limit in 0..3 {
+        let store = seeded().await;
+        let mailer = MemoryMailer::default();
+        pass(&store, &mailer, after_deadline()).await;
+        correct_the_key(&store).await;
+        ask(&store, Some("student0002")).await;
+        ask(&store, Some("student0004")).await;
+        let first = killed_at(&store, limit).await;
+        let rerun = MemoryMailer::default();
+        pass(&store, &rerun, after_deadline()).await;
+        let mut students: Vec<String> = first
+            .iter()
+            .chain(&subjects(&rerun))
+            .map(|(to, _)| to.clone())
+            .filter(|to| to != "trainer@example.com")
+            .collect();
+        students.sort();
+        assert_eq!(
+            students,
+            vec![to("student0002"), to("student0004")],
+            "killed at send {limit}"
+        );
+        assert_eq!(report_changes(&rerun, 0).len(), 3, "killed at send {limit}");
+        let results = stored(&store).await;
+        let revisions: Vec<u32> = (0..4)
+            .map(|i| results.scores[&sample::student_of(i)].revision)
+            .collect();
+        assert_eq!(revisions, vec![0, 1, 0, 1], "killed at send {limit}");
+        let again = pass(&store, &rerun, after_deadline()).await;
+        assert!(again.sent.is_empty() && again.report.is_none());
+    }
+}
+
 /// Runs a pass that dies when it hands over email number `limit + 1` (one email a
 /// journal wave); returns what it sent. Its clock runs an hour behind, so its lease
 /// has expired for the next pass on the real clock.
