@@ -53,7 +53,8 @@ pub fn parse(text: &str) -> Result<Bank, SourceErrors> {
                 }),
                 _ => errors.push(err(
                     line,
-                    column + "ANSWER:".len(),
+                    // At the letter (or where it should be).
+                    column + trimmed.len() - trimmed["ANSWER:".len()..].trim_start().len(),
                     format!(
                         "the answer must be one of the option letters A..{}",
                         char::from(b'A' + q.options.len() as u8 - 1)

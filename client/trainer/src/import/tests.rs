@@ -204,7 +204,12 @@ fn aiken_errors_name_their_line() {
         (
             "answer not an option",
             "Q?\nA. x\nB. y\nANSWER: C",
-            vec![(4, 8, "A..B")],
+            vec![(4, 9, "A..B")],
+        ),
+        (
+            "answer letter missing",
+            "Q?\nA. x\nB. y\n  ANSWER:",
+            vec![(4, 10, "A..B")],
         ),
         (
             "letters out of order",
