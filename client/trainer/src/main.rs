@@ -4,9 +4,11 @@
 mod config;
 mod data_dir;
 mod eml;
+mod import;
 mod keys;
 mod local;
 mod out;
+mod rescore;
 mod sample;
 mod score;
 mod student;
@@ -48,6 +50,12 @@ enum Command {
     Student(student::Command),
     /// Grade closed tests and send the emails now.
     Score(score::Args),
+    /// Make a test of the course from a question bank (GIFT, Aiken).
+    #[command(subcommand)]
+    Import(import::Import),
+    /// Write a test of the course as a question bank (GIFT).
+    #[command(subcommand)]
+    Export(import::Export),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +82,8 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Config(args) => config::run(args).await,
         Command::Student(cmd) => student::run(cmd).await,
         Command::Score(args) => score::run(args).await,
+        Command::Import(cmd) => import::run_import(cmd).await,
+        Command::Export(cmd) => import::run_export(cmd).await,
     };
     match result {
         Ok(code) => code,

@@ -40,10 +40,18 @@ pub struct Args {
         value_name = "RFC3339",
         num_args = 0..=1,
         default_missing_value = "now",
-        required = true,
+        required_unless_present = "rescore",
         value_parser = parse_now
     )]
-    now: DateTime<Utc>,
+    now: Option<DateTime<Utc>>,
+    /// Grade this closed test again (after correcting its key, or an accepted appeal)
+    /// and email every student whose result changes, saying what changed; then score
+    /// as --now does. With --student, only that student.
+    #[arg(long, num_args = 2, value_names = ["SUBJECT", "TEST"])]
+    rescore: Option<Vec<String>>,
+    /// With --rescore: grade only this student again.
+    #[arg(long, requires = "rescore", value_name = "ID")]
+    student: Option<String>,
     /// Allow a --now later than the real clock. Risky: tests whose due date has passed
     /// at that instant are graded although the API still accepts answers to them until
     /// their due date on the real clock; answers accepted after this pass are not graded
@@ -217,8 +225,15 @@ async fn choose_send_rate(
     }
 }
 
+impl Args {
+    /// The instant to score as of: --now, else (with --rescore alone) the real clock.
+    fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+}
+
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let now = args.now;
+    let now = args.now();
     if args.max_grade == 0 {
         bail!("--max-grade must be at least 1");
     }
@@ -226,6 +241,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(refused);
     }
     let opened = args.target.open().await?;
+    if let Some(ids) = &args.rescore {
+        crate::rescore::ask(
+            opened.store.as_ref(),
+            ids,
+            args.student.as_deref(),
+            now,
+            args.dry_run,
+        )
+        .await?;
+    }
     let tz = opened.time_zone_adopting(
         args.time_zone.as_deref(),
         Adopt::unless_dry_run(args.dry_run),
@@ -266,7 +291,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// A --now later than the real clock: refused (the usage exit status) unless
 /// --force, which only warns.
 fn refuse_ahead_of_the_clock(args: &Args) -> Option<ExitCode> {
-    let (now, real_now) = (args.now, Utc::now());
+    let (now, real_now) = (args.now(), Utc::now());
     if !grades_ahead_of_the_clock(now, real_now, args.dry_run) {
         return None;
     }
@@ -424,10 +449,12 @@ fn print_summary(
     outln!("Closed tests: {}", s.closed_tests)?;
     outln!("Results {would}written: {}", s.scored.len())?;
     for r in &s.scored {
-        let again = if r.revision > 0 {
-            format!(" (rescored, revision {})", r.revision)
-        } else {
-            String::new()
+        let again = match (r.revision, r.previous_grade) {
+            (0, _) => String::new(),
+            (rev, Some(was)) if was != r.grade => {
+                format!(" (rescored, revision {rev}; grade {was} -> {})", r.grade)
+            }
+            (rev, _) => format!(" (rescored, revision {rev})"),
         };
         outln!(
             "  {}/{}  {}  {}/{} points  grade {}{again}",

@@ -336,3 +336,83 @@ async fn force_scores_ahead_of_the_real_clock_and_warns_what_it_risks() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Closed tests: 2"));
     assert_eq!(emls(&dir.path().join("outbox")).len(), 5);
 }
+
+#[tokio::test]
+async fn rescore_of_one_student_emails_only_them_saying_what_changed() {
+    let dir = seeded_data_dir().await;
+    let data = dir.path().to_str().unwrap();
+    assert!(trainer(&["score", "--local", data, "--now", AFTER_GRACE])
+        .status
+        .success());
+    // The trainer corrects question 1 of operating-systems/test01 from a to b.
+    {
+        let store = LocalStore::open(dir.path()).unwrap();
+        let (s, t) = (sample::subject_of(0), sample::test_of(0));
+        let key_at = ework_domain::layout::answer_key(&s, &t);
+        let mut key: Vec<ework_domain::model::KeyEntry> =
+            ework_domain::store_json::read(&store, &key_at)
+                .await
+                .unwrap()
+                .unwrap();
+        key[0].answer = ework_domain::ids::AnswerId::parse("b").unwrap();
+        ework_domain::store_json::write(&store, &key_at, &key)
+            .await
+            .unwrap();
+    }
+    let before = emls(&dir.path().join("outbox")).len();
+    let nobody = trainer(&[
+        "score",
+        "--local",
+        data,
+        "--rescore",
+        "operating-systems",
+        "test01",
+        "--student",
+        "student0099",
+    ]);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("has no result"));
+    let alone = trainer(&["score", "--local", data, "--student", "student0002"]);
+    assert_eq!(alone.status.code(), Some(2), "--student needs --rescore");
+
+    let out = trainer(&[
+        "score",
+        "--local",
+        data,
+        "--now",
+        AFTER_GRACE,
+        "--rescore",
+        "operating-systems",
+        "test01",
+        "--student",
+        "student0002",
+    ]);
+    assert!(out.status.success());
+    // Student 0002 gave a, b, a to the key a, b, c: 2/3 (grade 3 of 5); against
+    // b, b, c it is 1/3 (grade 2: 1.67 rounds up).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("student0002  1/3 points  grade 2 (rescored, revision 1; grade 3 -> 2)"),
+        "{stdout}"
+    );
+    let files = emls(&dir.path().join("outbox"));
+    assert_eq!(files.len(), before + 2, "one correction and the report");
+    let corrected: Vec<String> = files
+        .iter()
+        .map(|(_, raw)| inspect::parse(raw))
+        .filter(|m| {
+            m.header("subject")
+                .is_some_and(|s| s.contains("(corrected)"))
+        })
+        .map(|m| {
+            assert_eq!(m.header("to"), Some("student0002@example.com"));
+            m.part("text/plain").unwrap().text()
+        })
+        .collect();
+    assert_eq!(corrected.len(), 1);
+    assert!(
+        corrected[0].contains("Grade: 3 / 5 before, now 2 / 5"),
+        "{}",
+        corrected[0]
+    );
+}

@@ -148,9 +148,7 @@ pub fn student_email(
         let _ = write!(
             html,
             "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{corrected}</h2>\n\
-             <p>Score: <b>{} / {}</b> points ({:.1}%)<br>Grade: <b>{} / {}</b></p>\n{TABLE}\
-             <tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
-             <th align=\"left\">Correct answer</th><th align=\"left\">Result</th></tr>\n",
+             <p>Score: <b>{} / {}</b> points ({:.1}%)<br>Grade: <b>{} / {}</b></p>\n",
             escape(s.subject.as_str()),
             escape(s.test_id.as_str()),
             escape(&s.title),
@@ -159,6 +157,12 @@ pub fn student_email(
             s.percentage,
             s.grade,
             s.max_grade
+        );
+        super::correction::student_changes(s, &mut text, &mut html);
+        let _ = writeln!(
+            html,
+            "{TABLE}<tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
+             <th align=\"left\">Correct answer</th><th align=\"left\">Result</th></tr>"
         );
         for (i, q) in s.questions.iter().enumerate() {
             let given = answer_label(q.given.as_ref(), q.given_text.as_deref());
@@ -234,6 +238,9 @@ pub struct ReportTest<'a> {
     pub stats: TestStats,
     /// Percent correct per question, in the test's order (students who submitted).
     pub questions: Vec<QuestionRate>,
+    /// On a rescore: every student whose result it changed (see
+    /// [`super::correction::report_changes`]).
+    pub changes: Vec<super::correction::GradeChange<'a>>,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
 }
@@ -478,6 +485,10 @@ fn report_message_id(report: &Report) -> String {
             ":{}/{}/{}",
             t.meta.subject, t.meta.test_id, t.rescored
         );
+        // Two rescores of one test are two reports, not one message sent twice.
+        for c in &t.changes {
+            let _ = write!(identity, ":{}={}", c.student_id, c.grade);
+        }
     }
     for r in &report.retried {
         let _ = write!(identity, ":retried {r}");
@@ -533,6 +544,9 @@ fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, t
     );
     let _ = html.write_str("<p>Grade distribution</p>\n");
     let _ = html.write_str(&distribution_html(st));
+    if t.rescored {
+        super::correction::report_changes(text, html, &t.changes);
+    }
     for p in &t.problems {
         let _ = writeln!(text, "Problem: {p}");
         let _ = writeln!(

@@ -71,6 +71,84 @@ pub struct Score {
     pub revision: u32,
     pub scored_at: DateTime<Utc>,
     pub questions: Vec<QuestionResult>,
+    /// On a corrected result: what the student was told before, so the email can say
+    /// what changed. Kept with the result (not only in the pass) so a pass that stops
+    /// between writing it and emailing it still explains the correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<Previous>>,
+}
+
+/// The result a student was last told, as a corrected result remembers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Previous {
+    pub revision: u32,
+    pub points: u32,
+    pub total: u32,
+    pub percentage: f64,
+    pub grade: u32,
+    pub max_grade: u32,
+    /// Each question whose key differs between the two results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_changes: Vec<KeyChange>,
+    /// The rescore request that made the correction (its tag as read), so the
+    /// trainer's report of that request lists it, even after a pass that stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+}
+
+/// One question's key before and after a correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyChange {
+    pub question_id: QuestionId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<AnswerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<AnswerId>,
+    /// The texts, like [`QuestionResult`]'s: left out of stored results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_text: Option<String>,
+}
+
+impl Previous {
+    /// What `told` said, against the fresh result `fresh`: figures and the key of
+    /// every question whose key changed. `told` is the result the student was last
+    /// emailed; when that was itself a correction never emailed, pass the one before
+    /// (see [`Score::last_told`]).
+    pub fn between(told: &Score, fresh: &Score, request: Option<String>) -> Previous {
+        let old_keys: HashMap<&QuestionId, Option<&AnswerId>> = told
+            .questions
+            .iter()
+            .map(|q| (&q.question_id, q.correct.as_ref()))
+            .collect();
+        let key_changes = fresh
+            .questions
+            .iter()
+            .filter_map(|q| {
+                let old = old_keys.get(&q.question_id).copied().flatten();
+                (old != q.correct.as_ref()).then(|| KeyChange {
+                    question_id: q.question_id.clone(),
+                    old: old.cloned(),
+                    new: q.correct.clone(),
+                    old_text: None,
+                    new_text: None,
+                })
+            })
+            .collect();
+        Previous {
+            revision: told.revision,
+            points: told.points,
+            total: told.total,
+            percentage: told.percentage,
+            grade: told.grade,
+            max_grade: told.max_grade,
+            key_changes,
+            request,
+        }
+    }
 }
 
 impl Score {
@@ -81,6 +159,31 @@ impl Score {
             && self.grade == other.grade
             && self.max_grade == other.max_grade
             && self.questions == other.questions
+    }
+
+    /// The result as the student was last told it, when this one was never emailed:
+    /// its own `previous` figures with the keys as they were then. `None` when the
+    /// student was never told anything before it.
+    pub fn last_told(&self) -> Option<Score> {
+        let p = self.previous.as_ref()?;
+        let mut told = self.clone();
+        told.revision = p.revision;
+        told.points = p.points;
+        told.total = p.total;
+        told.percentage = p.percentage;
+        told.grade = p.grade;
+        told.max_grade = p.max_grade;
+        told.previous = None;
+        for q in &mut told.questions {
+            if let Some(c) = p
+                .key_changes
+                .iter()
+                .find(|c| c.question_id == q.question_id)
+            {
+                q.correct.clone_from(&c.old);
+            }
+        }
+        Some(told)
     }
 }
 
@@ -154,6 +257,7 @@ pub fn grade(
         revision: 0,
         scored_at,
         questions,
+        previous: None,
     }
 }
 

@@ -7,7 +7,7 @@
 //! Lossless: writing a held object back gives the JSON it was read from (or, for a
 //! result that does not fit the compact form, keeps that result whole).
 
-use super::grading::{QuestionResult, Score};
+use super::grading::{Previous, QuestionResult, Score};
 use super::results::{strip_texts, TestResults};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use chrono::{DateTime, Utc};
@@ -94,6 +94,17 @@ pub struct HeldScore {
     detail: Detail,
 }
 
+impl HeldScore {
+    /// What a corrected result remembers of the one before (such results are held
+    /// whole, see [`HeldResults::compact`]).
+    pub fn previous(&self) -> Option<&Previous> {
+        match &self.detail {
+            Detail::Whole(score) => score.previous.as_deref(),
+            Detail::Packed(_) => None,
+        }
+    }
+}
+
 /// A test's results object, held compactly (see [`TestResults`] for the fields).
 #[derive(Debug)]
 pub struct HeldResults {
@@ -164,8 +175,10 @@ impl HeldResults {
 
     /// Packs a result when every part of it has a slot and nothing is lost.
     fn compact(&mut self, score: Score) -> HeldScore {
+        // A corrected result keeps what it corrects: rare, so kept whole.
         let fits = score.subject == self.subject
             && score.test_id == self.test_id
+            && score.previous.is_none()
             && score.questions.iter().all(|q| {
                 q.question.is_empty() && q.given_text.is_none() && q.correct_text.is_none()
             });
@@ -221,6 +234,7 @@ impl HeldResults {
             revision: held.revision,
             scored_at: held.scored_at,
             questions: self.unpack(packed),
+            previous: None,
         }
     }
 
@@ -455,6 +469,7 @@ mod tests {
             revision,
             scored_at: DateTime::<Utc>::UNIX_EPOCH,
             questions,
+            previous: None,
         }
     }
 

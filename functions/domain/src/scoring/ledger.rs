@@ -1,11 +1,12 @@
 //! The scorer's bookkeeping under `_system/` besides results and journal (see
 //! [`super::results`]): rescore requests and the run lease.
 
-use crate::ids::{SubjectName, TestId};
+use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey, LEASE_PREFIX};
 use crate::ports::{Created, ObjectStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 pub use crate::layout::RESCORE_PREFIX;
 
@@ -30,6 +31,46 @@ pub fn rescore_requested(contents: &[u8]) -> bool {
         Ok(v) => v.get("state").and_then(|s| s.as_str()) != Some("done"),
         Err(_) => true,
     }
+}
+
+/// The students a rescore request names (`"students": ["student02"]`); `None` asks
+/// for the whole test, as does a list that cannot be read (grading more students
+/// than asked is harmless: an unchanged result is not emailed again).
+pub fn rescore_students(contents: &[u8]) -> Option<BTreeSet<StudentId>> {
+    let v: serde_json::Value = serde_json::from_slice(contents).ok()?;
+    let list = v.get("students")?.as_array()?;
+    let students: Option<BTreeSet<StudentId>> = list
+        .iter()
+        .map(|s| StudentId::parse(s.as_str()?).ok())
+        .collect();
+    students.filter(|s| !s.is_empty())
+}
+
+/// The body of a rescore request for `student` (the whole test when `None`), folded
+/// into the request already waiting in the marker, if any: a waiting request for
+/// the whole test stays one, and one for some students gains this one. So two
+/// appeals accepted before the next pass are both handled.
+pub fn rescore_request(
+    waiting: Option<&[u8]>,
+    subject: &SubjectName,
+    test: &TestId,
+    student: Option<&StudentId>,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
+    let waiting = waiting.filter(|w| rescore_requested(w));
+    let students: Option<BTreeSet<StudentId>> = match (waiting.map(rescore_students), student) {
+        (Some(None), _) | (_, None) => None,
+        (Some(Some(mut set)), Some(s)) => {
+            set.insert(s.clone());
+            Some(set)
+        }
+        (None, Some(s)) => Some(BTreeSet::from([s.clone()])),
+    };
+    let mut body = serde_json::json!({"subject": subject, "testId": test, "requestedAt": now});
+    if let Some(students) = students {
+        body["students"] = serde_json::json!(students);
+    }
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// Contents of a lease object.
@@ -118,6 +159,59 @@ mod tests {
         assert!(!rescore_requested(b""));
         assert!(!rescore_requested(RESCORE_DONE));
         assert!(!rescore_requested(b"{\"state\":\"done\"}"));
+    }
+
+    fn ids(list: &[&str]) -> Option<BTreeSet<StudentId>> {
+        Some(list.iter().map(|s| StudentId::parse(*s).unwrap()).collect())
+    }
+
+    #[test]
+    fn a_rescore_request_names_its_students_or_the_whole_test() {
+        for (body, want) in [
+            (&br#"{"students":["s1","s2"]}"#[..], ids(&["s1", "s2"])),
+            (br#"{"requestedAt":"2026-11-30T10:00:00Z"}"#, None),
+            (br#"{"students":[]}"#, None),
+            (br#"{"students":["s1","../x"]}"#, None),
+            (br#"{"students":"s1"}"#, None),
+            (b"please", None),
+        ] {
+            assert_eq!(
+                rescore_students(body),
+                want,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_for_one_student_joins_the_request_already_waiting() {
+        let (s, t) = (
+            SubjectName::parse("os").unwrap(),
+            TestId::parse("t1").unwrap(),
+        );
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let s1 = StudentId::parse("s1").unwrap();
+        let s2 = StudentId::parse("s2").unwrap();
+        let one = rescore_request(None, &s, &t, Some(&s1), now);
+        assert!(rescore_requested(&one));
+        assert_eq!(rescore_students(&one), ids(&["s1"]));
+        let two = rescore_request(Some(&one), &s, &t, Some(&s2), now);
+        assert_eq!(rescore_students(&two), ids(&["s1", "s2"]));
+        let whole = rescore_request(Some(&two), &s, &t, None, now);
+        assert_eq!(rescore_students(&whole), None);
+        let still_whole = rescore_request(Some(&whole), &s, &t, Some(&s1), now);
+        assert_eq!(
+            rescore_students(&still_whole),
+            None,
+            "the whole test stays asked for"
+        );
+        let after_done = rescore_request(Some(RESCORE_DONE), &s, &t, Some(&s2), now);
+        assert_eq!(
+            rescore_students(&after_done),
+            ids(&["s2"]),
+            "a handled request is not joined"
+        );
     }
 
     #[tokio::test]

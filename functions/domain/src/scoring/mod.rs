@@ -7,6 +7,7 @@
 //! lease. Results are held compactly while a pass runs ([`held`]).
 
 pub mod budget;
+pub mod correction;
 pub mod email;
 pub mod execute;
 pub mod grading;
@@ -29,5 +30,7 @@ pub use scheduler::run_scheduler;
 
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod rescore_tests;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,8 @@
 //! which are the ones not emailed yet plus, at most, the wave accepted and not
 //! recorded when it stopped (the documented duplicate window).
 
-use super::held::HeldResults;
+use super::grading::Previous;
+use super::held::{HeldResults, HeldScore};
 use super::results::Notified;
 use super::snapshot::{Graded, Snapshot};
 use super::state::{Content, Enrolled, TestState};
@@ -138,15 +139,12 @@ pub fn to_grade<'t, 'r: 't>(
         .map(|e| &roster.0[e.student].student_id)
 }
 
-/// Whether `e` is graded in this pass (see [`to_grade`]).
+/// Whether `e` is graded in this pass (see [`to_grade`]): a rescore request for
+/// some students grades only them again.
 pub fn grades(t: &TestState, e: &Enrolled, roster: &Roster) -> bool {
-    e.submitted
-        && !t.blocked
-        && (t.rescore.is_some()
-            || !t
-                .results
-                .scores
-                .contains_key(&roster.0[e.student].student_id))
+    let id = &roster.0[e.student].student_id;
+    let asked = t.rescore.is_some() && t.rescore_only.as_ref().is_none_or(|only| only.contains(id));
+    e.submitted && !t.blocked && (asked || !t.results.scores.contains_key(id))
 }
 
 /// A test's content as read: problems for the trainer, and whether grading is
@@ -253,7 +251,8 @@ fn decide_grades(
             if t.results.same_result(&fresh, old) {
                 continue;
             }
-            fresh.revision = old.revision + 1;
+            let old = old.clone();
+            fresh = corrected(t, student, fresh, &old);
         }
         t.results.scores.insert(student.clone(), fresh);
         t.dirty = true;
@@ -264,6 +263,28 @@ fn decide_grades(
         });
     }
     written
+}
+
+/// A fresh grade replacing `old`: the next revision, remembering what the student
+/// was last told (their emailed result, or what an unemailed correction remembered)
+/// and the rescore request it answers.
+fn corrected(
+    t: &mut TestState,
+    student: &StudentId,
+    fresh: HeldScore,
+    old: &HeldScore,
+) -> HeldScore {
+    let old_full = t.results.expand(student, old);
+    let told = if t.results.told(student, old.revision) {
+        Some(old_full)
+    } else {
+        old_full.last_told()
+    };
+    let mut score = t.results.expand(student, &fresh);
+    score.revision = old.revision + 1;
+    let request = t.rescore.as_ref().map(|tag| tag.0.clone());
+    score.previous = told.map(|told| Box::new(Previous::between(&told, &score, request)));
+    t.results.hold_graded(score)
 }
 
 /// One email per roster student covering every result they were not told yet, by

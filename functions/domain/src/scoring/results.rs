@@ -82,6 +82,10 @@ pub fn strip_texts(score: &mut Score) {
         q.given_text = None;
         q.correct_text = None;
     }
+    for c in score.previous.iter_mut().flat_map(|p| &mut p.key_changes) {
+        c.old_text = None;
+        c.new_text = None;
+    }
 }
 
 /// Puts the texts back from the test's questions, for an email.
@@ -101,6 +105,14 @@ pub fn fill_texts(score: &mut Score, questions: &[Question]) {
         if r.correct_text.is_none() {
             r.correct_text = text(&r.correct);
         }
+    }
+    for c in score.previous.iter_mut().flat_map(|p| &mut p.key_changes) {
+        let Some(q) = by_id.get(&c.question_id) else {
+            continue;
+        };
+        let text = |a: &Option<crate::ids::AnswerId>| super::grading::answer_text(q, a.as_ref()?);
+        c.old_text = c.old_text.take().or_else(|| text(&c.old));
+        c.new_text = c.new_text.take().or_else(|| text(&c.new));
     }
 }
 

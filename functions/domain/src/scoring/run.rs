@@ -114,6 +114,9 @@ pub struct ScoredItem {
     pub total: u32,
     pub grade: u32,
     pub revision: u32,
+    /// On a correction: the grade the student was told before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_grade: Option<u32>,
 }
 
 /// An email handed to the mail service (or, in a dry run, that would be).

@@ -113,10 +113,12 @@ pub async fn read(r: Reading<'_>, course: Course) -> Result<Snapshot, Stop> {
     Ok(snapshot)
 }
 
+/// Active rescore requests by test: the tag each was read with and the students it
+/// names (`None`: all).
+type Requests = BTreeMap<(SubjectName, TestId), (Etag, Option<BTreeSet<StudentId>>)>;
+
 /// Active rescore requests, with the tag each was read with.
-async fn rescore_requests(
-    store: &dyn ObjectStore,
-) -> Result<BTreeMap<(SubjectName, TestId), Etag>, StoreError> {
+async fn rescore_requests(store: &dyn ObjectStore) -> Result<Requests, StoreError> {
     let mut active = BTreeMap::new();
     for o in store.list(layout::RESCORE_PREFIX).await? {
         let Some(ids) = layout::parse_rescore_marker(o.key.as_str()) else {
@@ -124,7 +126,7 @@ async fn rescore_requests(
         };
         if let Some((bytes, tag)) = store.get_tagged(&o.key).await? {
             if super::ledger::rescore_requested(&bytes) {
-                active.insert(ids, tag);
+                active.insert(ids, (tag, super::ledger::rescore_students(&bytes)));
             }
         }
     }
@@ -157,7 +159,7 @@ async fn load_tests(
     r: Reading<'_>,
     closed: Vec<TestMeta>,
     roster: &Roster,
-    rescore: &BTreeMap<(SubjectName, TestId), Etag>,
+    rescore: &Requests,
     journal: &[Notified],
 ) -> Result<Vec<TestState>, StoreError> {
     let futures: Vec<_> = closed
@@ -179,7 +181,7 @@ async fn load_test(
     store: &dyn ObjectStore,
     meta: TestMeta,
     roster: &Roster,
-    rescore: &BTreeMap<(SubjectName, TestId), Etag>,
+    rescore: &Requests,
     journal: &[Notified],
 ) -> Result<Option<TestState>, StoreError> {
     let (s, t) = (&meta.subject, &meta.test_id);
@@ -190,7 +192,10 @@ async fn load_test(
         None => HeldResults::empty(s.clone(), t.clone()),
     };
     let dirty = plan::fold_journal(&mut results, journal);
-    let rescore = rescore.get(&(s.clone(), t.clone())).cloned();
+    let (rescore, rescore_only) = match rescore.get(&(s.clone(), t.clone())).cloned() {
+        Some((tag, only)) => (Some(tag), only),
+        None => (None, None),
+    };
     if !plan::has_work(&meta, &results, rescore.is_some(), dirty) {
         return Ok(None);
     }
@@ -206,6 +211,7 @@ async fn load_test(
     Ok(Some(TestState {
         meta,
         rescore,
+        rescore_only,
         results,
         dirty,
         enrolled,

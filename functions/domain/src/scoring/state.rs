@@ -3,6 +3,7 @@
 //! the report went out. The executor performs an effect and hands its outcome to
 //! the rules here, which are pure: the same outcomes give the same state.
 
+use super::correction::GradeChange;
 use super::email::{FailedSend, GradeRow, Report, ReportTest};
 use super::grading::Score;
 use super::held::HeldResults;
@@ -15,7 +16,7 @@ use crate::model::{KeyEntry, Question, Roster, Student, TestMeta};
 use crate::ports::Etag;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A student enrolled in a test: taking its subject, or having submitted anyway.
@@ -40,6 +41,8 @@ pub struct TestState {
     /// The tag of the rescore request being handled: it is marked done only if
     /// nobody asked again since it was read.
     pub rescore: Option<Etag>,
+    /// The students that request names (an accepted appeal); `None`: everyone.
+    pub rescore_only: Option<BTreeSet<StudentId>>,
     /// The results object, updated in memory as the pass goes.
     pub results: HeldResults,
     /// `results` differs from what is stored.
@@ -245,11 +248,40 @@ impl PassState {
             meta: t.meta.clone(),
             questions,
             rescored: t.rescore.is_some(),
+            changes: self.changes(t),
             stats: TestStats::of(&grades, t.enrolled.len(), max_grade),
             scores,
             missing,
             problems: t.problems.clone(),
         }
+    }
+
+    /// The roster students whose result the rescore being handled changed, read
+    /// from the stored results (each correction names its request), so a report
+    /// sent again after a stopped pass lists them too.
+    fn changes<'a>(&'a self, t: &'a TestState) -> Vec<GradeChange<'a>> {
+        let Some(tag) = &t.rescore else {
+            return vec![];
+        };
+        t.enrolled
+            .iter()
+            .filter_map(|e| {
+                let id = &self.roster.0[e.student].student_id;
+                let s = t.results.scores.get(id)?;
+                let p = s
+                    .previous()
+                    .filter(|p| p.request.as_deref() == Some(tag.0.as_str()))?;
+                Some(GradeChange {
+                    student_id: id,
+                    old_points: p.points,
+                    old_total: p.total,
+                    old_grade: p.grade,
+                    points: s.points,
+                    total: s.total,
+                    grade: s.grade,
+                })
+            })
+            .collect()
     }
 
     /// The report was accepted: its tests are reported (unless blocked, so the
@@ -303,6 +335,7 @@ impl PassState {
                     total: held.total,
                     grade: held.grade,
                     revision: held.revision,
+                    previous_grade: held.previous().map(|p| p.grade),
                 })
             })
             .collect();

@@ -16,13 +16,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub(super) fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 const DUE: &str = "2026-11-30T22:00:00Z";
 
-fn config() -> ScoringConfig {
+pub(super) fn config() -> ScoringConfig {
     ScoringConfig::new("Ework Scorer <scorer@example.com>", "trainer@example.com")
 }
 
@@ -46,7 +46,7 @@ impl crate::ports::Clock for ManualClock {
 }
 
 /// The weekly pass: a minute after the deadline's grace.
-fn after_deadline() -> RunOptions {
+pub(super) fn after_deadline() -> RunOptions {
     RunOptions {
         now: utc(DUE) + crate::deadline::GRADING_GRACE + Duration::minutes(1),
         deadline: None,
@@ -55,7 +55,7 @@ fn after_deadline() -> RunOptions {
 }
 
 /// 5 students x 2 tests x 4 questions; student0005 misses test01, student0004 test02.
-async fn seeded() -> MemoryStore {
+pub(super) async fn seeded() -> MemoryStore {
     let store = MemoryStore::new();
     let spec = SeedSpec {
         students: 5,
@@ -69,11 +69,15 @@ async fn seeded() -> MemoryStore {
     store
 }
 
-async fn pass(store: &MemoryStore, mailer: &dyn Mailer, options: RunOptions) -> RunSummary {
+pub(super) async fn pass(
+    store: &MemoryStore,
+    mailer: &dyn Mailer,
+    options: RunOptions,
+) -> RunSummary {
     score_pass(store, mailer, &config(), options).await.unwrap()
 }
 
-fn subjects(mailer: &MemoryMailer) -> Vec<(String, String)> {
+pub(super) fn subjects(mailer: &MemoryMailer) -> Vec<(String, String)> {
     mailer
         .sent()
         .iter()
@@ -226,7 +230,7 @@ async fn nothing_is_scored_before_the_deadline() {
 
 /// Runs a pass that dies when it hands over email number `limit + 1`, then a clean
 /// rerun; returns what each of them sent.
-async fn killed_then_rerun(
+pub(super) async fn killed_then_rerun(
     store: &MemoryStore,
     ledger_batch: usize,
     limit: usize,
@@ -494,7 +498,7 @@ async fn a_second_concurrent_run_is_refused_while_the_first_holds_the_lease() {
 }
 
 /// Checks that every opened table/tr/td/th/ul/li/html/body is closed, in order.
-fn assert_balanced(html: &str) {
+pub(super) fn assert_balanced(html: &str) {
     let mut stack: Vec<String> = vec![];
     let mut rest = html;
     while let Some(i) = rest.find('<') {
@@ -575,6 +579,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
             meta,
             questions: vec![],
             rescored: false,
+            changes: vec![],
             scores: vec![],
             missing: vec![],
             stats: TestStats::of(&[5, 5, 2], 3, 5),
