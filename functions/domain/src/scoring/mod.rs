@@ -12,6 +12,7 @@ pub mod execute;
 pub mod grading;
 pub mod held;
 pub mod inspect;
+pub mod items;
 pub mod ledger;
 pub mod mime;
 pub mod plan;

@@ -1,0 +1,289 @@
+//! Item analysis checked against hand-worked data sets (the arithmetic is in the
+//! comments) and against the independent Python reference in
+//! `functions/domain/tests/data/item_analysis/`.
+
+use super::*;
+use crate::ids::{StudentId, SubjectName, TestId};
+use chrono::{TimeZone, Utc};
+
+const TOL: f64 = 1e-6;
+
+fn a(id: &str) -> AnswerId {
+    AnswerId::parse(id).unwrap()
+}
+
+fn item(id: &str, options: &[&str], key: &[&str]) -> Item {
+    Item {
+        question_id: QuestionId::parse(id).unwrap(),
+        options: options.iter().map(|o| a(o)).collect(),
+        key: key.iter().map(|k| a(k)).collect(),
+    }
+}
+
+/// One student's (earned, chosen) per item; `None` = not presented.
+type Row = Vec<Option<(f64, Vec<AnswerId>)>>;
+
+fn row(cells: &[(f64, &str)]) -> Row {
+    cells
+        .iter()
+        .map(|(e, c)| {
+            let chosen = if c.is_empty() { vec![] } else { vec![a(c)] };
+            Some((*e, chosen))
+        })
+        .collect()
+}
+
+fn run(items: &[Item], rows: &[Row]) -> ItemAnalysis {
+    analyse(items, |visit| {
+        for r in rows {
+            let attempt: Vec<Option<Response>> = r
+                .iter()
+                .map(|c| {
+                    c.as_ref().map(|(earned, chosen)| Response {
+                        earned: *earned,
+                        points: 1.0,
+                        chosen,
+                    })
+                })
+                .collect();
+            visit(&attempt);
+        }
+    })
+}
+
+fn close(actual: Option<f64>, expected: f64, what: &str) {
+    let v = actual.unwrap_or_else(|| panic!("{what} is blank, expected {expected}"));
+    assert!((v - expected).abs() < TOL, "{what}: {v} != {expected}");
+}
+
+/// Data set A: four students, three questions scored 0/1.
+///
+/// | student | q1 (key a) | q2 (key b) | q3 (key c) | total |
+/// |---------|------------|------------|------------|-------|
+/// | s1      | a 1        | b 1        | c 1        | 3     |
+/// | s2      | a 1        | b 1        | a 0        | 2     |
+/// | s3      | a 1        | a 0        | b 0        | 1     |
+/// | s4      | b 0        | a 0        | b 0        | 0     |
+fn data_set_a() -> (Vec<Item>, Vec<Row>) {
+    let items = vec![
+        item("1", &["a", "b", "c"], &["a"]),
+        item("2", &["a", "b"], &["b"]),
+        item("3", &["a", "b", "c"], &["c"]),
+    ];
+    let rows = vec![
+        row(&[(1.0, "a"), (1.0, "b"), (1.0, "c")]),
+        row(&[(1.0, "a"), (1.0, "b"), (0.0, "a")]),
+        row(&[(1.0, "a"), (0.0, "a"), (0.0, "b")]),
+        row(&[(0.0, "b"), (0.0, "a"), (0.0, "b")]),
+    ];
+    (items, rows)
+}
+
+#[test]
+fn facility_is_the_mean_fraction_of_the_points_earned() {
+    let (items, rows) = data_set_a();
+    let r = run(&items, &rows);
+    // 3/4, 2/4, 1/4 of the students earned the point.
+    for (stats, expected) in r.items.iter().zip([0.75, 0.5, 0.25]) {
+        close(stats.facility, expected, "facility");
+        assert_eq!(stats.n, 4);
+    }
+}
+
+#[test]
+fn discrimination_correlates_the_question_with_the_rest_of_the_test() {
+    let (items, rows) = data_set_a();
+    let r = run(&items, &rows);
+    // q1: x = 1,1,1,0 and rest = 2,1,0,0: deviations (.25,.25,.25,-.75) and
+    // (1.25,.25,-.75,-.75); Σdxdr = .75, Σdx² = .75, Σdr² = 2.75 → .75/√2.0625.
+    close(r.items[0].discrimination, 0.75 / 2.0625f64.sqrt(), "q1");
+    // q2: x = 1,1,0,0, rest = 2,1,1,0: Σdxdr = 1, Σdx² = 1, Σdr² = 2 → 1/√2.
+    close(r.items[1].discrimination, 1.0 / 2f64.sqrt(), "q2");
+    // q3 mirrors q1: x = 1,0,0,0, rest = 2,2,1,0.
+    close(r.items[2].discrimination, 0.75 / 2.0625f64.sqrt(), "q3");
+}
+
+#[test]
+fn test_figures_use_variances_with_n_minus_one() {
+    let (items, rows) = data_set_a();
+    let t = run(&items, &rows).test;
+    assert_eq!(t.n, 4);
+    assert!((t.max_points - 3.0).abs() < TOL);
+    // Totals 3,2,1,0: mean 1.5, variance (2.25+.25+.25+2.25)/3 = 5/3.
+    close(t.mean, 1.5, "mean");
+    close(t.sd, (5.0f64 / 3.0).sqrt(), "sd");
+    // Item variances .25, 1/3, .25 sum to 5/6: alpha = 3/2 (1 - (5/6)/(5/3)) = .75.
+    close(t.alpha, 0.75, "alpha");
+    close(t.error_ratio, 0.5, "error ratio");
+    close(
+        t.standard_error,
+        (5.0f64 / 3.0).sqrt() * 0.5,
+        "standard error",
+    );
+}
+
+#[test]
+fn option_counts_and_the_top_third_follow_the_choices() {
+    let (items, rows) = data_set_a();
+    let r = run(&items, &rows);
+    let counts = |i: usize| -> Vec<(String, usize, usize)> {
+        r.items[i]
+            .options
+            .iter()
+            .map(|c| (c.answer_id.to_string(), c.count, c.top_third))
+            .collect()
+    };
+    // Top third: ⌈4/3⌉ = 2 students, s1 and s2 (totals 3 and 2).
+    assert_eq!(
+        counts(0),
+        [("a".into(), 3, 2), ("b".into(), 1, 0), ("c".into(), 0, 0)]
+    );
+    assert_eq!(counts(1), [("a".into(), 2, 0), ("b".into(), 2, 2)]);
+    assert_eq!(
+        counts(2),
+        [("a".into(), 1, 1), ("b".into(), 2, 0), ("c".into(), 1, 1)]
+    );
+    // q3: option a drew as many of the top third as the key, not more.
+    assert!(r.items.iter().all(|i| i.flags.is_empty()), "{:?}", r.items);
+}
+
+/// Data set B, for the flags: four students.
+///
+/// | student | e (key a) | h (key a) | w (key a) | total |
+/// |---------|-----------|-----------|-----------|-------|
+/// | s1      | a 1       | b 0       | b 0       | 1     |
+/// | s2      | a 1       | b 0       | b 0       | 1     |
+/// | s3      | a 1       | c 0       | a 1       | 2     |
+/// | s4      | a 1       | (none) 0  | a 1       | 2     |
+#[test]
+fn flags_mark_easy_hard_undiscriminating_and_miskeyed_questions() {
+    let items = vec![
+        item("e", &["a", "b"], &["a"]),
+        item("h", &["a", "b", "c"], &["a"]),
+        item("w", &["a", "b"], &["a"]),
+    ];
+    let rows = vec![
+        row(&[(1.0, "a"), (0.0, "b"), (0.0, "b")]),
+        row(&[(1.0, "a"), (0.0, "b"), (0.0, "b")]),
+        row(&[(1.0, "a"), (0.0, "c"), (1.0, "a")]),
+        row(&[(1.0, "a"), (0.0, ""), (1.0, "a")]),
+    ];
+    let r = run(&items, &rows);
+    // e: everybody right: facility 1 > .95; no variance, so no discrimination.
+    assert_eq!(r.items[0].flags, [Flag::Easy]);
+    assert_eq!(r.items[0].discrimination, None);
+    // h: nobody right: facility 0 < .2; the top third (⌈4/3⌉ = 2nd best total is
+    // 2: s3, s4) chose c once and the key never.
+    assert_eq!(r.items[1].flags, [Flag::Hard, Flag::ProbableWrongKey]);
+    assert_eq!(r.items[1].unanswered, 1);
+    // w: x = 0,0,1,1 and rest = 1,1,1,1: the rest has no variance.
+    assert_eq!(r.items[2].discrimination, None);
+    assert!(r.items[2].flags.is_empty());
+}
+
+#[test]
+fn a_question_the_stronger_students_miss_is_flagged_twice() {
+    // Totals 3,2,2,1; q4 (key a) is chosen right only by the two weakest.
+    let items = vec![
+        item("1", &["a", "b"], &["a"]),
+        item("2", &["a", "b"], &["b"]),
+        item("3", &["a", "b", "c"], &["c"]),
+        item("4", &["a", "b"], &["a"]),
+    ];
+    let rows = vec![
+        row(&[(1.0, "a"), (1.0, "b"), (1.0, "c"), (0.0, "b")]),
+        row(&[(1.0, "a"), (1.0, "b"), (0.0, "a"), (0.0, "b")]),
+        row(&[(1.0, "a"), (0.0, "a"), (0.0, "b"), (1.0, "a")]),
+        row(&[(0.0, "b"), (0.0, "a"), (0.0, "b"), (1.0, "a")]),
+    ];
+    let r = run(&items, &rows);
+    // q4: x = 0,0,1,1, rest = 3,2,1,0: deviations (-.5,-.5,.5,.5), (1.5,.5,-.5,-1.5);
+    // Σdxdr = -2, Σdx² = 1, Σdr² = 5 → -2/√5.
+    close(r.items[3].discrimination, -2.0 / 5f64.sqrt(), "q4");
+    // Top third: the 2nd best total is 2, so s1, s2, s3: b twice, the key once.
+    assert_eq!(
+        r.items[3].flags,
+        [Flag::LowDiscrimination, Flag::ProbableWrongKey]
+    );
+    // Totals 3,2,2,1: variance 2/3; item variances .25+1/3+.25+1/3 = 7/6;
+    // alpha = 4/3 (1 - (7/6)/(2/3)) = -1: the questions pull apart.
+    close(r.test.alpha, -1.0, "alpha");
+    close(r.test.error_ratio, 2f64.sqrt(), "error ratio");
+}
+
+#[test]
+fn too_few_students_leave_the_figures_blank() {
+    let (items, rows) = data_set_a();
+    let none = run(&items, &[]);
+    assert_eq!(none.test.n, 0);
+    assert_eq!(
+        (none.test.mean, none.test.sd, none.test.alpha),
+        (None, None, None)
+    );
+    assert!(none
+        .items
+        .iter()
+        .all(|i| i.facility.is_none() && i.flags.is_empty()));
+    let one = run(&items, &rows[..1]);
+    close(one.test.mean, 3.0, "mean of one");
+    assert_eq!((one.test.sd, one.test.alpha), (None, None));
+    assert!(one.items.iter().all(|i| i.discrimination.is_none()));
+}
+
+#[test]
+fn a_question_not_presented_to_everybody_counts_only_those_who_had_it() {
+    let (items, mut rows) = data_set_a();
+    rows[3][2] = None;
+    let r = run(&items, &rows);
+    assert_eq!(r.items[2].n, 3);
+    // s1..s3 on q3: 1, 0, 0.
+    close(r.items[2].facility, 1.0 / 3.0, "facility");
+    assert_eq!(r.test.alpha, None, "students answered different questions");
+}
+
+#[test]
+fn stored_results_are_read_through_is_correct() {
+    let (items, rows) = data_set_a();
+    let scores: Vec<Score> = rows
+        .iter()
+        .enumerate()
+        .map(|(s, r)| score(&items, s, r))
+        .collect();
+    let from_scores = analyse_scores(&items, |visit| scores.iter().for_each(|s| visit(s)));
+    assert_eq!(from_scores, run(&items, &rows));
+}
+
+fn score(items: &[Item], student: usize, r: &Row) -> Score {
+    // Stored in another order than the test's: matched by question id.
+    let questions = items
+        .iter()
+        .zip(r)
+        .rev()
+        .map(|(it, cell)| {
+            let (earned, chosen) = cell.as_ref().unwrap();
+            QuestionResult {
+                question_id: it.question_id.clone(),
+                question: String::new(),
+                given: chosen.first().cloned(),
+                given_text: None,
+                correct: it.key.first().cloned(),
+                correct_text: None,
+                is_correct: *earned == 1.0,
+            }
+        })
+        .collect();
+    Score {
+        subject: SubjectName::parse("os").unwrap(),
+        test_id: TestId::parse("t1").unwrap(),
+        student_id: StudentId::parse(&format!("s{student}")).unwrap(),
+        title: "T".into(),
+        points: 0,
+        total: 0,
+        percentage: 0.0,
+        grade: 0,
+        max_grade: 5,
+        revision: 0,
+        scored_at: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+        questions,
+    }
+}
