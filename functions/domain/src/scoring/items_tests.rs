@@ -287,3 +287,96 @@ fn score(items: &[Item], student: usize, r: &Row) -> Score {
         questions,
     }
 }
+
+/// Compares a JSON value with the reference: numbers within [`TOL`], the rest exactly.
+fn same_json(actual: &serde_json::Value, expected: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            assert!((a - e).abs() < TOL, "{path}: {a} != {e}");
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{path}: lengths");
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                same_json(a, e, &format!("{path}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(e), "{path}: fields");
+            for (k, e) in e {
+                same_json(&a[k], e, &format!("{path}.{k}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{path}"),
+    }
+}
+
+#[test]
+fn matches_the_python_reference() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/data/item_analysis/expected.json")).unwrap();
+    let sets = doc.as_object().unwrap();
+    assert_eq!(sets.len(), 2, "the full and the drawn data set");
+    for (name, set) in sets {
+        let input = &set["input"];
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut points = vec![];
+        let items: Vec<Item> = input["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| {
+                points.push(it["points"].as_f64().unwrap());
+                let options = strings(&it["options"]);
+                let key = strings(&it["key"]);
+                let options: Vec<&str> = options.iter().map(String::as_str).collect();
+                let key: Vec<&str> = key.iter().map(String::as_str).collect();
+                item(it["questionId"].as_str().unwrap(), &options, &key)
+            })
+            .collect();
+        let rows: Vec<Vec<Option<(f64, Vec<AnswerId>)>>> = input["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|at| {
+                at["responses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        (!r.is_null()).then(|| {
+                            let chosen = strings(&r["chosen"]).iter().map(|c| a(c)).collect();
+                            (r["earned"].as_f64().unwrap(), chosen)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let result = analyse(&items, |visit| {
+            for r in &rows {
+                let attempt: Vec<Option<Response>> = r
+                    .iter()
+                    .zip(&points)
+                    .map(|(c, p)| {
+                        c.as_ref().map(|(earned, chosen)| Response {
+                            earned: *earned,
+                            points: *p,
+                            chosen,
+                        })
+                    })
+                    .collect();
+                visit(&attempt);
+            }
+        });
+        let actual = serde_json::to_value(&result).unwrap();
+        same_json(&actual, &set["expected"], name);
+    }
+}
