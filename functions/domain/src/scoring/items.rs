@@ -61,6 +61,36 @@ pub fn items_of(questions: &[Question], key: &[KeyEntry]) -> Vec<Item> {
         .collect()
 }
 
+/// The items of a test whose questions were not read (a report owed after every
+/// email went out): the questions in the order results hold them, the key the
+/// results recorded, and as options the answers given or keyed, sorted.
+pub fn items_from_scores(each: impl Fn(&mut dyn FnMut(&Score))) -> Vec<Item> {
+    let mut items: Vec<Item> = vec![];
+    let mut at: HashMap<QuestionId, usize> = HashMap::new();
+    each(&mut |score| {
+        for q in &score.questions {
+            let i = *at.entry(q.question_id.clone()).or_insert_with(|| {
+                items.push(Item {
+                    question_id: q.question_id.clone(),
+                    options: vec![],
+                    key: q.correct.iter().cloned().collect(),
+                });
+                items.len() - 1
+            });
+            let item = &mut items[i];
+            for a in chosen(q).iter().chain(q.correct.iter()) {
+                if !item.options.contains(a) {
+                    item.options.push(a.clone());
+                }
+            }
+        }
+    });
+    for item in &mut items {
+        item.options.sort();
+    }
+    items
+}
+
 /// One student's response to one item.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Response<'a> {
@@ -150,7 +180,7 @@ pub struct ItemStats {
 }
 
 /// The statistics of the test's totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestFigures {
     pub n: usize,
@@ -169,7 +199,7 @@ pub struct TestFigures {
 }
 
 /// A test's item analysis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemAnalysis {
     pub test: TestFigures,

@@ -249,7 +249,7 @@ fn stored_results_are_read_through_is_correct() {
         .enumerate()
         .map(|(s, r)| score(&items, s, r))
         .collect();
-    let from_scores = analyse_scores(&items, |visit| scores.iter().for_each(|s| visit(s)));
+    let from_scores = analyse_scores(&items, |visit| scores.iter().for_each(&mut *visit));
     assert_eq!(from_scores, run(&items, &rows));
 }
 
@@ -275,7 +275,7 @@ fn score(items: &[Item], student: usize, r: &Row) -> Score {
     Score {
         subject: SubjectName::parse("os").unwrap(),
         test_id: TestId::parse("t1").unwrap(),
-        student_id: StudentId::parse(&format!("s{student}")).unwrap(),
+        student_id: StudentId::parse(format!("s{student}")).unwrap(),
         title: "T".into(),
         points: 0,
         total: 0,
@@ -342,7 +342,7 @@ fn matches_the_python_reference() {
                 item(it["questionId"].as_str().unwrap(), &options, &key)
             })
             .collect();
-        let rows: Vec<Vec<Option<(f64, Vec<AnswerId>)>>> = input["attempts"]
+        let rows: Vec<Row> = input["attempts"]
             .as_array()
             .unwrap()
             .iter()
@@ -379,4 +379,25 @@ fn matches_the_python_reference() {
         let actual = serde_json::to_value(&result).unwrap();
         same_json(&actual, &set["expected"], name);
     }
+}
+
+#[test]
+fn without_the_questions_the_items_come_from_the_results() {
+    let (items, rows) = data_set_a();
+    let scores: Vec<Score> = rows
+        .iter()
+        .enumerate()
+        .map(|(s, r)| score(&items, s, r))
+        .collect();
+    let each = |visit: &mut dyn FnMut(&Score)| scores.iter().for_each(&mut *visit);
+    let derived = items_from_scores(each);
+    // Stored in reverse order; the options are the answers seen or keyed, sorted
+    // (nobody chose q1's c).
+    let ids: Vec<&str> = derived.iter().map(|i| i.question_id.as_str()).collect();
+    assert_eq!(ids, ["3", "2", "1"]);
+    assert_eq!(derived[2].options, [a("a"), a("b")]);
+    assert_eq!(derived[2].key, [a("a")]);
+    let analysis = analyse_scores(&derived, each);
+    close(analysis.items[2].facility, 0.75, "q1 facility");
+    close(analysis.test.alpha, 0.75, "alpha");
 }

@@ -13,6 +13,7 @@ pub mod grading;
 pub mod held;
 pub mod inspect;
 pub mod items;
+pub mod items_render;
 pub mod ledger;
 pub mod mime;
 pub mod plan;
