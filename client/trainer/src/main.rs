@@ -7,6 +7,7 @@ mod eml;
 mod keys;
 mod local;
 mod out;
+mod report;
 mod sample;
 mod score;
 mod student;
@@ -48,6 +49,9 @@ enum Command {
     Student(student::Command),
     /// Grade closed tests and send the emails now.
     Score(score::Args),
+    /// Item analysis of a test's stored results: facility, discrimination, answer
+    /// counts, flags, alpha (text, --json or --csv).
+    Report(report::Args),
 }
 
 #[tokio::main]
@@ -61,6 +65,7 @@ async fn main() -> ExitCode {
         Command::Config(args) => config::run(args).await,
         Command::Student(cmd) => student::run(cmd).await,
         Command::Score(args) => score::run(args).await,
+        Command::Report(args) => report::run(args).await,
     };
     match result {
         Ok(code) => code,
