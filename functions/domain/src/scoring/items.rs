@@ -146,6 +146,16 @@ impl Flag {
             Flag::ProbableWrongKey => "probable-wrong-key",
         }
     }
+
+    /// In words, for the report's HTML.
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Hard => "hard",
+            Flag::Easy => "easy",
+            Flag::LowDiscrimination => "low discrimination",
+            Flag::ProbableWrongKey => "probable wrong key",
+        }
+    }
 }
 
 /// How many students chose an answer.

@@ -166,57 +166,101 @@ pub fn text(out: &mut dyn Write, a: &ItemAnalysis) {
 }
 
 const RED: &str = "#b42318";
+const TABLE: &str = "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" \
+                     style=\"border-collapse:collapse;border-color:#ccc;\">\n";
 
-/// The analysis as an HTML table that wraps on a phone: few columns, the answers
-/// one per line, flags in red.
+/// The analysis as HTML that reads on a phone: the test's figures in a small table,
+/// then one row per question with few columns, each answer's count kept on one line
+/// and the answers wrapping between them, the key bold with a tick, flags in red.
 pub fn html(out: &mut dyn Write, a: &ItemAnalysis) {
-    let _ = writeln!(
+    let t = &a.test;
+    let _ = write!(
         out,
-        "<p style=\"margin:8px 0 4px 0;\"><b>Item analysis</b>: {}</p>",
-        escape(&summary(a))
+        "<p style=\"margin:12px 0 4px 0;\">Item analysis</p>\n{TABLE}\
+         <tr><th align=\"left\">n</th><th align=\"left\">Mean (of {:.0})</th><th align=\"left\">SD</th>\
+         <th align=\"left\">Alpha</th><th align=\"left\">Error ratio</th><th align=\"left\">Std. error</th></tr>\n\
+         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>\n",
+        t.max_points,
+        t.n,
+        shown(t.mean),
+        shown(t.sd),
+        shown(t.alpha),
+        shown(t.error_ratio),
+        shown(t.standard_error)
     );
-    let _ = out.write_str(
-        "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" \
-         style=\"border-collapse:collapse;border-color:#ccc;\">\n\
-         <tr><th align=\"left\">Question</th><th align=\"right\">Facility</th>\
-         <th align=\"right\">Discrim&shy;ination</th>\
-         <th align=\"left\">Answers (top third)</th><th align=\"left\">Flags</th></tr>\n",
+    let _ = write!(
+        out,
+        "<div style=\"height:6px;\"></div>{TABLE}<tr><th align=\"left\">Question</th>\
+         <th align=\"right\">Facility</th><th align=\"right\">Discrim&shy;ination</th>\
+         <th align=\"left\">Answers: count (top third)</th></tr>\n"
     );
     for i in &a.items {
-        let mut answers = String::new();
-        for c in &i.options {
-            let is_key = i.key.contains(&c.answer_id);
-            let (b, eb) = if is_key {
-                ("<b>", " &#10003;</b>")
-            } else {
-                ("", "")
-            };
+        let _ = writeln!(
+            out,
+            "<tr><td valign=\"top\">{} <span style=\"color:#666;\">(n&nbsp;{})</span>{}</td>\
+             <td valign=\"top\" align=\"right\">{}</td><td valign=\"top\" align=\"right\">{}</td>\
+             <td valign=\"top\">{}</td></tr>",
+            escape(i.question_id.as_str()),
+            i.n,
+            flags_html(i),
+            shown(i.facility),
+            shown(i.discrimination),
+            answers_html(i)
+        );
+    }
+    let _ = out.write_str(
+        "</table>\n<p style=\"color:#666;font-size:12px;margin:4px 0 0 0;\">Facility: share of \
+         the points earned (flagged below 0.2 or above 0.95). Discrimination: correlation with \
+         the rest of the test (flagged below 0.1). &#10003; marks the key; a probable wrong key \
+         is an answer the top third chose more often than the key.</p>\n",
+    );
+}
+
+fn flags_html(i: &ItemStats) -> String {
+    i.flags
+        .iter()
+        .map(|f| {
+            format!(
+                "<br><span style=\"color:{RED};\">{}</span>",
+                escape(f.label())
+            )
+        })
+        .collect()
+}
+
+fn answers_html(i: &ItemStats) -> String {
+    let mut cells: Vec<String> = i
+        .options
+        .iter()
+        .map(|c| {
             let other = if c.is_option { "" } else { " (not an option)" };
-            let _ = write!(
-                answers,
-                "{b}{}{other}: {} ({}){eb}<br>",
+            let text = format!(
+                "{}{other}:&nbsp;{}&nbsp;({})",
                 escape(c.answer_id.as_str()),
                 c.count,
                 c.top_third
             );
-        }
-        if i.unanswered > 0 {
-            let _ = write!(answers, "none: {}<br>", i.unanswered);
-        }
-        let flagged: Vec<String> = i.flags.iter().map(|f| escape(f.as_str())).collect();
-        let _ = writeln!(
-            out,
-            "<tr><td valign=\"top\">{} <span style=\"color:#666;\">(n&nbsp;{})</span></td>\
-             <td valign=\"top\" align=\"right\">{}</td><td valign=\"top\" align=\"right\">{}</td>\
-             <td valign=\"top\">{answers}</td><td valign=\"top\" style=\"color:{RED};\">{}</td></tr>",
-            escape(i.question_id.as_str()),
-            i.n,
-            shown(i.facility),
-            shown(i.discrimination),
-            flagged.join("<br>")
-        );
+            if i.key.contains(&c.answer_id) {
+                format!("<b>{text}&nbsp;&#10003;</b>")
+            } else {
+                text
+            }
+        })
+        .collect();
+    if i.unanswered > 0 {
+        cells.push(format!("none:&nbsp;{}", i.unanswered));
     }
-    let _ = out.write_str("</table>\n");
+    // The separator stays with the answer before it, so no line starts with one.
+    let last = cells.len().saturating_sub(1);
+    cells
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let sep = if n < last { "&nbsp;&middot;" } else { "" };
+            format!("<span style=\"white-space:nowrap;\">{c}{sep}</span>")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -322,9 +366,17 @@ mod tests {
         analysis.items[1].flags = vec![crate::scoring::items::Flag::ProbableWrongKey];
         let mut html = String::new();
         super::html(&mut html, &analysis);
-        assert!(html.contains("<b>a: 2 (1) &#10003;</b>"), "{html}");
-        assert!(html.contains("none: 1<br>"), "{html}");
-        assert!(html.contains(&format!("color:{RED};\">probable-wrong-key</td>")));
+        assert!(
+            html.contains("<b>a:&nbsp;2&nbsp;(1)&nbsp;&#10003;</b>"),
+            "{html}"
+        );
+        assert!(html.contains(">none:&nbsp;1</span>"), "{html}");
+        assert!(html.contains(&format!("color:{RED};\">probable wrong key</span>")));
+        // n 3, mean 1 of 2, sd 1, alpha 2/3 (see the CSV test).
+        assert!(
+            html.contains("<td>3</td><td>1.000</td><td>1.000</td><td>0.667</td>"),
+            "{html}"
+        );
         let mut text = String::new();
         super::text(&mut text, &analysis);
         assert!(text.contains("| probable-wrong-key"), "{text}");
