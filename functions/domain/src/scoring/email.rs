@@ -634,7 +634,7 @@ fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
             );
             let _ = writeln!(
                 html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"word-break:break-all;\">{}</td></tr>",
                 escape(t.meta.subject.as_str()),
                 escape(t.meta.test_id.as_str()),
                 escape(m.student_id.as_str()),
