@@ -401,3 +401,27 @@ fn without_the_questions_the_items_come_from_the_results() {
     close(analysis.items[2].facility, 0.75, "q1 facility");
     close(analysis.test.alpha, 0.75, "alpha");
 }
+
+#[test]
+fn the_worked_example_of_docs_scorer_md_renders_as_shown_there() {
+    use crate::scoring::items_render::{item_analysis_csv, test_statistics_csv};
+    let (items, rows) = data_set_a();
+    let r = run(&items, &rows);
+    let (s, t) = (SubjectName::parse("os").unwrap(), TestId::parse("t1").unwrap());
+    let mut out = vec![];
+    item_analysis_csv([(&s, &t, &r)], &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "subject,test,questionId,n,facility,discrimination,key,answers,unanswered,flags\n\
+         os,t1,1,4,0.750,0.522,a,\"a 3 (2), b 1 (0), c 0 (0)\",0,\n\
+         os,t1,2,4,0.500,0.707,b,\"a 2 (0), b 2 (2)\",0,\n\
+         os,t1,3,4,0.250,0.522,c,\"a 1 (1), b 2 (0), c 1 (1)\",0,\n"
+    );
+    let mut out = vec![];
+    test_statistics_csv([(&s, &t, &r)], &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "subject,test,n,maxPoints,mean,sd,alpha,errorRatio,standardError\n\
+         os,t1,4,3.000,1.500,1.291,0.750,0.500,0.645\n"
+    );
+}
