@@ -188,11 +188,11 @@ pub fn html(out: &mut dyn Write, a: &ItemAnalysis) {
         shown(t.error_ratio),
         shown(t.standard_error)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<div style=\"height:6px;\"></div>{TABLE}<tr><th align=\"left\">Question</th>\
          <th align=\"right\">Facility</th><th align=\"right\">Discrim&shy;ination</th>\
-         <th align=\"left\">Answers: count (top third)</th></tr>\n"
+         <th align=\"left\">Answers: count (top third)</th></tr>"
     );
     for i in &a.items {
         let _ = writeln!(

@@ -407,7 +407,10 @@ fn the_worked_example_of_docs_scorer_md_renders_as_shown_there() {
     use crate::scoring::items_render::{item_analysis_csv, test_statistics_csv};
     let (items, rows) = data_set_a();
     let r = run(&items, &rows);
-    let (s, t) = (SubjectName::parse("os").unwrap(), TestId::parse("t1").unwrap());
+    let (s, t) = (
+        SubjectName::parse("os").unwrap(),
+        TestId::parse("t1").unwrap(),
+    );
     let mut out = vec![];
     item_analysis_csv([(&s, &t, &r)], &mut out).unwrap();
     assert_eq!(
