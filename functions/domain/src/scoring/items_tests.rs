@@ -428,3 +428,75 @@ fn the_worked_example_of_docs_scorer_md_renders_as_shown_there() {
          os,t1,4,3.000,1.500,1.291,0.750,0.500,0.645\n"
     );
 }
+
+/// The report's attachment called `name`, decoded.
+fn attachment(raw: &[u8], name: &str) -> String {
+    let parsed = crate::scoring::inspect::parse(raw);
+    let part = parsed
+        .parts
+        .iter()
+        .find(|p| {
+            p.header("content-disposition")
+                .is_some_and(|d| d.contains(&format!("\"{name}\"")))
+        })
+        .unwrap_or_else(|| panic!("no {name} attached"));
+    part.text()
+}
+
+#[tokio::test]
+async fn the_report_attaches_the_item_analysis_and_test_statistics() {
+    use crate::scoring::inspect;
+    use crate::scoring::sample;
+    use crate::scoring::tests::{after_deadline, assert_balanced, pass, seeded};
+    use crate::testing::MemoryMailer;
+    let store = seeded().await;
+    let mailer = MemoryMailer::default();
+    pass(&store, &mailer, after_deadline()).await;
+    let (_, raw) = mailer.sent().pop().unwrap();
+
+    let items = attachment(&raw, "item-analysis.csv");
+    let lines: Vec<&str> = items.lines().collect();
+    assert!(
+        lines[0].starts_with("subject,test,questionId,n,facility,discrimination,"),
+        "{items}"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 2 * 4,
+        "a row per question of each test:\n{items}"
+    );
+    // Facility of every question, counted from the sample's own answers (students
+    // who submitted; a question is right when the answer is the key's).
+    for j in 0..2 {
+        for q in 0..4 {
+            let takers: Vec<usize> = (0..5).filter(|i| sample::submits(*i, j)).collect();
+            let right = takers
+                .iter()
+                .filter(|i| sample::answer_of(**i, j, q) == Some(sample::key_of(q)))
+                .count();
+            let prefix = format!(
+                "{},{},{},{},{:.3},",
+                sample::subject_of(j),
+                sample::test_of(j),
+                q + 1,
+                takers.len(),
+                right as f64 / takers.len() as f64
+            );
+            assert!(
+                lines.iter().any(|l| l.starts_with(&prefix)),
+                "{prefix}\n{items}"
+            );
+        }
+    }
+
+    let stats = attachment(&raw, "test-statistics.csv");
+    let lines: Vec<&str> = stats.lines().collect();
+    assert_eq!(
+        lines[0],
+        "subject,test,n,maxPoints,mean,sd,alpha,errorRatio,standardError"
+    );
+    assert_eq!(lines.len(), 3, "{stats}");
+    let html = inspect::parse(&raw).part("text/html").unwrap().text();
+    assert_balanced(&html);
+    assert_eq!(html.matches(">Item analysis</p>").count(), 2);
+}

@@ -47,7 +47,7 @@ impl crate::ports::Clock for ManualClock {
 }
 
 /// The weekly pass: a minute after the deadline's grace.
-fn after_deadline() -> RunOptions {
+pub(super) fn after_deadline() -> RunOptions {
     RunOptions {
         now: utc(DUE) + crate::deadline::GRADING_GRACE + Duration::minutes(1),
         deadline: None,
@@ -56,7 +56,7 @@ fn after_deadline() -> RunOptions {
 }
 
 /// 5 students x 2 tests x 4 questions; student0005 misses test01, student0004 test02.
-async fn seeded() -> MemoryStore {
+pub(super) async fn seeded() -> MemoryStore {
     let store = MemoryStore::new();
     let spec = SeedSpec {
         students: 5,
@@ -70,7 +70,11 @@ async fn seeded() -> MemoryStore {
     store
 }
 
-async fn pass(store: &MemoryStore, mailer: &dyn Mailer, options: RunOptions) -> RunSummary {
+pub(super) async fn pass(
+    store: &MemoryStore,
+    mailer: &dyn Mailer,
+    options: RunOptions,
+) -> RunSummary {
     score_pass(store, mailer, &config(), options).await.unwrap()
 }
 
@@ -172,74 +176,6 @@ async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trai
     assert!(text.contains("Submitted 4/5"), "{text}");
     let csv = report.part("text/csv").unwrap().text();
     assert_eq!(csv.lines().count(), 9, "header + 8 grades:\n{csv}");
-}
-
-/// The report's attachment called `name`, decoded.
-fn attachment(raw: &[u8], name: &str) -> String {
-    let parsed = inspect::parse(raw);
-    let part = parsed
-        .parts
-        .iter()
-        .find(|p| {
-            p.header("content-disposition")
-                .is_some_and(|d| d.contains(&format!("\"{name}\"")))
-        })
-        .unwrap_or_else(|| panic!("no {name} attached"));
-    part.text()
-}
-
-#[tokio::test]
-async fn the_report_attaches_the_item_analysis_and_test_statistics() {
-    let store = seeded().await;
-    let mailer = MemoryMailer::default();
-    pass(&store, &mailer, after_deadline()).await;
-    let (_, raw) = mailer.sent().pop().unwrap();
-
-    let items = attachment(&raw, "item-analysis.csv");
-    let lines: Vec<&str> = items.lines().collect();
-    assert!(
-        lines[0].starts_with("subject,test,questionId,n,facility,discrimination,"),
-        "{items}"
-    );
-    assert_eq!(
-        lines.len(),
-        1 + 2 * 4,
-        "a row per question of each test:\n{items}"
-    );
-    // Facility of every question, counted from the sample's own answers (students
-    // who submitted; a question is right when the answer is the key's).
-    for j in 0..2 {
-        for q in 0..4 {
-            let takers: Vec<usize> = (0..5).filter(|i| sample::submits(*i, j)).collect();
-            let right = takers
-                .iter()
-                .filter(|i| sample::answer_of(**i, j, q) == Some(sample::key_of(q)))
-                .count();
-            let prefix = format!(
-                "{},{},{},{},{:.3},",
-                sample::subject_of(j),
-                sample::test_of(j),
-                q + 1,
-                takers.len(),
-                right as f64 / takers.len() as f64
-            );
-            assert!(
-                lines.iter().any(|l| l.starts_with(&prefix)),
-                "{prefix}\n{items}"
-            );
-        }
-    }
-
-    let stats = attachment(&raw, "test-statistics.csv");
-    let lines: Vec<&str> = stats.lines().collect();
-    assert_eq!(
-        lines[0],
-        "subject,test,n,maxPoints,mean,sd,alpha,errorRatio,standardError"
-    );
-    assert_eq!(lines.len(), 3, "{stats}");
-    let html = inspect::parse(&raw).part("text/html").unwrap().text();
-    assert_balanced(&html);
-    assert_eq!(html.matches(">Item analysis</p>").count(), 2);
 }
 
 #[tokio::test]
@@ -586,7 +522,7 @@ async fn a_second_concurrent_run_is_refused_while_the_first_holds_the_lease() {
 }
 
 /// Checks that every opened table/tr/td/th/ul/li/html/body is closed, in order.
-fn assert_balanced(html: &str) {
+pub(super) fn assert_balanced(html: &str) {
     let mut stack: Vec<String> = vec![];
     let mut rest = html;
     while let Some(i) = rest.find('<') {
