@@ -2,7 +2,8 @@
 # The scorer's emails, read by an independent MIME parser (Python's email package)
 # and HTML parser: run a small scoring pass into an outbox, then check that every
 # .eml is RFC 5322 with text + HTML alternatives, the HTML's tags are balanced, and
-# the trainer's report carries a CSV that parses with the right header.
+# the trainer's report carries grades.csv, item-analysis.csv and test-statistics.csv
+# that parse with the right headers.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -47,6 +48,18 @@ for f in files:
         assert len(atts) == 1, f"{f.name}: grades.csv attachment"
         rows = list(csv.DictReader(io.StringIO(atts[0].get_content())))
         assert rows and set(rows[0]) >= {"subject", "test", "student", "points", "grade"}, rows[:1]
+        named = {a.get_filename(): a.get_content() for a in msg.iter_attachments()}
+        items = list(csv.DictReader(io.StringIO(named["item-analysis.csv"])))
+        assert len(items) == 3 * 4, f"a row per question of each test: {len(items)}"
+        for r in items:
+            assert set(r) >= {"subject", "test", "questionId", "facility", "discrimination"}, r
+            f = r["facility"]
+            assert "." in f and len(f.split(".")[1]) >= 3 and 0 <= float(f) <= 1, r
+            d = r["discrimination"]
+            assert d == "" or -1 <= float(d) <= 1, r
+        tests = list(csv.DictReader(io.StringIO(named["test-statistics.csv"])))
+        assert len(tests) == 3, tests
+        assert set(tests[0]) >= {"subject", "test", "n", "mean", "sd", "alpha"}, tests[0]
     else:
         assert "Test score" in msg["Subject"], msg["Subject"]
         assert "Correct answer:" in plain.get_content()

@@ -9,6 +9,7 @@ mod keys;
 mod local;
 mod out;
 mod rescore;
+mod report;
 mod sample;
 mod score;
 mod student;
@@ -56,6 +57,9 @@ enum Command {
     /// Write a test of the course as a question bank (GIFT).
     #[command(subcommand)]
     Export(import::Export),
+    /// Item analysis of a test's stored results: facility, discrimination, answer
+    /// counts, flags, alpha (text, --json or --csv).
+    Report(report::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Score(args) => score::run(args).await,
         Command::Import(cmd) => import::run_import(cmd).await,
         Command::Export(cmd) => import::run_export(cmd).await,
+        Command::Report(args) => report::run(args).await,
     };
     match result {
         Ok(code) => code,

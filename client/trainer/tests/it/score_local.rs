@@ -416,3 +416,72 @@ async fn rescore_of_one_student_emails_only_them_saying_what_changed() {
         corrected[0]
     );
 }
+
+#[tokio::test]
+async fn trainer_report_prints_the_item_analysis_the_scorer_attached() {
+    let dir = seeded_data_dir().await;
+    let data = dir.path().to_str().unwrap();
+    let (subject, test) = (sample::subject_of(0), sample::test_of(0));
+    let (s, t) = (subject.as_str(), test.as_str());
+
+    let before = trainer(&["report", "--local", data, s, t]);
+    assert!(!before.status.success(), "nothing graded yet");
+    assert!(String::from_utf8_lossy(&before.stderr).contains("no results for"));
+
+    let scored = trainer(&["score", "--local", data, "--now", AFTER_GRACE]);
+    assert!(scored.status.success());
+
+    let text = trainer(&["report", "--local", data, s, t]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    // Students 1-4 minus the one who skipped test 1 (sample::submits).
+    let takers: Vec<usize> = (0..4).filter(|i| sample::submits(*i, 0)).collect();
+    assert!(
+        text.contains(&format!("Item analysis: n {},", takers.len())),
+        "{text}"
+    );
+
+    let json = trainer(&["report", "--local", data, s, t, "--json"]);
+    assert!(json.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 3);
+    for q in 0..3 {
+        let right = takers
+            .iter()
+            .filter(|i| sample::answer_of(**i, 0, q) == Some(sample::key_of(q)))
+            .count();
+        let facility = json["items"][q]["facility"].as_f64().unwrap();
+        assert!((facility - right as f64 / takers.len() as f64).abs() < 1e-9);
+    }
+
+    let csv = trainer(&["report", "--local", data, s, t, "--csv"]);
+    assert!(csv.status.success());
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    let report = emls(&dir.path().join("outbox"))
+        .into_iter()
+        .map(|(_, raw)| inspect::parse(&raw))
+        .find(|p| p.header("to").is_some_and(|to| to.contains("trainer")))
+        .expect("the trainer's report");
+    let attached = report
+        .parts
+        .iter()
+        .find(|p| {
+            p.header("content-disposition")
+                .is_some_and(|d| d.contains("item-analysis.csv"))
+        })
+        .expect("item-analysis.csv attached")
+        .text();
+    let rows = |csv: &str, skip_header: bool| -> Vec<String> {
+        csv.lines()
+            .skip(usize::from(skip_header))
+            .filter(|l| l.starts_with(&format!("{s},{t},")))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(rows(&csv, true).len(), 3, "{csv}");
+    assert_eq!(
+        rows(&csv, true),
+        rows(&attached, true),
+        "the CLI and the report agree"
+    );
+}

@@ -2,6 +2,8 @@
 //! lettre's message builder; the trainer's report also carries the grades as CSV.
 
 use super::grading::Score;
+use super::items::ItemAnalysis;
+use super::items_render;
 use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
 use super::stats::{QuestionRate, TestStats};
 use super::table::{self, Align};
@@ -241,6 +243,8 @@ pub struct ReportTest<'a> {
     /// On a rescore: every student whose result it changed (see
     /// [`super::correction::report_changes`]).
     pub changes: Vec<super::correction::GradeChange<'a>>,
+    /// The item analysis of the test's results (see [`super::items`]).
+    pub items: ItemAnalysis,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
 }
@@ -400,6 +404,8 @@ fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
     for t in &report.tests {
         test_statistics(text, html, t, tz);
         question_rates(text, html, t);
+        items_render::text(text, &t.items);
+        items_render::html(html, &t.items);
     }
     if !report.tests.is_empty() {
         grades_table(text, html, report);
@@ -407,8 +413,8 @@ fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
     }
     retried_list(text, html, report);
     failed_table(text, html, report);
-    let _ = text.write_str("\nThe grades are attached as grades.csv.\n");
-    let _ = html.write_str("<p>The grades are attached as grades.csv.</p>\n");
+    let _ = text.write_str(ATTACHED);
+    let _ = writeln!(html, "<p>{}</p>", ATTACHED.trim());
     let _ = html.write_str(HTML_TAIL);
 }
 
@@ -430,6 +436,12 @@ fn write_report<S: Sink>(
             w.finish();
             return;
         }
+        if part == "items" || part == "teststats" {
+            if let Err(e) = write_items_csv(part, report, out) {
+                csv_failed = Some(e);
+            }
+            return;
+        }
         let mut w = QuotedPrintable::new(out);
         if part == "text" {
             report_body(report, &mut w, &mut Discard);
@@ -442,7 +454,25 @@ fn write_report<S: Sink>(
     csv_failed.map_or(Ok(()), Err)
 }
 
-const REPORT_PARTS: [&str; 3] = ["text", "html", "csv"];
+const REPORT_PARTS: [&str; 5] = ["text", "html", "csv", "items", "teststats"];
+
+const ATTACHED: &str = "\nAttached: grades.csv, item-analysis.csv and test-statistics.csv.\n";
+
+/// The item analysis attachments (see [`items_render`]).
+fn write_items_csv<S: Sink>(part: &str, report: &Report, out: &mut S) -> Result<(), RenderError> {
+    let tests = report
+        .tests
+        .iter()
+        .map(|t| (&t.meta.subject, &t.meta.test_id, &t.items));
+    let mut w = Base64::new(out);
+    let written = if part == "items" {
+        items_render::item_analysis_csv(tests, &mut w)
+    } else {
+        items_render::test_statistics_csv(tests, &mut w)
+    };
+    w.finish();
+    written.map_err(|e| RenderError::Build(e.to_string()))
+}
 
 /// The report's headers and MIME structure, with placeholder bodies.
 fn report_skeleton(
@@ -458,13 +488,18 @@ fn report_skeleton(
             mime::placeholder("text", nonce, qp),
             mime::placeholder("html", nonce, qp),
         ))
-        .singlepart(
-            Attachment::new("grades.csv".to_owned()).body(
-                mime::placeholder("csv", nonce, ContentTransferEncoding::Base64),
-                ContentType::parse("text/csv; charset=utf-8")
-                    .map_err(|e| RenderError::Build(e.to_string()))?,
-            ),
-        );
+        .singlepart(Attachment::new("grades.csv".to_owned()).body(
+            mime::placeholder("csv", nonce, ContentTransferEncoding::Base64),
+            csv_type()?,
+        ))
+        .singlepart(Attachment::new("item-analysis.csv".to_owned()).body(
+            mime::placeholder("items", nonce, ContentTransferEncoding::Base64),
+            csv_type()?,
+        ))
+        .singlepart(Attachment::new("test-statistics.csv".to_owned()).body(
+            mime::placeholder("teststats", nonce, ContentTransferEncoding::Base64),
+            csv_type()?,
+        ));
     let message = Message::builder()
         .from(from.clone())
         .to(trainer.clone())
@@ -474,6 +509,10 @@ fn report_skeleton(
         .multipart(body)
         .map_err(|e| RenderError::Build(e.to_string()))?;
     Ok(message.formatted())
+}
+
+fn csv_type() -> Result<ContentType, RenderError> {
+    ContentType::parse("text/csv; charset=utf-8").map_err(|e| RenderError::Build(e.to_string()))
 }
 
 /// Derived from what the report is about (see [`message_id`]).
@@ -711,8 +750,14 @@ fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
     let _ = html.write_str("</tr>\n");
     for row in &cells {
         let _ = html.write_str("<tr>");
-        for cell in row {
-            let _ = write!(html, "<td>{}</td>", escape(cell));
+        for (i, cell) in row.iter().enumerate() {
+            // The address is the last column: let it wrap, or a phone scrolls sideways.
+            let wrap = if i + 1 == row.len() {
+                " style=\"word-break:break-all;\""
+            } else {
+                ""
+            };
+            let _ = write!(html, "<td{wrap}>{}</td>", escape(cell));
         }
         let _ = html.write_str("</tr>\n");
     }

@@ -13,6 +13,8 @@ pub mod execute;
 pub mod grading;
 pub mod held;
 pub mod inspect;
+pub mod items;
+pub mod items_render;
 pub mod ledger;
 pub mod mime;
 pub mod plan;

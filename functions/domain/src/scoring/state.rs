@@ -7,6 +7,7 @@ use super::correction::GradeChange;
 use super::email::{FailedSend, GradeRow, Report, ReportTest};
 use super::grading::Score;
 use super::held::HeldResults;
+use super::items::{analyse_scores, items_from_scores, items_of, ItemAnalysis};
 use super::plan::Scored;
 use super::results::{fill_texts, JournalWave, Notified};
 use super::run::ScoredItem;
@@ -250,6 +251,7 @@ impl PassState {
             rescored: t.rescore.is_some(),
             changes: self.changes(t),
             stats: TestStats::of(&grades, t.enrolled.len(), max_grade),
+            items: self.item_analysis(t),
             scores,
             missing,
             problems: t.problems.clone(),
@@ -282,6 +284,25 @@ impl PassState {
                 })
             })
             .collect()
+    }
+
+    /// The item analysis of the results of roster students (as in the grades
+    /// table), each expanded in turn: a big test is never held twice.
+    fn item_analysis(&self, t: &TestState) -> ItemAnalysis {
+        let students = &self.roster.0;
+        let each = |visit: &mut dyn FnMut(&Score)| {
+            for e in &t.enrolled {
+                let id = &students[e.student].student_id;
+                if let Some(held) = t.results.scores.get(id) {
+                    visit(&t.results.expand(id, held));
+                }
+            }
+        };
+        let items = match t.content.as_deref() {
+            Some(c) if !c.questions.is_empty() => items_of(&c.questions, &c.key),
+            _ => items_from_scores(each),
+        };
+        analyse_scores(&items, each)
     }
 
     /// The report was accepted: its tests are reported (unless blocked, so the

@@ -583,6 +583,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
             scores: vec![],
             missing: vec![],
             stats: TestStats::of(&[5, 5, 2], 3, 5),
+            items: Default::default(),
             problems: vec!["a <problem>".into()],
         }],
         failed: vec![],
