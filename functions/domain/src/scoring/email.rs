@@ -404,6 +404,7 @@ fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
     for t in &report.tests {
         test_statistics(text, html, t, tz);
         question_rates(text, html, t);
+        let _ = text.write_str("\n");
         items_render::text(text, &t.items);
         items_render::html(html, &t.items);
     }
@@ -681,7 +682,7 @@ fn question_rates(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest) {
         ("Correct", Align::Right),
         ("Answered by", Align::Right),
     ];
-    let _ = writeln!(text, "Percent correct per question:");
+    let _ = writeln!(text, "\nPercent correct per question:");
     let _ = text.write_str(&table::render("  ", &columns, &cells));
     let _ = write!(
         html,
