@@ -26,8 +26,40 @@ pub struct ListTestsRequest {
 pub struct TestSummary {
     pub test_id: TestId,
     pub title: String,
+    /// The student's own due (extension and extra time applied).
     pub due_at: DateTime<chrono::FixedOffset>,
     pub submitted: bool,
+    /// The test's late window, as it applies to this student.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateWindow>,
+}
+
+/// Until when a student's late answers are accepted, and what they cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateWindow {
+    /// The student's own close.
+    pub until: DateTime<chrono::FixedOffset>,
+    /// Per started day after the own due: `10%/day`.
+    pub penalty: String,
+    /// The least a late grade keeps: `50%`.
+    pub floor: String,
+}
+
+impl LateWindow {
+    /// The late window of a student's `window` of a test with a late policy.
+    pub fn of(
+        meta: &crate::model::TestMeta,
+        window: crate::windows::Window,
+        tz: chrono_tz::Tz,
+    ) -> Option<Self> {
+        let late = meta.windows.late.as_ref()?;
+        Some(Self {
+            until: with_offset(window.close, tz),
+            penalty: late.penalty_text(),
+            floor: late.floor.to_string(),
+        })
+    }
 }
 
 /// One subject of a listing: `testIds` are the tests still to take, `tests` every
@@ -47,7 +79,10 @@ pub struct TestInfo {
     pub subject: SubjectName,
     pub test_id: TestId,
     pub title: String,
+    /// The student's own due.
     pub due_at: DateTime<chrono::FixedOffset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateWindow>,
 }
 
 /// `POST /api/v1/test` body.

@@ -5,6 +5,8 @@ pub mod cache;
 pub mod contract;
 pub mod error;
 pub mod request;
+#[cfg(test)]
+mod windows_tests;
 
 use crate::deadline::display_in;
 use crate::ids::{StudentId, SubjectName, TestId};
@@ -13,11 +15,12 @@ use crate::model::{
     Catalog, GivenAnswer, Question, Receipt, Roster, Student, Submission, TestMeta,
 };
 use crate::ports::{Clock, Created, ObjectStore};
+use crate::windows::{self, Window};
 use crate::{keys, store_json};
 use chrono_tz::Tz;
 use contract::{
-    with_offset, Envelope, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH, MAX_BODY_BYTES,
-    TEST_PATH, UPLOAD_OK,
+    with_offset, Envelope, LateWindow, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH,
+    MAX_BODY_BYTES, TEST_PATH, UPLOAD_OK,
 };
 pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
@@ -250,7 +253,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         student: &Student,
         subject: &SubjectName,
         test: &TestId,
-    ) -> Result<TestMeta, ApiError> {
+    ) -> Result<(TestMeta, Window), ApiError> {
         let meta = catalog.find(subject, test).cloned().ok_or_else(|| {
             ApiError::NotFound(format!(
                 "there is no published test {test} in subject {subject}"
@@ -262,18 +265,20 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 format!("you are not enrolled in subject {subject}"),
             ));
         }
-        if !meta.is_open(self.clock.now()) {
-            return Err(self.closed(subject, test, &meta));
+        // Each student's own window: extensions, extra time and late policy applied.
+        let window = windows::window(&meta, student);
+        if !window.is_open(self.clock.now()) {
+            return Err(self.closed(subject, test, window));
         }
-        Ok(meta)
+        Ok((meta, window))
     }
 
-    fn closed(&self, subject: &SubjectName, test: &TestId, meta: &TestMeta) -> ApiError {
+    fn closed(&self, subject: &SubjectName, test: &TestId, window: Window) -> ApiError {
         ApiError::Forbidden(
             Denied::TestClosed,
             format!(
                 "test {test} of {subject} closed at {}; answers are no longer accepted",
-                display_in(meta.due_at, self.config.time_zone)
+                display_in(window.close, self.config.time_zone)
             ),
         )
     }
@@ -321,28 +326,32 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let student = Self::enrolled(&*roster?, &owner, Some(&claimed))?;
         let catalog = catalog?;
         let now = self.clock.now();
-        let open: Vec<&TestMeta> = catalog
+        let open: Vec<(&TestMeta, Window)> = catalog
             .tests
             .iter()
-            .filter(|t| t.is_open(now) && student.takes(&t.subject))
+            .filter(|t| student.takes(&t.subject))
             .filter(|t| filter.as_ref().is_none_or(|f| f == &t.subject))
+            .map(|t| (t, windows::window(t, &student)))
+            .filter(|(_, w)| w.is_open(now))
             .collect();
         // Round 2: whether each open test was submitted, all at once.
-        let submitted = futures::future::try_join_all(open.iter().map(|meta| async {
+        let submitted = futures::future::try_join_all(open.iter().map(|(meta, _)| async {
             let key = layout::submission(&meta.subject, &meta.test_id, &owner);
             Ok::<_, ApiError>(self.store.get(&key).await?.is_some())
         }))
         .await?;
         let mut by_subject: BTreeMap<SubjectName, Vec<TestSummary>> = BTreeMap::new();
-        for (meta, submitted) in open.into_iter().zip(submitted) {
+        let tz = self.config.time_zone;
+        for ((meta, window), submitted) in open.into_iter().zip(submitted) {
             by_subject
                 .entry(meta.subject.clone())
                 .or_default()
                 .push(TestSummary {
                     test_id: meta.test_id.clone(),
                     title: meta.title.clone(),
-                    due_at: with_offset(meta.due_at, self.config.time_zone),
+                    due_at: with_offset(window.due, tz),
                     submitted,
+                    late: LateWindow::of(meta, window, tz),
                 });
         }
         let listing: Vec<SubjectTests> = by_subject
@@ -402,18 +411,20 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             Self::enrolled(&roster, &owner, Some(claimed))?;
         }
         let student = Self::enrolled(&roster, &owner, None)?;
-        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
         // The claimed id is the owner here (checked above); without one, round 2.
         let submission = match speculative {
             Some(read) => read?,
             None => self.submission_of(&owner, &subject, &test).await?,
         };
+        let tz = self.config.time_zone;
         let info = TestInfo {
+            late: LateWindow::of(&meta, window, tz),
             subject,
             test_id: test,
             title: meta.title,
-            due_at: with_offset(meta.due_at, self.config.time_zone),
+            due_at: with_offset(window.due, tz),
         };
         to_value(Envelope {
             code: 200,
@@ -450,7 +461,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let owner = owner?;
         let student = Self::enrolled(&*roster?, &owner, Some(&upload.claimed))?;
         let (subject, test) = (upload.subject, upload.test);
-        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
         let answers = validate_answers(&questions, upload.answers, &test)?;
         let unanswered = questions.len() - answers.len();
@@ -460,8 +471,8 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         // The deadline was checked before the reads above; if they took so long that
         // the scorer may have started on this test, storing now could leave answers
         // that are never graded: refuse instead, having written nothing.
-        if !crate::deadline::accepts_writes(meta.due_at, received_at) {
-            return Err(self.closed(&subject, &test, &meta));
+        if !crate::deadline::accepts_writes(window.close, received_at) {
+            return Err(self.closed(&subject, &test, window));
         }
         let mut submission = Submission {
             receipt: Some(Receipt {
@@ -472,6 +483,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 received_at,
                 replaced: existing,
                 unanswered,
+                late: windows::lateness(&meta, window, received_at),
             }),
             test_result: answers,
         };

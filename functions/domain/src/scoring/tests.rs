@@ -590,6 +590,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         title: "Empty".into(),
         published_at: utc(DUE) - Duration::days(7),
         due_at: utc(DUE),
+        windows: Default::default(),
     };
     let report = Report {
         generated_at: utc(DUE),
