@@ -71,6 +71,37 @@ pub struct Score {
     pub revision: u32,
     pub scored_at: DateTime<Utc>,
     pub questions: Vec<QuestionResult>,
+    /// Received after the student's own due, inside the late window: what the grade
+    /// lost and why (`grade` above is the grade after the penalty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateResult>,
+}
+
+/// Why a late result's grade is lower: own due, receipt time, started days late,
+/// the policy's penalty, the factor, and the grade it would have had on time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateResult {
+    #[serde(flatten)]
+    pub lateness: crate::windows::Lateness,
+    pub received_at: DateTime<Utc>,
+    pub grade_on_time: u32,
+}
+
+/// Applies the late penalty to a graded result received at `received_at`.
+pub fn apply_late(
+    score: &mut Score,
+    lateness: crate::windows::Lateness,
+    received_at: DateTime<Utc>,
+) {
+    let grade_on_time = score.grade;
+    score.grade =
+        crate::windows::late_grade(score.points, score.total, score.max_grade, lateness.factor);
+    score.late = Some(LateResult {
+        lateness,
+        received_at,
+        grade_on_time,
+    });
 }
 
 impl Score {
@@ -81,6 +112,7 @@ impl Score {
             && self.grade == other.grade
             && self.max_grade == other.max_grade
             && self.questions == other.questions
+            && self.late == other.late
     }
 }
 
@@ -154,6 +186,7 @@ pub fn grade(
         revision: 0,
         scored_at,
         questions,
+        late: None,
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod budget;
 pub mod email;
 pub mod execute;
+pub mod feedback;
 pub mod grading;
 pub mod held;
 pub mod inspect;

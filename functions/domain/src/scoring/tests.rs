@@ -599,6 +599,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         tests: vec![ReportTest {
             meta,
             rescored: false,
+            open_windows: vec![],
             scores: vec![],
             missing: vec![],
             stats: TestStats::of(&[5, 5, 2], 3, 5),
