@@ -3,10 +3,10 @@
 //! student still hears back as early as that allows.
 //!
 //! The rule (docs/scorer.md, "Feedback timing"), for a result at revision r:
-//! - with `"feedback": "at-own-close"` (the default), once the student's own close
-//!   + grace has passed they get their score and right/wrong per question; the
-//!   correct answers are in it only if every window of the test has closed (+
-//!   grace), otherwise they follow in one more email once that happens;
+//! - with `"feedback": "at-own-close"` (the default), once the student's own
+//!   close and the grace have passed they get their score and right/wrong per
+//!   question; the correct answers are in it only if every window of the test has
+//!   closed (and its grace passed), otherwise they follow in one more email then;
 //! - with `"feedback": "at-last-close"`, nothing goes out before every window has
 //!   closed, then one email with everything.
 //!
@@ -47,7 +47,11 @@ pub fn owed(told: bool, answered: bool, reveal: bool, hold_until_last: bool) -> 
     }
 }
 
-fn stage(notified: &BTreeMap<StudentId, u32>, withheld: &BTreeMap<StudentId, u32>, s: &StudentId) -> Option<u64> {
+fn stage(
+    notified: &BTreeMap<StudentId, u32>,
+    withheld: &BTreeMap<StudentId, u32>,
+    s: &StudentId,
+) -> Option<u64> {
     let n = *notified.get(s)?;
     let answers = withheld.get(s) != Some(&n);
     Some(2 * u64::from(n) + u64::from(answers))
@@ -196,7 +200,13 @@ mod tests {
         let s = StudentId::parse("s1").unwrap();
         let emails = [(0, true), (0, false), (1, true), (1, false)];
         // Every order of the four emails ends in the same record: revision 1 answered.
-        let orders = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2], [2, 0, 3, 1], [0, 2, 1, 3]];
+        let orders = [
+            [0, 1, 2, 3],
+            [3, 2, 1, 0],
+            [1, 0, 3, 2],
+            [2, 0, 3, 1],
+            [0, 2, 1, 3],
+        ];
         for order in orders {
             let (mut n, mut w) = (BTreeMap::new(), BTreeMap::new());
             for i in order {

@@ -73,8 +73,9 @@ pub struct Score {
     pub questions: Vec<QuestionResult>,
     /// Received after the student's own due, inside the late window: what the grade
     /// lost and why (`grade` above is the grade after the penalty).
+    /// Boxed: rare, and a result is held by the hundred thousand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late: Option<LateResult>,
+    pub late: Option<Box<LateResult>>,
 }
 
 /// Why a late result's grade is lower: own due, receipt time, started days late,
@@ -97,11 +98,11 @@ pub fn apply_late(
     let grade_on_time = score.grade;
     score.grade =
         crate::windows::late_grade(score.points, score.total, score.max_grade, lateness.factor);
-    score.late = Some(LateResult {
+    score.late = Some(Box::new(LateResult {
         lateness,
         received_at,
         grade_on_time,
-    });
+    }));
 }
 
 impl Score {

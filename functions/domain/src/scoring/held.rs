@@ -250,7 +250,7 @@ impl HeldResults {
             revision: held.revision,
             scored_at: held.scored_at,
             questions: self.unpack(packed),
-            late: held.late.as_deref().cloned(),
+            late: held.late.clone(),
         }
     }
 
@@ -318,7 +318,7 @@ fn whole(score: Score) -> HeldScore {
         max_grade: score.max_grade,
         revision: score.revision,
         scored_at: score.scored_at,
-        late: score.late.clone().map(Box::new),
+        late: score.late.clone(),
         title: NONE,
         detail: Detail::Whole(Box::new(score)),
     }

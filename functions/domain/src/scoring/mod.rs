@@ -29,3 +29,5 @@ pub use scheduler::run_scheduler;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod windows_tests;

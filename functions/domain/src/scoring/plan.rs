@@ -16,9 +16,9 @@ use super::held::HeldResults;
 use super::results::Notified;
 use super::snapshot::{Graded, Snapshot};
 use super::state::{Content, Enrolled, TestState, Windows};
-use crate::windows::{self, Feedback};
 use crate::ids::StudentId;
 use crate::model::{Catalog, KeyEntry, Question, Roster, TestMeta};
+use crate::windows::{self, Feedback};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
