@@ -312,6 +312,28 @@ pub fn last_close(meta: &TestMeta, roster: &Roster) -> DateTime<Utc> {
         .fold(base_window(meta).close, DateTime::max)
 }
 
+/// The first close of any window of any test strictly after `after` (a test's own
+/// close and every roster student's): when a scheduler next has something to grade.
+pub fn next_close(
+    catalog: &crate::model::Catalog,
+    roster: &Roster,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    catalog
+        .tests
+        .iter()
+        .flat_map(|t| {
+            let own = roster
+                .0
+                .iter()
+                .filter(|s| s.takes(&t.subject))
+                .map(move |s| window(t, s).close);
+            std::iter::once(base_window(t).close).chain(own)
+        })
+        .filter(|close| *close > after)
+        .min()
+}
+
 /// The windows still open at `now`, by student, with their close: what the trainer's
 /// report lists.
 pub fn open_windows(

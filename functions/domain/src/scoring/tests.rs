@@ -647,10 +647,10 @@ fn csv_quotes_fields_that_need_it() {
 
 /// Waits by moving the test's clock, until a wait would pass `limit`: there it
 /// stays, as a scheduler waiting for next week would.
-struct MovesClock {
-    clock: std::sync::Arc<ManualClock>,
-    limit: DateTime<Utc>,
-    parked: tokio::sync::Notify,
+pub(crate) struct MovesClock {
+    pub(crate) clock: std::sync::Arc<ManualClock>,
+    pub(crate) limit: DateTime<Utc>,
+    pub(crate) parked: tokio::sync::Notify,
 }
 
 #[async_trait]
@@ -668,10 +668,10 @@ impl super::scheduler::Sleep for MovesClock {
 }
 
 /// Notes the clock's time of every message.
-struct StampsSends {
-    inner: std::sync::Arc<MemoryMailer>,
-    clock: std::sync::Arc<ManualClock>,
-    at: Mutex<Vec<DateTime<Utc>>>,
+pub(crate) struct StampsSends {
+    pub(crate) inner: std::sync::Arc<MemoryMailer>,
+    pub(crate) clock: std::sync::Arc<ManualClock>,
+    pub(crate) at: Mutex<Vec<DateTime<Utc>>>,
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@
 use super::inspect;
 use super::results::TestResults;
 use super::sample::{self, SeedSpec};
-use super::tests::ManualClock;
+use super::tests::{ManualClock, MovesClock, StampsSends};
 use super::{score_pass, RunOptions, RunSummary, ScoringConfig};
 use crate::ids::StudentId;
 use crate::layout;
@@ -526,4 +526,85 @@ async fn killing_any_pass_of_a_course_with_windows_at_any_call_never_loses_or_du
         }
     }
     assert!(kills > 60, "{kills} kill points");
+}
+
+#[tokio::test]
+async fn the_local_scheduler_wakes_at_every_students_close_not_only_on_mondays() {
+    let store = Arc::new(course(Feedback::AtOwnClose).await);
+    let sent = Arc::new(MemoryMailer::default());
+    let grace = crate::deadline::GRADING_GRACE;
+    let clock = Arc::new(ManualClock::new(
+        due() + grace - Duration::milliseconds(300),
+    ));
+    let mailer = Arc::new(StampsSends {
+        inner: sent.clone(),
+        clock: clock.clone(),
+        at: std::sync::Mutex::new(vec![]),
+    });
+    // Parked before the next Monday: every pass it runs is for a window's close.
+    let sleep = Arc::new(MovesClock {
+        clock: clock.clone(),
+        limit: due() + Duration::days(3),
+        parked: Default::default(),
+    });
+    let mut cfg = config(&clock, 16);
+    cfg.lease_ttl = std::time::Duration::from_secs(60);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn({
+        let (store, mailer, clock, sleep) =
+            (store.clone(), mailer.clone(), clock.clone(), sleep.clone());
+        async move {
+            super::scheduler::run_scheduler_with(
+                store,
+                mailer,
+                clock,
+                sleep.as_ref(),
+                cfg,
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await;
+        }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(10), sleep.parked.notified())
+        .await
+        .expect("the scheduler should have got to waiting");
+    let _ = stop.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    // When each student email went out, in days after the due (each pass fires
+    // within the minute after a close + grace).
+    let at = mailer.at.lock().unwrap().clone();
+    let mut fired: Vec<(String, String, i64)> = sent
+        .sent()
+        .iter()
+        .zip(at)
+        .filter(|((to, _), _)| !to.iter().any(|t| t == TRAINER))
+        .map(|((to, raw), at)| {
+            let since = at - (due() + grace);
+            assert!(
+                since >= Duration::zero() && since.num_seconds() % 86_400 < 60,
+                "{at}"
+            );
+            let subject = inspect::parse(raw)
+                .header("subject")
+                .unwrap_or_default()
+                .to_owned();
+            (to.join(","), subject, since.num_days())
+        })
+        .collect();
+    fired.sort();
+    let mut expected = vec![
+        (email(0), SCORE.to_owned(), 0),
+        (email(1), SCORE.to_owned(), 2),
+        (email(2), SCORE.to_owned(), 1),
+        (email(3), SCORE.to_owned(), 0),
+        (email(5), SCORE.to_owned(), 0),
+    ];
+    expected.extend([0, 2, 3, 5].map(|i| (email(i), ANSWERS.to_owned(), 2)));
+    expected.sort();
+    assert_eq!(fired, expected);
 }
