@@ -316,3 +316,98 @@ fn a_catalog_entry_without_windows_is_written_as_before_and_one_with_them_round_
     );
     assert_eq!(serde_json::to_string(&s).unwrap(), student_json);
 }
+
+#[test]
+fn the_worked_example_of_docs_trainer_md_holds() {
+    use crate::course::parse_due;
+    let tz = crate::deadline::DEFAULT_TIME_ZONE;
+    let at = |s: &str| parse_due(s, tz).unwrap();
+    let mut m = meta(None, &[]);
+    m.due_at = at("2026-11-30 23:00");
+    m.windows.extensions.insert(
+        StudentId::parse("student02").unwrap(),
+        Extension {
+            due: at("2026-12-02 23:00"),
+            reason: Some("illness".into()),
+        },
+    );
+    m.windows.late = Some(LatePolicy {
+        until: at("2026-12-03 23:00"),
+        penalty: parse_penalty("10%/day").unwrap(),
+        floor: Percent::parse("50%").unwrap(),
+    });
+    // (student, extra time, own due, own close, received, days late, factor, grade 4/4, grade 3/4)
+    let table = [
+        (
+            "student01",
+            None,
+            "2026-11-30 23:00",
+            "2026-12-03 23:00",
+            "2026-11-30 22:59",
+            0,
+            "100%",
+            5,
+            4,
+        ),
+        (
+            "student01",
+            None,
+            "2026-11-30 23:00",
+            "2026-12-03 23:00",
+            "2026-12-01 08:00",
+            1,
+            "90%",
+            5,
+            3,
+        ),
+        (
+            "student01",
+            None,
+            "2026-11-30 23:00",
+            "2026-12-03 23:00",
+            "2026-12-02 23:30",
+            3,
+            "70%",
+            4,
+            3,
+        ),
+        (
+            "student02",
+            None,
+            "2026-12-02 23:00",
+            "2026-12-05 23:00",
+            "2026-12-04 23:00",
+            2,
+            "80%",
+            4,
+            3,
+        ),
+        (
+            "student03",
+            Some("24h"),
+            "2026-12-01 23:00",
+            "2026-12-04 23:00",
+            "2026-12-04 22:00",
+            3,
+            "70%",
+            4,
+            3,
+        ),
+    ];
+    for (id, extra, due, close, received, days, f, all, three) in table {
+        let w = window(&m, &student(id, extra));
+        assert_eq!((w.due, w.close), (at(due), at(close)), "{id}");
+        let l = lateness(&m, w, at(received));
+        let factor = l.as_ref().map_or(Percent::HUNDRED, |l| l.factor);
+        assert_eq!(l.map_or(0, |l| l.days_late), days, "{id} {received}");
+        assert_eq!(factor.to_string(), f, "{id} {received}");
+        assert_eq!(late_grade(4, 4, 5, factor), all, "{id} {received} 4/4");
+        assert_eq!(late_grade(3, 4, 5, factor), three, "{id} {received} 3/4");
+    }
+    let steep = LatePolicy {
+        penalty: parse_penalty("20%/day").unwrap(),
+        ..m.windows.late.unwrap()
+    };
+    assert_eq!(factor(&steep, 3).to_string(), "50%");
+    assert_eq!(late_grade(4, 4, 5, factor(&steep, 3)), 3);
+}
