@@ -575,6 +575,7 @@ mod tests {
                 title: "T".into(),
                 due_at: due,
                 submitted: true,
+                late: None,
             }],
         }];
         let mut t = term("");
