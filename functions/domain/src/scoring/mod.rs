@@ -30,4 +30,6 @@ pub use scheduler::run_scheduler;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod windows_props;
+#[cfg(test)]
 mod windows_tests;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-const TRAINER: &str = "trainer@windows.test";
+pub(super) const TRAINER: &str = "trainer@windows.test";
 
 fn due() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-30T22:00:00Z")
@@ -423,13 +423,24 @@ impl Mailer for CrashMailer<'_> {
     }
 }
 
-/// Pass `n`, killed at call `at` (`usize::MAX`: never); returns the calls it made
-/// and the student emails accepted and not recorded when it died.
+/// Pass `n` of [`pass_time`], killed at call `at`.
 async fn killed_pass(
     store: &MemoryStore,
     mailer: &MemoryMailer,
     clock: &Arc<ManualClock>,
     n: usize,
+    at: usize,
+) -> (usize, usize) {
+    killed_pass_at(store, mailer, clock, pass_time(n), at).await
+}
+
+/// A pass as of `now`, killed at call `at` (`usize::MAX`: never); returns the calls
+/// it made and the student emails accepted and not recorded when it died.
+pub(super) async fn killed_pass_at(
+    store: &MemoryStore,
+    mailer: &MemoryMailer,
+    clock: &Arc<ManualClock>,
+    now: DateTime<Utc>,
     at: usize,
 ) -> (usize, usize) {
     let crash = Crash::new(at);
@@ -442,7 +453,7 @@ async fn killed_pass(
         crash: &crash,
     };
     let options = RunOptions {
-        now: pass_time(n),
+        now,
         deadline: None,
         dry_run: false,
     };
