@@ -236,3 +236,69 @@ async fn a_late_receipt_says_how_late_and_the_penalty_and_still_verifies() {
         );
     }
 }
+
+/// A clock the store moves: reading the catalog takes the request past `to`.
+struct Jumps {
+    now: std::sync::Mutex<DateTime<Utc>>,
+    to: DateTime<Utc>,
+}
+
+impl crate::ports::Clock for &Jumps {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::testing::BeforeCall for &Jumps {
+    async fn before(&self, _call: crate::testing::Call, key: &str) {
+        if key == layout::catalog().as_str() {
+            *self.now.lock().unwrap() = self.to;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_upload_at_the_own_close_is_judged_by_the_clock_after_its_reads_and_a_refusal_writes_nothing(
+) {
+    let (store, f, due) = course(true).await;
+    // student002's own close: due + 2 days (extension) + 3 days (late window).
+    let close = due + Duration::days(5);
+    let half = crate::deadline::GRADING_GRACE / 2;
+    // (clock when the reads end, accepted): the request starts a minute before the
+    // own close; as for the common due, the reads may take it past the close.
+    for (after_reads, accepted) in [
+        (close - Duration::seconds(1), true),
+        (close, false),
+        (close + half, false),
+    ] {
+        let jumps = Jumps {
+            now: std::sync::Mutex::new(close - Duration::minutes(1)),
+            to: after_reads,
+        };
+        let hooked = crate::testing::Hooked {
+            inner: &store,
+            hook: &jumps,
+        };
+        let api = Api::new(
+            &hooked,
+            &jumps,
+            ApiConfig {
+                cache_ttl: Duration::zero(),
+                ..ApiConfig::default()
+            },
+        );
+        let before = store.snapshot();
+        let resp = api
+            .handle(upload(f.key_of("student002"), "student002"))
+            .await;
+        assert_eq!(resp.status == 200, accepted, "{}", resp.body);
+        if accepted {
+            // 3 days minus a second after the own due: 3 started days late.
+            assert_eq!(resp.body["receipt"]["late"]["daysLate"], 3);
+        } else {
+            assert_eq!(resp.body["reason"], "test_closed");
+            assert_eq!(store.snapshot(), before, "nothing written");
+        }
+    }
+}
