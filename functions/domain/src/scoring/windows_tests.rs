@@ -619,3 +619,45 @@ async fn the_local_scheduler_wakes_at_every_students_close_not_only_on_mondays()
     expected.sort();
     assert_eq!(fired, expected);
 }
+
+#[tokio::test]
+async fn a_results_object_with_late_results_and_withheld_answers_round_trips_byte_for_byte() {
+    use super::held::HeldResults;
+    // Left by the first pass of the course above: results without answers told, a
+    // partial report.
+    let store = course(Feedback::AtOwnClose).await;
+    let mut catalog: Catalog = store_json::read(&store, &layout::catalog())
+        .await
+        .unwrap()
+        .unwrap();
+    catalog.tests[0].windows.late = Some(LatePolicy {
+        until: due() + Duration::days(1),
+        penalty: parse_penalty("12.5%/day").unwrap(),
+        floor: Percent::parse("50%").unwrap(),
+    });
+    store_json::write(&store, &layout::catalog(), &catalog)
+        .await
+        .unwrap();
+    let mailer = MemoryMailer::default();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    pass(&store, &mailer, &clock, 1).await;
+    let (s, t) = (sample::subject_of(0), sample::test_of(0));
+    let mut results = TestResults::load(&store, &s, &t).await.unwrap().unwrap();
+    assert!(!results.withheld.is_empty() && results.partial);
+    // One result made late by hand, as a late upload would have it.
+    let score = Arc::make_mut(results.scores.get_mut(&student(0)).unwrap());
+    let lateness = crate::windows::Lateness {
+        due_at: due(),
+        days_late: 1,
+        penalty: "12.5%/day".into(),
+        factor: Percent::parse("87.5%").unwrap(),
+    };
+    super::grading::apply_late(score, lateness, due() + Duration::hours(3));
+    results.last_close_at = Some(due() + Duration::days(3));
+    let json = serde_json::to_vec(&results).unwrap();
+    let held = HeldResults::from_json(&json, &s, &t).unwrap();
+    assert_eq!(held.to_json().unwrap(), json);
+    assert_eq!(held.to_results(), results);
+    let text = String::from_utf8(json).unwrap();
+    assert!(text.contains(r#""late":{"dueAt":"2026-11-30T22:00:00Z","daysLate":1,"penalty":"12.5%/day","factor":"87.5%","receivedAt":"2026-12-01T01:00:00Z","gradeOnTime":"#), "{text}");
+}
