@@ -484,6 +484,9 @@ fn plan_roster(new: &Roster, old: Option<&Roster>) -> (Vec<StudentPlan>, usize) 
                 if before.subjects != s.subjects {
                     fields.push("subjects");
                 }
+                if before.extra_time != s.extra_time {
+                    fields.push("extraTime");
+                }
                 if before.extra != s.extra {
                     fields.push("other fields");
                 }

@@ -339,4 +339,25 @@ mod tests {
         .to_string();
         assert!(err.contains(".late.until: late until 2026-11-30 20:00 CET is not after the due 2026-11-30 23:00 CET"), "{err}");
     }
+
+    #[test]
+    fn a_changed_extra_time_is_a_change_of_that_student_in_the_plan() {
+        let c = parse(&with_settings("{}"), TZ).unwrap();
+        let now = utc("2026-11-24T10:00:00Z");
+        let first = plan(&c, &Published::default(), now, TZ, SyncOptions::default()).unwrap();
+        let published = Published {
+            roster: Some(c.roster.clone()),
+            ..Published::default()
+        };
+        let mut files = with_settings("{}");
+        files.insert("studentsList.json", ROSTER.replace("\"48h\"", "\"72h\""));
+        let changed = parse(&files, TZ).unwrap();
+        let p = plan(&changed, &published, now, TZ, SyncOptions::default()).unwrap();
+        assert!(
+            p.to_string()
+                .contains("update    student student02: extraTime changed"),
+            "{p}"
+        );
+        assert!(first.to_string().contains("add       student student02"));
+    }
 }
