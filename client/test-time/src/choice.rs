@@ -331,6 +331,7 @@ pub(crate) mod tests {
             received_at: at,
             replaced: false,
             unanswered: 0,
+            late: None,
         };
         assert!(receipt.describes(&answers));
         let sent: Sent = serde_json::from_value(serde_json::json!({

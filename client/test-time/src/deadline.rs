@@ -8,9 +8,10 @@ use ework_domain::api::contract::LateWindow;
 
 /// `10%/day, at least 50%`.
 fn penalty(late: &LateWindow) -> String {
-    match &late.floor {
-        Some(floor) => format!("{}, at least {floor}", late.penalty),
-        None => late.penalty.clone(),
+    // A floor of 0% is no floor: say nothing rather than "at least 0%".
+    match late.floor.as_str() {
+        "" | "0%" => late.penalty.clone(),
+        floor => format!("{}, at least {floor}", late.penalty),
     }
 }
 
@@ -76,7 +77,7 @@ mod tests {
         LateWindow {
             until: at("2026-12-02T23:00:00+01:00"),
             penalty: "10%/day".into(),
-            floor: Some("50%".into()),
+            floor: "50%".into(),
         }
     }
 
@@ -123,7 +124,7 @@ mod tests {
             Some("Your due time has passed: this submission will be late, and its score goes down by 10%/day, at least 50%.")
         );
         let no_floor = LateWindow {
-            floor: None,
+            floor: "0%".into(),
             ..window()
         };
         assert!(late_warning(due_at, Some(&no_floor), due_utc)

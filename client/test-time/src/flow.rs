@@ -712,6 +712,7 @@ mod tests {
             received_at: at,
             replaced: false,
             unanswered: 0,
+            late: None,
         };
         let mut t = term("");
         show_receipt(&mut t, &receipt, None, &sent).unwrap();

@@ -108,7 +108,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.data_dir.display()
     )?;
     outln!("  Outbox:    {}", outbox.display())?;
-    outln!("  Time zone: {tz} (tests close Monday 23:00)")?;
+    outln!("  Time zone: {tz} (tests close Monday 23:00 unless test.json says otherwise)")?;
+    if !args.no_scheduler {
+        outln!(
+            "  Scorer:    runs at every close (weekly, each student's own, late windows) + 5 min"
+        )?;
+    }
     if let Some(t) = args.now {
         outln!("  Clock:     frozen at {}", display_in(t, tz))?;
     }

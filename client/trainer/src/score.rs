@@ -299,8 +299,8 @@ fn refuse_ahead_of_the_clock(args: &Args) -> Option<ExitCode> {
     if !args.force {
         eprintln!(
             "error: --now {asked} is later than the real clock ({real}): tests due by then \
-             would be graded now, while the API still accepts answers to them until their \
-             due date, and answers it accepts after this pass would not be graded in it. \
+             would be graded now, while the API still accepts answers to them until each \
+             student's own close, and answers it accepts after this pass would not be graded in it. \
              Use a bare --now (the real clock) or a past instant, preview with --dry-run, \
              or add --force to accept that risk."
         );
@@ -308,7 +308,7 @@ fn refuse_ahead_of_the_clock(args: &Args) -> Option<ExitCode> {
     }
     eprintln!(
         "warning: --force: scoring as of {asked}, later than the real clock ({real}). The API \
-         still accepts answers to the tests graded here until their due date; answers it \
+         still accepts answers to the tests graded here until each student's own close; answers it \
          accepts after this pass will not be graded in this pass (and may never be)."
     );
     None

@@ -43,6 +43,7 @@ async fn seed(subjects: usize, tests: usize) -> Course {
                 title: format!("Test {t}"),
                 published_at: now,
                 due_at: now + Duration::days(7),
+                windows: Default::default(),
             });
             let questions = json!([
                 {"questionId": "1", "question": "One?", "answers": [{"answerId": "a", "answerBody": "A"}, {"answerId": "b", "answerBody": "B"}]},
@@ -71,6 +72,7 @@ async fn seed(subjects: usize, tests: usize) -> Course {
             email: format!("{id}@example.com"),
             name: None,
             subjects: None,
+            extra_time: None,
             extra: Default::default(),
         });
         let plain = PlainKey::generate();

@@ -1,6 +1,7 @@
 //! The course model, in the original JSON shapes so existing material keeps working.
 
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use crate::windows::{ExtraTime, Lateness, TestWindows};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,9 @@ pub struct Student {
     /// When present, the student only sees these subjects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<SubjectName>>,
+    /// A standing accommodation added to every test's due (see [`crate::windows`]).
+    #[serde(rename = "extraTime", default, skip_serializing_if = "Option::is_none")]
+    pub extra_time: Option<ExtraTime>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -90,9 +94,14 @@ pub struct TestMeta {
     pub title: String,
     pub published_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
+    /// Extensions, late policy and feedback timing (all optional).
+    #[serde(flatten)]
+    pub windows: TestWindows,
 }
 
 impl TestMeta {
+    /// Open for a student without extension or extra time (see
+    /// [`crate::windows::window`] for everyone else).
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
         now < self.due_at
     }
@@ -128,6 +137,11 @@ pub struct Receipt {
     pub replaced: bool,
     /// Questions of the test without an answer in this upload.
     pub unanswered: usize,
+    /// Received after the student's own due, inside the test's late window: how
+    /// late and what it costs. Not part of [`Receipt::digest`], so receipts written
+    /// before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<Lateness>,
 }
 
 impl Receipt {

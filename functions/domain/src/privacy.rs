@@ -294,6 +294,7 @@ mod tests {
             student_id: student.clone(),
             revision: 0,
             message_id: format!("m-{student}"),
+            withheld: false,
         }
     }
 

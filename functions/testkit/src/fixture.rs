@@ -74,6 +74,7 @@ pub async fn seed_fixture(
             title: "Processes".into(),
             published_at: now,
             due_at,
+            windows: Default::default(),
         }],
     };
     store_json::write(store, &layout::catalog(), &catalog).await?;
@@ -86,6 +87,7 @@ pub async fn seed_fixture(
             email: format!("{id}@example.com"),
             name: None,
             subjects: None,
+            extra_time: None,
             extra: Default::default(),
         });
         let plain = keys::PlainKey::generate();

@@ -101,6 +101,7 @@ async fn leave_history_and_a_journal(store: &dyn ObjectStore) {
         student_id: StudentId::parse(id).unwrap(),
         revision: 0,
         message_id: format!("<{id}@example.com>"),
+        withheld: false,
     };
     let wave = JournalWave {
         sent_at: Some(at("2026-12-01T08:00:01Z")),

@@ -26,10 +26,10 @@ pub struct ListTestsRequest {
 pub struct TestSummary {
     pub test_id: TestId,
     pub title: String,
-    /// The student's own due (extensions and extra time applied).
+    /// The student's own due (extension and extra time applied).
     pub due_at: DateTime<chrono::FixedOffset>,
     pub submitted: bool,
-    /// The late window after the due, if the test has one.
+    /// The test's late window, as it applies to this student.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late: Option<LateWindow>,
     /// The test's total points, when the API knows them.
@@ -37,15 +37,32 @@ pub struct TestSummary {
     pub points: Option<u32>,
 }
 
-/// Uploads are still accepted after the due until `until`, at a penalty
-/// (`"10%/day"`) that never takes the score below `floor` (`"50%"`).
+/// Until when a student's late answers are accepted, and what they cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LateWindow {
+    /// The student's own close.
     pub until: DateTime<chrono::FixedOffset>,
+    /// Per started day after the own due: `10%/day`.
     pub penalty: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floor: Option<String>,
+    /// The least a late grade keeps: `50%`.
+    pub floor: String,
+}
+
+impl LateWindow {
+    /// The late window of a student's `window` of a test with a late policy.
+    pub fn of(
+        meta: &crate::model::TestMeta,
+        window: crate::windows::Window,
+        tz: chrono_tz::Tz,
+    ) -> Option<Self> {
+        let late = meta.windows.late.as_ref()?;
+        Some(Self {
+            until: with_offset(window.close, tz),
+            penalty: late.penalty_text(),
+            floor: late.floor.to_string(),
+        })
+    }
 }
 
 /// Who a listing is for, as the roster names them (`name` when the roster has one).
@@ -74,7 +91,10 @@ pub struct TestInfo {
     pub subject: SubjectName,
     pub test_id: TestId,
     pub title: String,
+    /// The student's own due.
     pub due_at: DateTime<chrono::FixedOffset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateWindow>,
 }
 
 /// `POST /api/v1/test` body.

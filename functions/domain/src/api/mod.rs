@@ -13,10 +13,11 @@ use crate::model::{
     Catalog, GivenAnswer, Question, Receipt, Roster, Student, Submission, TestMeta,
 };
 use crate::ports::{Clock, Created, ObjectStore};
+use crate::windows::{self, Window};
 use crate::{keys, store_json};
 use chrono_tz::Tz;
 use contract::{
-    with_offset, Envelope, StudentRef, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH,
+    with_offset, Envelope, LateWindow, StudentRef, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH,
     MAX_BODY_BYTES, TEST_PATH, UPLOAD_OK,
 };
 pub use error::{ApiError, Denied};
@@ -250,7 +251,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         student: &Student,
         subject: &SubjectName,
         test: &TestId,
-    ) -> Result<TestMeta, ApiError> {
+    ) -> Result<(TestMeta, Window), ApiError> {
         let meta = catalog
             .find(subject, test)
             .cloned()
@@ -261,10 +262,12 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 format!("you are not enrolled in subject {subject}"),
             ));
         }
-        if !meta.is_open(self.clock.now()) {
-            return Err(self.closed(subject, test, &meta));
+        // Each student's own window: extensions, extra time and late policy applied.
+        let window = windows::window(&meta, student);
+        if !window.is_open(self.clock.now()) {
+            return Err(self.closed(subject, test, window));
         }
-        Ok(meta)
+        Ok((meta, window))
     }
 
     /// Names what the student can take instead: the open tests of the subject, or
@@ -280,7 +283,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let open: Vec<&TestMeta> = catalog
             .tests
             .iter()
-            .filter(|t| t.is_open(now) && student.takes(&t.subject))
+            .filter(|t| student.takes(&t.subject) && windows::window(t, student).is_open(now))
             .collect();
         let in_subject: Vec<&str> = open
             .iter()
@@ -300,12 +303,12 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         ))
     }
 
-    fn closed(&self, subject: &SubjectName, test: &TestId, meta: &TestMeta) -> ApiError {
+    fn closed(&self, subject: &SubjectName, test: &TestId, window: Window) -> ApiError {
         ApiError::Forbidden(
             Denied::TestClosed,
             format!(
                 "test {test} of {subject} closed at {}; answers are no longer accepted",
-                display_in(meta.due_at, self.config.time_zone)
+                display_in(window.close, self.config.time_zone)
             ),
         )
     }
@@ -353,29 +356,32 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let student = Self::enrolled(&*roster?, &owner, Some(&claimed))?;
         let catalog = catalog?;
         let now = self.clock.now();
-        let open: Vec<&TestMeta> = catalog
+        let open: Vec<(&TestMeta, Window)> = catalog
             .tests
             .iter()
-            .filter(|t| t.is_open(now) && student.takes(&t.subject))
+            .filter(|t| student.takes(&t.subject))
             .filter(|t| filter.as_ref().is_none_or(|f| f == &t.subject))
+            .map(|t| (t, windows::window(t, &student)))
+            .filter(|(_, w)| w.is_open(now))
             .collect();
         // Round 2: whether each open test was submitted, all at once.
-        let submitted = futures::future::try_join_all(open.iter().map(|meta| async {
+        let submitted = futures::future::try_join_all(open.iter().map(|(meta, _)| async {
             let key = layout::submission(&meta.subject, &meta.test_id, &owner);
             Ok::<_, ApiError>(self.store.get(&key).await?.is_some())
         }))
         .await?;
         let mut by_subject: BTreeMap<SubjectName, Vec<TestSummary>> = BTreeMap::new();
-        for (meta, submitted) in open.into_iter().zip(submitted) {
+        let tz = self.config.time_zone;
+        for ((meta, window), submitted) in open.into_iter().zip(submitted) {
             by_subject
                 .entry(meta.subject.clone())
                 .or_default()
                 .push(TestSummary {
                     test_id: meta.test_id.clone(),
                     title: meta.title.clone(),
-                    due_at: with_offset(meta.due_at, self.config.time_zone),
+                    due_at: with_offset(window.due, tz),
                     submitted,
-                    late: None,
+                    late: LateWindow::of(meta, window, tz),
                     points: None,
                 });
         }
@@ -440,18 +446,20 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             Self::enrolled(&roster, &owner, Some(claimed))?;
         }
         let student = Self::enrolled(&roster, &owner, None)?;
-        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
         // The claimed id is the owner here (checked above); without one, round 2.
         let submission = match speculative {
             Some(read) => read?,
             None => self.submission_of(&owner, &subject, &test).await?,
         };
+        let tz = self.config.time_zone;
         let info = TestInfo {
+            late: LateWindow::of(&meta, window, tz),
             subject,
             test_id: test,
             title: meta.title,
-            due_at: with_offset(meta.due_at, self.config.time_zone),
+            due_at: with_offset(window.due, tz),
         };
         to_value(Envelope {
             code: 200,
@@ -489,7 +497,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let owner = owner?;
         let student = Self::enrolled(&*roster?, &owner, Some(&upload.claimed))?;
         let (subject, test) = (upload.subject, upload.test);
-        let meta = self.open_test(&*catalog?, &student, &subject, &test)?;
+        let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
         let answers = validate_answers(&questions, upload.answers, &test)?;
         let unanswered = questions.len() - answers.len();
@@ -499,8 +507,8 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         // The deadline was checked before the reads above; if they took so long that
         // the scorer may have started on this test, storing now could leave answers
         // that are never graded: refuse instead, having written nothing.
-        if !crate::deadline::accepts_writes(meta.due_at, received_at) {
-            return Err(self.closed(&subject, &test, &meta));
+        if !crate::deadline::accepts_writes(window.close, received_at) {
+            return Err(self.closed(&subject, &test, window));
         }
         let mut submission = Submission {
             receipt: Some(Receipt {
@@ -511,6 +519,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                 received_at,
                 replaced: existing,
                 unanswered,
+                late: windows::lateness(&meta, window, received_at),
             }),
             test_result: answers,
         };

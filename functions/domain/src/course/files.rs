@@ -319,6 +319,13 @@ impl<'p> FileCheck<'p> {
 
     /// Reports at a JSON path (or the nearest enclosing value that has a position).
     pub(super) fn report(&mut self, path: &str, message: impl Into<String>) {
+        let p = self.problem_at(path, message);
+        self.push(p);
+    }
+
+    /// A problem at a JSON path of this file, not reported: for checks that can only
+    /// be made later (against the roster, or the due a test is published with).
+    pub(super) fn problem_at(&self, path: &str, message: impl Into<String>) -> Problem {
         let mut probe = path;
         let at = loop {
             if let Some(at) = self.positions.get(probe) {
@@ -334,12 +341,11 @@ impl<'p> FileCheck<'p> {
             column,
             path: path.to_owned(),
         });
-        let file = self.file.clone();
-        self.push(Problem {
-            file,
+        Problem {
+            file: self.file.clone(),
             position,
             message: message.into(),
-        });
+        }
     }
 
     pub(super) fn array<'v>(

@@ -7,12 +7,14 @@
 //! - `files`: the folder as files, its problems and where they are;
 //! - `parse`: questions, key, `test.json` and roster into a [`Course`];
 //! - `plan`: what a sync changes, a pure function of course, store snapshot and now;
-//! - `publish`: reading the store, applying a plan, [`sync`].
+//! - `publish`: reading the store, applying a plan, [`sync`];
+//! - `windows`: extensions, late policy, feedback timing and extra time.
 
 mod files;
 mod parse;
 mod plan;
 mod publish;
+mod windows;
 
 #[cfg(test)]
 mod fixtures;

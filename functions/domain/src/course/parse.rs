@@ -3,6 +3,7 @@
 
 use super::files::{did_you_mean, CourseFiles, FileCheck, Position, Problem, Problems};
 use super::files::{SUBJECTS_DIR, TEST_SETTINGS};
+use super::windows::{self, Located};
 use crate::deadline::{display_in, local_to_utc, DEADLINE_HOUR};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout;
@@ -26,11 +27,18 @@ pub struct CourseTest {
     pub key: Vec<KeyEntry>,
     /// Where `due` was written, for problems found when publishing.
     due_position: Option<Problem>,
+    /// Extensions, late policy and feedback timing, with their positions.
+    pub(super) windows: Located,
 }
 
 impl CourseTest {
     pub fn name(&self) -> String {
         format!("{}/{}", self.subject, self.test_id)
+    }
+
+    /// Extensions, late policy and feedback timing from `test.json`.
+    pub fn windows(&self) -> &crate::windows::TestWindows {
+        &self.windows.windows
     }
 }
 
@@ -190,6 +198,11 @@ pub fn parse(files: &CourseFiles, tz: Tz) -> Result<Course, Problems> {
         }
     };
 
+    if let Some(roster) = &roster {
+        for t in &tests {
+            problems.extend(t.windows.check_roster(roster));
+        }
+    }
     match roster {
         Some(roster) if problems.is_empty() => Ok(Course { roster, tests }),
         _ => Err(Problems(problems)),
@@ -260,6 +273,11 @@ fn parse_test(
             ..Settings::default()
         }),
     };
+    if let Some(s) = &settings {
+        if let Some(due) = s.due {
+            problems.extend(s.windows.check_due(due, tz));
+        }
+    }
     let (subject, test_id, questions, key, settings) =
         (subject?, test_id?, questions?, key?, settings?);
     Some(CourseTest {
@@ -271,6 +289,7 @@ fn parse_test(
         questions,
         key,
         due_position: settings.due_position,
+        windows: settings.windows,
     })
 }
 
@@ -285,9 +304,9 @@ const QUESTION_FIELDS: &[&str] = &[
 /// The fields of a key entry.
 const KEY_FIELDS: &[&str] = &["questionId", "answer"];
 /// The fields of `test.json`.
-const SETTINGS_FIELDS: &[&str] = &["title", "due", "publish"];
+const SETTINGS_FIELDS: &[&str] = &["title", "due", "publish", "extensions", "late", "feedback"];
 /// The fields of a roster entry the system reads (others are kept as they are).
-const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects"];
+const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects", "extraTime"];
 
 fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Vec<Question>> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
@@ -456,6 +475,7 @@ struct Settings {
     due: Option<DateTime<Utc>>,
     due_position: Option<Problem>,
     publish: bool,
+    windows: Located,
 }
 
 fn parse_settings(
@@ -499,9 +519,14 @@ fn parse_settings(
                 Err(e) => c.report(&path, e),
             },
             ("publish", Value::Bool(b)) => settings.publish = *b,
+            (name, v) if windows::FIELDS.contains(&name) => {
+                settings.windows.read(&mut c, name, v, tz)
+            }
             ("title" | "due", _) => c.report(&path, format!("\"{name}\" must be a string")),
             ("publish", _) => c.report(&path, "\"publish\" must be true or false"),
             _ => {
+                // The message names the original fields only: its wording is part of
+                // the tested contract (the optional ones are in docs/trainer.md).
                 let hint = did_you_mean(name, SETTINGS_FIELDS)
                     .map(|known| format!("; did you mean {known}?"))
                     .unwrap_or_default();
@@ -584,7 +609,8 @@ fn parse_roster(
                 "\"subjects\" must be an array of subject names",
             ),
         }
-        c.misspelt(obj, &path, &["name", "subjects"]);
+        windows::check_extra_time(&mut c, obj, &path);
+        c.misspelt(obj, &path, &["name", "subjects", "extraTime"]);
         if c.found == before {
             match serde_json::from_value::<Student>(item.clone()) {
                 Ok(s) => out.push(s),

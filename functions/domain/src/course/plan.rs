@@ -74,6 +74,8 @@ pub enum TestChange {
         old: DateTime<Utc>,
         new: DateTime<Utc>,
     },
+    /// Extensions, late policy or feedback timing changed.
+    Windows,
 }
 
 /// What happens to one test.
@@ -164,6 +166,9 @@ impl fmt::Display for Plan {
                         TestChange::Title { old, new } => format!("title \"{old}\" -> \"{new}\""),
                         TestChange::Due { old, new } => {
                             format!("due {} -> {}", display_in(*old, tz), display_in(*new, tz))
+                        }
+                        TestChange::Windows => {
+                            "extensions, late policy or feedback changed".to_owned()
                         }
                     }));
                     writeln!(f, "  update    {name}: {what}")?
@@ -325,12 +330,14 @@ impl Draft {
             Some(due) => due,
             None => next_deadline(now, tz),
         };
+        self.check_windows(t, due_at, tz);
         self.catalog.push(TestMeta {
             subject: t.subject.clone(),
             test_id: t.test_id.clone(),
             title: t.title.clone(),
             published_at: now,
             due_at,
+            windows: t.windows().clone(),
         });
         self.push(
             t,
@@ -339,6 +346,14 @@ impl Draft {
                 due_at,
             },
         );
+    }
+
+    /// A late window or extension must end after the due the test is published
+    /// with; a due written in `test.json` was checked with the folder already.
+    fn check_windows(&mut self, t: &CourseTest, due_at: DateTime<Utc>, tz: Tz) {
+        if t.due.is_none() {
+            self.problems.extend(t.windows.check_due(due_at, tz));
+        }
     }
 
     /// A test already published keeps its publication time, and its due date unless
@@ -368,9 +383,14 @@ impl Draft {
             });
             due_at = due;
         }
+        self.check_windows(t, due_at, tz);
+        if &meta.windows != t.windows() {
+            changes.push(TestChange::Windows);
+        }
         self.catalog.push(TestMeta {
             title: t.title.clone(),
             due_at,
+            windows: t.windows().clone(),
             ..meta.clone()
         });
         if changes.is_empty() {
@@ -463,6 +483,9 @@ fn plan_roster(new: &Roster, old: Option<&Roster>) -> (Vec<StudentPlan>, usize) 
                 }
                 if before.subjects != s.subjects {
                     fields.push("subjects");
+                }
+                if before.extra_time != s.extra_time {
+                    fields.push("extraTime");
                 }
                 if before.extra != s.extra {
                     fields.push("other fields");

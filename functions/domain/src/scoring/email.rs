@@ -1,6 +1,7 @@
 //! Rendering the emails: multipart/alternative (plain text + HTML) built with
 //! lettre's message builder; the trainer's report also carries the grades as CSV.
 
+use super::feedback::{self, Stage};
 use super::grading::Score;
 use super::items::ItemAnalysis;
 use super::items_render;
@@ -115,11 +116,24 @@ pub fn student_subject(scores: &[&Score]) -> String {
     }
 }
 
-/// The email telling one student their results (one or more tests).
+/// The email telling one student their results (one or more tests), answers included.
 pub fn student_email(
     from: &Mailbox,
     student: &Student,
     scores: &[&Score],
+    date: DateTime<Utc>,
+) -> Result<RenderedMail, RenderError> {
+    let items: Vec<(&Score, Stage)> = scores.iter().map(|s| (*s, Stage::Full)).collect();
+    student_email_staged(from, student, &items, date)
+}
+
+/// The email telling one student their results, each at its [`Stage`]: with the
+/// correct answers, without them while others may still submit, or the answers
+/// in a follow-up.
+pub fn student_email_staged(
+    from: &Mailbox,
+    student: &Student,
+    items: &[(&Score, Stage)],
     date: DateTime<Utc>,
 ) -> Result<RenderedMail, RenderError> {
     let to = parse_mailbox(&student.email)?;
@@ -127,7 +141,8 @@ pub fn student_email(
         .name
         .clone()
         .unwrap_or_else(|| student.student_id.to_string());
-    let subject = student_subject(scores);
+    let scores: Vec<&Score> = items.iter().map(|(s, _)| *s).collect();
+    let subject = feedback::subject(items).unwrap_or_else(|| student_subject(&scores));
 
     let mut text = format!("Hello {greeting},\n\nhere are your results.\n");
     let mut html = String::from(HTML_HEAD);
@@ -136,7 +151,8 @@ pub fn student_email(
         "<p>Hello {},</p>\n<p>here are your results.</p>\n",
         escape(&greeting)
     );
-    for s in scores {
+    for (s, stage) in items {
+        let (s, stage) = (*s, *stage);
         let corrected = if s.revision > 0 {
             " (corrected result)"
         } else {
@@ -161,6 +177,7 @@ pub fn student_email(
             s.max_grade
         );
         super::correction::student_changes(s, &mut text, &mut html);
+        feedback::notes(s, stage, &mut text, &mut html);
         let _ = writeln!(
             html,
             "{TABLE}<tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
@@ -168,7 +185,10 @@ pub fn student_email(
         );
         for (i, q) in s.questions.iter().enumerate() {
             let given = answer_label(q.given.as_ref(), q.given_text.as_deref());
-            let correct = correct_label(q.correct.as_ref(), q.correct_text.as_deref());
+            let correct = match stage {
+                Stage::Withheld => feedback::WITHHELD.to_owned(),
+                _ => correct_label(q.correct.as_ref(), q.correct_text.as_deref()),
+            };
             let verdict = if q.is_correct { "correct" } else { "wrong" };
             let _ = write!(
                 text,
@@ -193,8 +213,14 @@ pub fn student_email(
     html.push_str(HTML_TAIL);
 
     let mut identity = format!("student:{}", student.student_id);
-    for s in scores {
+    for (s, stage) in items {
         let _ = write!(identity, ":{}/{}/r{}", s.subject, s.test_id, s.revision);
+        // A full email keeps the id it always had; the two halves get their own.
+        match stage {
+            Stage::Full => {}
+            Stage::Withheld => identity.push_str(":withheld"),
+            Stage::Answers => identity.push_str(":answers"),
+        }
     }
     let id = message_id(&identity);
     let message = Message::builder()
@@ -247,6 +273,8 @@ pub struct ReportTest<'a> {
     pub items: ItemAnalysis,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
+    /// Students who may still submit, with their own close.
+    pub open_windows: Vec<(crate::ids::StudentId, DateTime<Utc>)>,
 }
 
 /// An email that could not be handed to the mail service.
@@ -587,6 +615,7 @@ fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, t
     if t.rescored {
         super::correction::report_changes(text, html, &t.changes);
     }
+    feedback::open_windows(text, html, &t.open_windows, tz);
     for p in &t.problems {
         let _ = writeln!(text, "Problem: {p}");
         let _ = writeln!(

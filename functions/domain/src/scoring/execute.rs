@@ -6,6 +6,7 @@
 
 use super::budget::{Budget, Stop};
 use super::email::{self, FailedSend, RenderedMail};
+use super::feedback::Stage;
 use super::plan::{Effect, Plan, Scored};
 use super::run::{RunSummary, ScoringConfig, ScoringError, SentItem};
 use super::state::PassState;
@@ -156,10 +157,12 @@ impl<'a> Executor<'a> {
         let st = &self.state.roster.0[student];
         let id = st.student_id.clone();
         let scores = self.state.email_scores(&id, tests);
-        let refs: Vec<&super::grading::Score> = scores.iter().collect();
-        let rendered = match email::student_email(&self.cx.from, st, &refs, self.cx.now) {
+        let items: Vec<(&super::grading::Score, Stage)> =
+            scores.iter().map(|(s, stage)| (s, *stage)).collect();
+        let rendered = match email::student_email_staged(&self.cx.from, st, &items, self.cx.now) {
             Ok(r) => r,
             Err(e) => {
+                let refs: Vec<&super::grading::Score> = scores.iter().map(|(s, _)| s).collect();
                 let failure = FailedSend {
                     to: st.email.clone(),
                     subject: email::student_subject(&refs),

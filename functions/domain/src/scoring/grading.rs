@@ -76,6 +76,11 @@ pub struct Score {
     /// between writing it and emailing it still explains the correction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<Previous>>,
+    /// Received after the student's own due, inside the late window: what the grade
+    /// lost and why (`grade` above is the grade after the penalty).
+    /// Boxed: rare, and a result is held by the hundred thousand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<Box<LateResult>>,
 }
 
 /// The result a student was last told, as a corrected result remembers it.
@@ -151,6 +156,33 @@ impl Previous {
     }
 }
 
+/// Why a late result's grade is lower: own due, receipt time, started days late,
+/// the policy's penalty, the factor, and the grade it would have had on time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateResult {
+    #[serde(flatten)]
+    pub lateness: crate::windows::Lateness,
+    pub received_at: DateTime<Utc>,
+    pub grade_on_time: u32,
+}
+
+/// Applies the late penalty to a graded result received at `received_at`.
+pub fn apply_late(
+    score: &mut Score,
+    lateness: crate::windows::Lateness,
+    received_at: DateTime<Utc>,
+) {
+    let grade_on_time = score.grade;
+    score.grade =
+        crate::windows::late_grade(score.points, score.total, score.max_grade, lateness.factor);
+    score.late = Some(Box::new(LateResult {
+        lateness,
+        received_at,
+        grade_on_time,
+    }));
+}
+
 impl Score {
     /// True when two results say the same to the student (revision and time aside).
     pub fn same_result(&self, other: &Score) -> bool {
@@ -159,6 +191,7 @@ impl Score {
             && self.grade == other.grade
             && self.max_grade == other.max_grade
             && self.questions == other.questions
+            && self.late == other.late
     }
 
     /// The result as the student was last told it, when this one was never emailed:
@@ -258,6 +291,7 @@ pub fn grade(
         scored_at,
         questions,
         previous: None,
+        late: None,
     }
 }
 

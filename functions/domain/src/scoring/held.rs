@@ -7,7 +7,7 @@
 //! Lossless: writing a held object back gives the JSON it was read from (or, for a
 //! result that does not fit the compact form, keeps that result whole).
 
-use super::grading::{Previous, QuestionResult, Score};
+use super::grading::{LateResult, Previous, QuestionResult, Score};
 use super::results::{strip_texts, TestResults};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use chrono::{DateTime, Utc};
@@ -90,6 +90,8 @@ pub struct HeldScore {
     pub max_grade: u32,
     pub revision: u32,
     scored_at: DateTime<Utc>,
+    /// Rare (late uploads only), so boxed: an on-time result pays one pointer.
+    late: Option<Box<LateResult>>,
     title: Slot,
     detail: Detail,
 }
@@ -115,6 +117,11 @@ pub struct HeldResults {
     pub reported: bool,
     pub settled: bool,
     pub due_at: Option<DateTime<Utc>>,
+    /// See [`TestResults`]: students whose last email withheld the answers, the
+    /// report sent while windows were open, the last close scored for.
+    pub withheld: BTreeMap<StudentId, u32>,
+    pub partial: bool,
+    pub last_close_at: Option<DateTime<Utc>>,
     questions: Interned<QuestionId>,
     answers: Interned<AnswerId>,
     titles: Interned<Arc<str>>,
@@ -131,6 +138,9 @@ impl HeldResults {
             reported: false,
             settled: false,
             due_at: None,
+            withheld: BTreeMap::new(),
+            partial: false,
+            last_close_at: None,
             questions: Interned::default(),
             answers: Interned::default(),
             titles: Interned::default(),
@@ -164,6 +174,25 @@ impl HeldResults {
     /// True when the student was emailed the result's current revision.
     pub fn told(&self, student: &StudentId, revision: u32) -> bool {
         self.notified.get(student).is_some_and(|r| *r >= revision)
+    }
+
+    /// True when the student was emailed the result's current revision with its
+    /// correct answers (not only the score, see [`super::feedback`]).
+    pub fn answered(&self, student: &StudentId, revision: u32) -> bool {
+        super::feedback::answered(&self.notified, &self.withheld, student, revision)
+    }
+
+    /// Records an email about `revision` (with or without the answers); an older
+    /// record never overrides a newer one, so folding a journal twice or out of
+    /// order changes nothing. Returns whether anything changed.
+    pub fn record(&mut self, student: &StudentId, revision: u32, withheld: bool) -> bool {
+        super::feedback::record(
+            &mut self.notified,
+            &mut self.withheld,
+            student,
+            revision,
+            withheld,
+        )
     }
 
     /// Holds a freshly graded result: the texts are dropped (they come back from
@@ -235,6 +264,7 @@ impl HeldResults {
             scored_at: held.scored_at,
             questions: self.unpack(packed),
             previous: None,
+            late: held.late.clone(),
         }
     }
 
@@ -283,7 +313,7 @@ impl HeldResults {
     /// and time aside), like [`Score::same_result`].
     pub fn same_result(&self, a: &HeldScore, b: &HeldScore) -> bool {
         let figures = |h: &HeldScore| (h.points, h.total, h.grade, h.max_grade);
-        if figures(a) != figures(b) {
+        if figures(a) != figures(b) || a.late != b.late {
             return false;
         }
         let questions = |h: &HeldScore| match &h.detail {
@@ -308,6 +338,9 @@ impl HeldResults {
             reported: self.reported,
             settled: self.settled,
             due_at: self.due_at,
+            withheld: self.withheld.clone(),
+            partial: self.partial,
+            last_close_at: self.last_close_at,
         }
     }
 }
@@ -322,6 +355,7 @@ fn whole(score: Score) -> HeldScore {
         max_grade: score.max_grade,
         revision: score.revision,
         scored_at: score.scored_at,
+        late: score.late.clone(),
         title: NONE,
         detail: Detail::Whole(Box::new(score)),
     }
@@ -353,6 +387,17 @@ impl Serialize for ResultsJson<'_> {
         st.serialize_field("reported", &r.reported)?;
         st.serialize_field("settled", &r.settled)?;
         st.serialize_field("dueAt", &r.due_at)?;
+        // Written only when set, so a test without per-student windows keeps the
+        // object it always had.
+        if !r.withheld.is_empty() {
+            st.serialize_field("withheld", &r.withheld)?;
+        }
+        if r.partial {
+            st.serialize_field("partial", &r.partial)?;
+        }
+        if let Some(at) = &r.last_close_at {
+            st.serialize_field("lastCloseAt", at)?;
+        }
         st.end()
     }
 }
@@ -391,6 +436,9 @@ impl<'de> Visitor<'de> for ResultsSeed<'_> {
                 "reported" => held.reported = map.next_value()?,
                 "settled" => held.settled = map.next_value()?,
                 "dueAt" => held.due_at = map.next_value()?,
+                "withheld" => held.withheld = map.next_value()?,
+                "partial" => held.partial = map.next_value()?,
+                "lastCloseAt" => held.last_close_at = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -470,6 +518,7 @@ mod tests {
             scored_at: DateTime::<Utc>::UNIX_EPOCH,
             questions,
             previous: None,
+            late: None,
         }
     }
 

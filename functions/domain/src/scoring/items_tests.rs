@@ -286,6 +286,7 @@ fn score(items: &[Item], student: usize, r: &Row) -> Score {
         scored_at: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
         questions,
         previous: None,
+        late: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod budget;
 pub mod correction;
 pub mod email;
 pub mod execute;
+pub mod feedback;
 pub mod grading;
 pub mod held;
 pub mod inspect;
@@ -36,3 +37,7 @@ mod report_tests;
 mod rescore_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod windows_props;
+#[cfg(test)]
+mod windows_tests;

@@ -16,9 +16,10 @@ use super::grading::Previous;
 use super::held::{HeldResults, HeldScore};
 use super::results::Notified;
 use super::snapshot::{Graded, Snapshot};
-use super::state::{Content, Enrolled, TestState};
-use crate::ids::{StudentId, SubjectName};
+use super::state::{Content, Enrolled, TestState, Windows};
+use crate::ids::StudentId;
 use crate::model::{Catalog, KeyEntry, Question, Roster, TestMeta};
+use crate::windows::{self, Feedback};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,14 +71,16 @@ pub struct Plan {
     pub problems: Vec<String>,
 }
 
-/// Tests whose deadline's grace is over, by deadline.
+/// Tests whose first window has closed and its grace is over, by deadline: the
+/// close of a student without extension or extra time (the due, or the end of the
+/// late window), since every other window closes later.
 pub fn closed_tests(catalog: Catalog, now: DateTime<Utc>) -> Vec<TestMeta> {
     let mut closed: Vec<TestMeta> = catalog
         .tests
         .into_iter()
         // Not at the deadline itself: uploads acknowledged just before it may still
         // be writing (see `deadline::GRADING_GRACE`).
-        .filter(|t| crate::deadline::gradable(t.due_at, now))
+        .filter(|t| windows::base_window(t).gradable(now))
         .collect();
     closed.sort_by(|a, b| {
         (a.due_at, &a.subject, &a.test_id).cmp(&(b.due_at, &b.subject, &b.test_id))
@@ -89,29 +92,68 @@ pub fn closed_tests(catalog: Catalog, now: DateTime<Utc>) -> Vec<TestMeta> {
 /// whether that changed anything.
 pub fn fold_journal(results: &mut HeldResults, journal: &[Notified]) -> bool {
     let mut changed = false;
+    let (subject, test_id) = (results.subject.clone(), results.test_id.clone());
     for n in journal
         .iter()
-        .filter(|n| n.subject == results.subject && n.test_id == results.test_id)
+        .filter(|n| n.subject == subject && n.test_id == test_id)
     {
-        if !results.told(&n.student_id, n.revision) {
-            results.notified.insert(n.student_id.clone(), n.revision);
+        if results.record(&n.student_id, n.revision, n.withheld) {
             changed = true;
         }
     }
     changed
 }
 
-/// A settled test is skipped (one read a pass) until a rescore, a moved deadline
-/// or journal entries to fold.
-pub fn has_work(meta: &TestMeta, results: &HeldResults, rescore: bool, folded: bool) -> bool {
-    !results.settled || results.due_at != Some(meta.due_at) || rescore || folded
+/// Where the test's windows stand at `now` (see [`super::feedback`]).
+pub fn windows_at(meta: &TestMeta, roster: &Roster, now: DateTime<Utc>) -> Windows {
+    let last_close = windows::last_close(meta, roster);
+    Windows {
+        last_close,
+        reveal: crate::deadline::gradable(last_close, now),
+        hold: meta.windows.feedback == Feedback::AtLastClose,
+    }
 }
 
-/// Roster students taking the subject, plus roster students who submitted anyway.
+/// The last close a settled test records: only when later than the due, so a
+/// test without per-student windows keeps the results object it always had.
+pub fn scored_last_close(meta: &TestMeta, w: &Windows) -> Option<DateTime<Utc>> {
+    (w.last_close != meta.due_at).then_some(w.last_close)
+}
+
+/// A settled test is skipped (one read a pass) until a rescore, a moved deadline
+/// or last close (a new extension), or journal entries to fold.
+pub fn has_work(
+    meta: &TestMeta,
+    results: &HeldResults,
+    w: &Windows,
+    rescore: bool,
+    folded: bool,
+) -> bool {
+    !results.settled
+        || results.due_at != Some(meta.due_at)
+        || results.last_close_at != scored_last_close(meta, w)
+        || rescore
+        || folded
+}
+
+/// A report sent while windows were open is owed again once they have all
+/// closed (the trainer then sees every grade and who never submitted). Returns
+/// whether the results changed.
+pub fn reopen_report(results: &mut HeldResults, w: &Windows) -> bool {
+    let reopen = results.reported && results.partial && w.reveal;
+    if reopen {
+        results.reported = false;
+    }
+    reopen
+}
+
+/// Roster students taking the subject, plus roster students who submitted anyway,
+/// each with their own close.
 pub fn enrolled(
     roster: &Roster,
-    subject: &SubjectName,
+    meta: &TestMeta,
     submitted: &BTreeSet<StudentId>,
+    now: DateTime<Utc>,
 ) -> Vec<Enrolled> {
     roster
         .0
@@ -119,9 +161,12 @@ pub fn enrolled(
         .enumerate()
         .filter_map(|(i, s)| {
             let submitted = submitted.contains(&s.student_id);
-            (s.takes(subject) || submitted).then_some(Enrolled {
+            let w = windows::window(meta, s);
+            (s.takes(&meta.subject) || submitted).then_some(Enrolled {
                 student: i,
                 submitted,
+                close: w.close,
+                gradable: w.gradable(now),
             })
         })
         .collect()
@@ -139,12 +184,13 @@ pub fn to_grade<'t, 'r: 't>(
         .map(|e| &roster.0[e.student].student_id)
 }
 
-/// Whether `e` is graded in this pass (see [`to_grade`]): a rescore request for
-/// some students grades only them again.
+/// Whether `e` is graded in this pass (see [`to_grade`]): never before their own
+/// close + grace, so a late upload is always seen; a rescore request for some
+/// students grades only them again.
 pub fn grades(t: &TestState, e: &Enrolled, roster: &Roster) -> bool {
     let id = &roster.0[e.student].student_id;
     let asked = t.rescore.is_some() && t.rescore_only.as_ref().is_none_or(|only| only.contains(id));
-    e.submitted && !t.blocked && (asked || !t.results.scores.contains_key(id))
+    e.submitted && e.gradable && !t.blocked && (asked || !t.results.scores.contains_key(id))
 }
 
 /// A test's content as read: problems for the trainer, and whether grading is
@@ -256,6 +302,11 @@ fn decide_grades(
         }
         t.results.scores.insert(student.clone(), fresh);
         t.dirty = true;
+        // The last report went out while windows were open: the trainer hears
+        // about the grades that came in since.
+        if t.results.partial {
+            t.results.reported = false;
+        }
         written.insert(g.test);
         scored.push(Scored {
             test: g.test,

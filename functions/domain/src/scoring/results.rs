@@ -41,6 +41,19 @@ pub struct TestResults {
     /// trainer moved it) is looked at again.
     #[serde(default)]
     pub due_at: Option<DateTime<Utc>>,
+    /// Students whose last email (at this revision) gave their score without the
+    /// correct answers, because other students' windows were still open: they get
+    /// the answers in a follow-up once every window has closed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub withheld: BTreeMap<StudentId, u32>,
+    /// The last report went out while some students' windows were still open: the
+    /// trainer gets another once they have all closed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// The last close over the test's students the test was settled for, when it
+    /// is later than `dueAt` (a new extension opens the test again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_close_at: Option<DateTime<Utc>>,
 }
 
 impl TestResults {
@@ -66,7 +79,8 @@ impl TestResults {
     pub fn remove_student(&mut self, student: &StudentId) -> bool {
         let a = self.scores.remove(student).is_some();
         let b = self.notified.remove(student).is_some();
-        a || b
+        let c = self.withheld.remove(student).is_some();
+        a || b || c
     }
 
     /// True when the student was emailed the result's current revision.
@@ -125,6 +139,10 @@ pub struct Notified {
     pub student_id: StudentId,
     pub revision: u32,
     pub message_id: String,
+    /// The email gave the score without the correct answers (see
+    /// [`TestResults::withheld`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 /// `_system/journal/<pass>/<wave>`: the emails of one wave, written once after the

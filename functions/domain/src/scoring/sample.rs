@@ -89,6 +89,7 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                 email: format!("{}@{}", student_of(i), spec.email_domain),
                 name: Some(format!("Student {}", i + 1)),
                 subjects: None,
+                extra_time: None,
                 extra: Default::default(),
             })
             .collect(),
@@ -102,6 +103,7 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                 title: format!("Test {} of {}", j + 1, subject_of(j)),
                 published_at: spec.due_at - Duration::days(7),
                 due_at: spec.due_at,
+                windows: Default::default(),
             })
             .collect(),
     };

@@ -1,10 +1,16 @@
 //! The local stack's stand-in for the EventBridge schedule: wake up at every
-//! Monday 23:00 in the trainer's zone, plus the grading grace, and run a scoring pass.
+//! Monday 23:00 in the trainer's zone and at every window's close (a due set in
+//! `test.json`, an extension, extra time, a late window), plus the grading grace,
+//! and run a scoring pass.
 
 use super::run::{score_pass, RunOptions, ScoringConfig};
 use crate::deadline::{next_deadline, GRADING_GRACE};
+use crate::model::{Catalog, Roster};
 use crate::ports::{Clock, Mailer, ObjectStore};
+use crate::{layout, store_json, windows};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,22 +68,27 @@ pub async fn run_scheduler_with(
     // A deadline whose grace is still running is still to be scored.
     let mut after = clock.now() - GRADING_GRACE;
     loop {
-        let deadline = next_deadline(after, tz);
-        // Like the AWS schedule, a grace after the deadline: uploads acknowledged
-        // just before it have landed by then.
-        let due = deadline + GRADING_GRACE;
-        tracing::info!(next_run = %due, "scorer scheduled");
-        loop {
+        let mut scheduled = None;
+        // Worked out again after every nap: a sync may add an extension meanwhile.
+        let (deadline, due) = loop {
+            let deadline = next_wake(store.as_ref(), after, tz).await;
+            // Like the AWS schedule, a grace after the deadline: uploads acknowledged
+            // just before it have landed by then.
+            let due = deadline + GRADING_GRACE;
+            if scheduled != Some(due) {
+                tracing::info!(next_run = %due, "scorer scheduled");
+                scheduled = Some(due);
+            }
             let now = clock.now();
             if now >= due {
-                break;
+                break (deadline, due);
             }
             let nap = (due - now).to_std().unwrap_or_default().min(MAX_NAP);
             tokio::select! {
                 () = &mut shutdown => return,
                 () = sleep.sleep(nap) => {}
             }
-        }
+        };
         for attempt in 1..=MAX_ATTEMPTS {
             let options = RunOptions {
                 now: clock.now().max(due),
@@ -106,4 +117,18 @@ pub async fn run_scheduler_with(
         }
         after = deadline;
     }
+}
+
+/// The next instant after `after` that closes something: the weekly deadline, or
+/// an earlier close of a window in the catalog (read each time; an unreadable
+/// catalog or roster leaves the weekly deadline).
+async fn next_wake(store: &dyn ObjectStore, after: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let weekly = next_deadline(after, tz);
+    let catalog = store_json::read::<Catalog>(store, &layout::catalog()).await;
+    let roster = store_json::read::<Roster>(store, &layout::roster()).await;
+    let (Ok(catalog), Ok(roster)) = (catalog, roster) else {
+        return weekly;
+    };
+    let (catalog, roster) = (catalog.unwrap_or_default(), roster.unwrap_or_default());
+    windows::next_close(&catalog, &roster, after).map_or(weekly, |close| close.min(weekly))
 }

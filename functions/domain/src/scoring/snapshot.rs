@@ -16,9 +16,10 @@ use super::results::{JournalWave, Notified};
 use super::state::TestState;
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout::{self, ObjectKey, JOURNAL_PREFIX, SUBMISSION};
-use crate::model::{Catalog, KeyEntry, Question, Roster, Submission, TestMeta};
+use crate::model::{Catalog, KeyEntry, Question, Roster, Student, Submission, TestMeta};
 use crate::ports::{Etag, ObjectStore, StoreError};
 use crate::store_json;
+use crate::windows;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,7 +165,7 @@ async fn load_tests(
 ) -> Result<Vec<TestState>, StoreError> {
     let futures: Vec<_> = closed
         .into_iter()
-        .map(|meta| load_test(r.store, meta, roster, rescore, journal))
+        .map(|meta| load_test(r.store, r.now, meta, roster, rescore, journal))
         .collect();
     let loaded: Vec<Result<Option<TestState>, StoreError>> = stream::iter(futures)
         .buffered(r.concurrency.max(1))
@@ -179,6 +180,7 @@ async fn load_tests(
 
 async fn load_test(
     store: &dyn ObjectStore,
+    now: DateTime<Utc>,
     meta: TestMeta,
     roster: &Roster,
     rescore: &Requests,
@@ -191,14 +193,16 @@ async fn load_test(
             .map_err(|e| StoreError::Failed(format!("{key} is not valid: {e}")))?,
         None => HeldResults::empty(s.clone(), t.clone()),
     };
-    let dirty = plan::fold_journal(&mut results, journal);
+    let mut dirty = plan::fold_journal(&mut results, journal);
     let (rescore, rescore_only) = match rescore.get(&(s.clone(), t.clone())).cloned() {
         Some((tag, only)) => (Some(tag), only),
         None => (None, None),
     };
-    if !plan::has_work(&meta, &results, rescore.is_some(), dirty) {
+    let windows = plan::windows_at(&meta, roster, now);
+    if !plan::has_work(&meta, &results, &windows, rescore.is_some(), dirty) {
         return Ok(None);
     }
+    dirty |= plan::reopen_report(&mut results, &windows);
     let submitted: BTreeSet<StudentId> = store
         .list(&layout::test_prefix(s, t))
         .await?
@@ -207,7 +211,7 @@ async fn load_test(
         .filter(|so| so.file == SUBMISSION)
         .map(|so| so.student)
         .collect();
-    let enrolled = plan::enrolled(roster, s, &submitted);
+    let enrolled = plan::enrolled(roster, &meta, &submitted, now);
     Ok(Some(TestState {
         meta,
         rescore,
@@ -215,6 +219,7 @@ async fn load_test(
         results,
         dirty,
         enrolled,
+        windows,
         content: None,
         blocked: false,
         failed: false,
@@ -263,7 +268,7 @@ async fn grade(
             .iter()
             .enumerate()
             .map(|(n, (i, st))| {
-                let student = &roster.0[*st].student_id;
+                let student = &roster.0[*st];
                 async move { (n, grade_one(r, &shared[*i], student).await) }
             })
             .collect();
@@ -330,15 +335,14 @@ fn next_jobs(
 async fn grade_one(
     r: Reading<'_>,
     t: &TestState,
-    student: &StudentId,
+    student: &Student,
 ) -> Result<Option<Score>, StoreError> {
     let Some(content) = &t.content else {
         return Ok(None);
     };
     let (s, id) = (&t.meta.subject, &t.meta.test_id);
-    let Some(submission) =
-        store_json::read::<Submission>(r.store, &layout::submission(s, id, student)).await?
-    else {
+    let key = layout::submission(s, id, &student.student_id);
+    let Some(submission) = store_json::read::<Submission>(r.store, &key).await? else {
         return Ok(None);
     };
     let test = TestContent {
@@ -348,11 +352,20 @@ async fn grade_one(
         questions: &content.questions,
         key: &content.key,
     };
-    Ok(Some(grading::grade(
+    let mut score = grading::grade(
         test,
-        student,
+        &student.student_id,
         &submission.test_result,
         r.max_grade,
         r.now,
-    )))
+    );
+    // The receipt's time decides lateness; a submission stored before receipts
+    // existed predates late windows and is on time.
+    if let Some(received) = submission.receipt.as_ref().map(|rc| rc.received_at) {
+        let window = windows::window(&t.meta, student);
+        if let Some(late) = windows::lateness(&t.meta, window, received) {
+            grading::apply_late(&mut score, late, received);
+        }
+    }
+    Ok(Some(score))
 }

@@ -5,6 +5,7 @@
 
 use super::correction::GradeChange;
 use super::email::{FailedSend, GradeRow, Report, ReportTest};
+use super::feedback::{self, Stage};
 use super::grading::Score;
 use super::held::HeldResults;
 use super::items::{analyse_scores, items_from_scores, items_of, ItemAnalysis};
@@ -26,6 +27,21 @@ pub struct Enrolled {
     /// Their place in the roster.
     pub student: usize,
     pub submitted: bool,
+    /// Their own close (see [`crate::windows::window`]).
+    pub close: DateTime<Utc>,
+    /// Their own close + grace has passed: their answers may be graded.
+    pub gradable: bool,
+}
+
+/// Where a test's windows stand at the pass's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    /// The last close over the students who take the test.
+    pub last_close: DateTime<Utc>,
+    /// Every window has closed (+ grace): emails may carry the correct answers.
+    pub reveal: bool,
+    /// `"feedback": "at-last-close"`: no email before `reveal`.
+    pub hold: bool,
 }
 
 /// The test's questions and answer key (what is left of them when one is missing).
@@ -49,6 +65,7 @@ pub struct TestState {
     /// `results` differs from what is stored.
     pub dirty: bool,
     pub enrolled: Vec<Enrolled>,
+    pub windows: Windows,
     /// Read only when there is something to grade or to email.
     pub content: Option<Arc<Content>>,
     /// Questions or key missing: nothing can be graded until the trainer fixes it.
@@ -65,13 +82,38 @@ impl TestState {
             .map_or(&[], |c| c.questions.as_slice())
     }
 
-    /// Who is owed an email about this test (results not emailed at their revision).
+    /// Who is owed an email about this test now: a result not emailed at its
+    /// revision, or emailed without the answers that may now be revealed (see
+    /// [`super::feedback`]).
     pub fn untold(&self) -> impl Iterator<Item = &StudentId> {
         self.results
             .scores
             .iter()
-            .filter(|(id, s)| !self.results.told(id, s.revision))
+            .filter(|(id, s)| self.stage(id, s.revision).is_some())
             .map(|(id, _)| id)
+    }
+
+    /// The email owed to a student about their result at `revision`, if any.
+    pub fn stage(&self, student: &StudentId, revision: u32) -> Option<Stage> {
+        let r = &self.results;
+        feedback::owed(
+            r.told(student, revision),
+            r.answered(student, revision),
+            self.windows.reveal,
+            self.windows.hold,
+        )
+    }
+
+    /// The windows still open (students not gradable yet), for the report.
+    pub fn open_windows(&self, roster: &Roster) -> Vec<(StudentId, DateTime<Utc>)> {
+        let mut open: Vec<(StudentId, DateTime<Utc>)> = self
+            .enrolled
+            .iter()
+            .filter(|e| !e.gradable)
+            .map(|e| (roster.0[e.student].student_id.clone(), e.close))
+            .collect();
+        open.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        open
     }
 }
 
@@ -118,15 +160,16 @@ impl PassState {
     /// The student's results in `tests`, whole and with their texts, for one email.
     /// This is the only place a pass holds per-question detail, and only for the
     /// email being written.
-    pub fn email_scores(&self, student: &StudentId, tests: &[usize]) -> Vec<Score> {
+    pub fn email_scores(&self, student: &StudentId, tests: &[usize]) -> Vec<(Score, Stage)> {
         tests
             .iter()
             .filter_map(|i| {
                 let t = &self.tests[*i];
                 let held = t.results.scores.get(student)?;
+                let stage = t.stage(student, held.revision)?;
                 let mut score = t.results.expand(student, held);
                 fill_texts(&mut score, t.questions());
-                Some(score)
+                Some((score, stage))
             })
             .collect()
     }
@@ -147,12 +190,16 @@ impl PassState {
             let Some(held) = t.results.scores.get(student) else {
                 continue;
             };
+            let Some(stage) = t.stage(student, held.revision) else {
+                continue;
+            };
             let entry = Notified {
                 subject: t.meta.subject.clone(),
                 test_id: t.meta.test_id.clone(),
                 student_id: student.clone(),
                 revision: held.revision,
                 message_id: message_id.to_owned(),
+                withheld: stage == Stage::Withheld,
             };
             self.wave.push((*i, entry));
         }
@@ -178,8 +225,7 @@ impl PassState {
     pub fn wave_recorded(&mut self) {
         for (i, n) in self.wave.drain(..) {
             let t = &mut self.tests[i];
-            if !t.results.told(&n.student_id, n.revision) {
-                t.results.notified.insert(n.student_id, n.revision);
+            if t.results.record(&n.student_id, n.revision, n.withheld) {
                 t.dirty = true;
             }
         }
@@ -236,10 +282,12 @@ impl PassState {
             })
             .collect();
         let grades: Vec<u32> = scores.iter().map(|s| s.grade).collect();
+        // A student whose window is still open is not missing yet: they are listed
+        // with their close instead.
         let missing: Vec<&Student> = t
             .enrolled
             .iter()
-            .filter(|e| !e.submitted)
+            .filter(|e| !e.submitted && e.gradable)
             .map(|e| &students[e.student])
             .collect();
         let questions = t
@@ -255,6 +303,7 @@ impl PassState {
             scores,
             missing,
             problems: t.problems.clone(),
+            open_windows: t.open_windows(&self.roster),
         }
     }
 
@@ -314,6 +363,12 @@ impl PassState {
                 t.results.reported = true;
                 t.dirty = true;
             }
+            // Sent while windows were open: the trainer hears again once they close.
+            let partial = !t.windows.reveal;
+            if !t.blocked && t.results.partial != partial {
+                t.results.partial = partial;
+                t.dirty = true;
+            }
         }
         self.report_done = true;
     }
@@ -326,15 +381,23 @@ impl PassState {
         let settled = t.results.reported
             && !t.blocked
             && !t.failed
+            && t.windows.reveal
             && t.results
                 .scores
                 .iter()
                 // Someone taken off the roster is never emailed; they do not keep
                 // the test open.
-                .all(|(id, s)| t.results.told(id, s.revision) || !self.positions.contains_key(id));
-        if settled != t.results.settled || t.results.due_at != Some(t.meta.due_at) {
+                .all(|(id, s)| {
+                    t.results.answered(id, s.revision) || !self.positions.contains_key(id)
+                });
+        let last_close = super::plan::scored_last_close(&t.meta, &t.windows);
+        if settled != t.results.settled
+            || t.results.due_at != Some(t.meta.due_at)
+            || t.results.last_close_at != last_close
+        {
             t.results.settled = settled;
             t.results.due_at = Some(t.meta.due_at);
+            t.results.last_close_at = last_close;
             t.dirty = true;
         }
         t.dirty

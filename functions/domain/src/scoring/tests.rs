@@ -570,6 +570,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         title: "Empty".into(),
         published_at: utc(DUE) - Duration::days(7),
         due_at: utc(DUE),
+        windows: Default::default(),
     };
     let report = Report {
         generated_at: utc(DUE),
@@ -580,6 +581,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
             questions: vec![],
             rescored: false,
             changes: vec![],
+            open_windows: vec![],
             scores: vec![],
             missing: vec![],
             stats: TestStats::of(&[5, 5, 2], 3, 5),
@@ -628,10 +630,10 @@ fn csv_quotes_fields_that_need_it() {
 
 /// Waits by moving the test's clock, until a wait would pass `limit`: there it
 /// stays, as a scheduler waiting for next week would.
-struct MovesClock {
-    clock: std::sync::Arc<ManualClock>,
-    limit: DateTime<Utc>,
-    parked: tokio::sync::Notify,
+pub(crate) struct MovesClock {
+    pub(crate) clock: std::sync::Arc<ManualClock>,
+    pub(crate) limit: DateTime<Utc>,
+    pub(crate) parked: tokio::sync::Notify,
 }
 
 #[async_trait]
@@ -649,10 +651,10 @@ impl super::scheduler::Sleep for MovesClock {
 }
 
 /// Notes the clock's time of every message.
-struct StampsSends {
-    inner: std::sync::Arc<MemoryMailer>,
-    clock: std::sync::Arc<ManualClock>,
-    at: Mutex<Vec<DateTime<Utc>>>,
+pub(crate) struct StampsSends {
+    pub(crate) inner: std::sync::Arc<MemoryMailer>,
+    pub(crate) clock: std::sync::Arc<ManualClock>,
+    pub(crate) at: Mutex<Vec<DateTime<Utc>>>,
 }
 
 #[async_trait]
