@@ -83,7 +83,7 @@ pub fn parse(spec: &str, questions: &[Question]) -> Result<Vec<GivenAnswer>, Ans
             })?;
         given.push(GivenAnswer {
             question_id: question.question_id.clone(),
-            answer,
+            answer: answer.into(),
         });
     }
     Ok(given)
@@ -107,6 +107,9 @@ mod tests {
                         answer_body: o.to_string(),
                     })
                     .collect(),
+                points: 1,
+                pool: None,
+                multiple: false,
             })
             .collect()
     }

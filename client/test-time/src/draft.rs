@@ -44,7 +44,7 @@ impl Draft {
                 self.test_result
                     .iter()
                     .find(|g| g.question_id == q.question_id)
-                    .map(|g| g.answer.clone())
+                    .and_then(|g| g.answer.one().cloned())
                     .filter(|a| q.has_answer(a))
             })
             .collect()
@@ -214,7 +214,7 @@ mod tests {
                 .iter()
                 .map(|(q, a)| GivenAnswer {
                     question_id: QuestionId::parse(*q).unwrap(),
-                    answer: AnswerId::parse(*a).unwrap(),
+                    answer: AnswerId::parse(*a).unwrap().into(),
                 })
                 .collect(),
         }
@@ -272,6 +272,9 @@ mod tests {
                     answer_body: String::new(),
                 })
                 .collect(),
+            points: 1,
+            pool: None,
+            multiple: false,
         };
         let d = draft(&[("1", "a"), ("2", "z"), ("9", "b")]);
         let answers = d.answers_for(&[question("1"), question("2"), question("3")]);

@@ -262,7 +262,7 @@ pub fn given_answers(questions: &[Question], answers: &[Option<AnswerId>]) -> Ve
         .filter_map(|(q, a)| {
             a.clone().map(|answer| GivenAnswer {
                 question_id: q.question_id.clone(),
-                answer,
+                answer: answer.into(),
             })
         })
         .collect()
@@ -395,6 +395,9 @@ mod tests {
                     answer_body: format!("option {o}"),
                 })
                 .collect(),
+            points: 1,
+            pool: None,
+            multiple: false,
         }
     }
 

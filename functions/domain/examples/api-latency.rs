@@ -42,6 +42,7 @@ async fn seed(subjects: usize, tests: usize) -> Course {
                 title: format!("Test {t}"),
                 published_at: now,
                 due_at: now + Duration::days(7),
+                rules: Default::default(),
             });
             let questions = json!([
                 {"questionId": "1", "question": "One?", "answers": [{"answerId": "a", "answerBody": "A"}, {"answerId": "b", "answerBody": "B"}]},

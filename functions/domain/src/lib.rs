@@ -12,3 +12,4 @@ pub mod privacy;
 pub mod scoring;
 pub mod store_json;
 pub mod testing;
+pub mod variant;

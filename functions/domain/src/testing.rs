@@ -194,10 +194,14 @@ pub async fn seed_fixture(
             question_id: question_id.clone(),
             question: format!("Question {q}?"),
             answers,
+            points: 1,
+            pool: None,
+            multiple: false,
         });
         key.push(KeyEntry {
             question_id,
-            answer: AnswerId::parse("b").map_err(parse_err)?,
+            answer: AnswerId::parse("b").map_err(parse_err)?.into(),
+            weights: Default::default(),
         });
     }
     store_json::write(store, &layout::questions(&subject, &test), &questions).await?;
@@ -209,6 +213,7 @@ pub async fn seed_fixture(
             title: "Processes".into(),
             published_at: now,
             due_at,
+            rules: Default::default(),
         }],
     };
     store_json::write(store, &layout::catalog(), &catalog).await?;

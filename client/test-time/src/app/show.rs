@@ -48,7 +48,7 @@ pub(super) fn submitted_answers(
                 .test_result
                 .iter()
                 .find(|g| g.question_id == q.question_id)
-                .map(|g| g.answer.clone())
+                .and_then(|g| g.answer.one().cloned())
         })
         .collect()
 }

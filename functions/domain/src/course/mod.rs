@@ -13,6 +13,7 @@ mod files;
 mod parse;
 mod plan;
 mod publish;
+mod rules;
 
 #[cfg(test)]
 mod fixtures;

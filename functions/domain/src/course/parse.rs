@@ -3,10 +3,11 @@
 
 use super::files::{did_you_mean, CourseFiles, FileCheck, Position, Problem, Problems};
 use super::files::{SUBJECTS_DIR, TEST_SETTINGS};
+use super::rules;
 use crate::deadline::{display_in, local_to_utc, DEADLINE_HOUR};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout;
-use crate::model::{AnswerOption, KeyEntry, Question, Roster, Student};
+use crate::model::{AnswerOption, KeyEntry, Question, Roster, Student, TestRules};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -24,6 +25,8 @@ pub struct CourseTest {
     pub publish: bool,
     pub questions: Vec<Question>,
     pub key: Vec<KeyEntry>,
+    /// Scoring and variation rules from `test.json`.
+    pub rules: TestRules,
     /// Where `due` was written, for problems found when publishing.
     due_position: Option<Problem>,
 }
@@ -254,14 +257,18 @@ fn parse_test(
         }
     };
     let settings = match folder_files.get(TEST_SETTINGS) {
-        Some(bytes) => parse_settings(&format!("{folder}/{TEST_SETTINGS}"), bytes, tz, problems),
+        Some(bytes) => {
+            let file = format!("{folder}/{TEST_SETTINGS}");
+            parse_settings(&file, bytes, tz, questions.as_deref(), problems)
+        }
         None => Some(Settings {
             publish: true,
             ..Settings::default()
         }),
     };
-    let (subject, test_id, questions, key, settings) =
+    let (subject, test_id, mut questions, key, settings) =
         (subject?, test_id?, questions?, key?, settings?);
+    rules::mark_multiple(&mut questions, &key);
     Some(CourseTest {
         title: settings.title.unwrap_or_else(|| test_id.to_string()),
         subject,
@@ -270,6 +277,7 @@ fn parse_test(
         publish: settings.publish,
         questions,
         key,
+        rules: settings.rules,
         due_position: settings.due_position,
     })
 }
@@ -281,11 +289,21 @@ const QUESTION_FIELDS: &[&str] = &[
     "answers",
     "answerId",
     "answerBody",
+    "points",
+    "pool",
 ];
 /// The fields of a key entry.
-const KEY_FIELDS: &[&str] = &["questionId", "answer"];
+const KEY_FIELDS: &[&str] = &["questionId", "answer", "weights"];
 /// The fields of `test.json`.
-const SETTINGS_FIELDS: &[&str] = &["title", "due", "publish"];
+const SETTINGS_FIELDS: &[&str] = &[
+    "title",
+    "due",
+    "publish",
+    "scoring",
+    "wrongAnswerPenalty",
+    "shuffle",
+    "draw",
+];
 /// The fields of a roster entry the system reads (others are kept as they are).
 const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects"];
 
@@ -366,11 +384,17 @@ fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Opt
                 }
             }
         }
+        let points = rules::points(&mut c, obj, &path);
+        let pool = rules::pool(&mut c, obj, &path);
+        c.misspelt(obj, &path, &["points", "pool"]);
         if let (Some(question_id), Some(question)) = (id, text) {
             out.push(Question {
                 question_id,
                 question: question.to_owned(),
                 answers: options,
+                points,
+                pool,
+                multiple: false,
             });
         }
     }
@@ -395,7 +419,8 @@ fn parse_key(
             continue;
         };
         let id = c.id(obj, &path, "questionId", QuestionId::parse);
-        let answer = c.id(obj, &path, "answer", AnswerId::parse);
+        let answer = rules::key_answer(&mut c, obj, &path);
+        c.misspelt(obj, &path, &["weights"]);
         let Some(id) = id else { continue };
         if let Some(first) = first_at.get(&id) {
             c.report(
@@ -405,33 +430,28 @@ fn parse_key(
             continue;
         }
         first_at.insert(id.clone(), i);
-        if let Some(questions) = questions {
-            match questions.iter().find(|q| q.question_id == id) {
-                None => c.report(
-                    &format!("{path}.questionId"),
-                    format!("question \"{id}\" is not in {}", layout::QUESTIONS),
-                ),
-                Some(q) => {
-                    if let Some(answer) = &answer {
-                        if !q.has_answer(answer) {
-                            let options: Vec<&str> =
-                                q.answers.iter().map(|a| a.answer_id.as_str()).collect();
-                            c.report(
-                                &format!("{path}.answer"),
-                                format!(
-                                    "answer \"{answer}\" is not an option of question \"{id}\" (options: {})",
-                                    options.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
+        let question = questions.and_then(|qs| qs.iter().find(|q| q.question_id == id));
+        if questions.is_some() && question.is_none() {
+            c.report(
+                &format!("{path}.questionId"),
+                format!("question \"{id}\" is not in {}", layout::QUESTIONS),
+            );
+        }
+        if let (Some(q), Some(answer)) = (question, &answer) {
+            for (j, a) in answer.ids().iter().enumerate() {
+                let at = match answer {
+                    crate::model::Answer::One(_) => format!("{path}.answer"),
+                    crate::model::Answer::Many(_) => format!("{path}.answer[{j}]"),
+                };
+                rules::check_option(&mut c, &at, q, a);
             }
         }
+        let weights = rules::weights(&mut c, obj, &path, question);
         if let Some(answer) = answer {
             out.push(KeyEntry {
                 question_id: id,
                 answer,
+                weights,
             });
         }
     }
@@ -454,12 +474,14 @@ struct Settings {
     due: Option<DateTime<Utc>>,
     due_position: Option<Problem>,
     publish: bool,
+    rules: TestRules,
 }
 
 fn parse_settings(
     file: &str,
     bytes: &[u8],
     tz: Tz,
+    questions: Option<&[Question]>,
     problems: &mut Vec<Problem>,
 ) -> Option<Settings> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
@@ -499,16 +521,22 @@ fn parse_settings(
             ("publish", Value::Bool(b)) => settings.publish = *b,
             ("title" | "due", _) => c.report(&path, format!("\"{name}\" must be a string")),
             ("publish", _) => c.report(&path, "\"publish\" must be true or false"),
+            _ if rules::setting(&mut c, &mut settings.rules, name, v) => {}
             _ => {
                 let hint = did_you_mean(name, SETTINGS_FIELDS)
                     .map(|known| format!("; did you mean {known}?"))
                     .unwrap_or_default();
                 c.report(
                     &path,
+                    // The message names the basic fields only (its wording is
+                    // relied on); a misspelt rule field still gets its hint.
                     format!("unknown field \"{name}\" ({TEST_SETTINGS} knows title, due and publish){hint}"),
                 )
             }
         }
+    }
+    if let Some(questions) = questions {
+        rules::check_draw(&mut c, &settings.rules, questions);
     }
     (c.found == 0).then_some(settings)
 }

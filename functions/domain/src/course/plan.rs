@@ -74,6 +74,8 @@ pub enum TestChange {
         old: DateTime<Utc>,
         new: DateTime<Utc>,
     },
+    /// Scoring, penalty, shuffle or draw of `test.json`.
+    Rules,
 }
 
 /// What happens to one test.
@@ -165,6 +167,7 @@ impl fmt::Display for Plan {
                         TestChange::Due { old, new } => {
                             format!("due {} -> {}", display_in(*old, tz), display_in(*new, tz))
                         }
+                        TestChange::Rules => "scoring or variation rules changed".to_owned(),
                     }));
                     writeln!(f, "  update    {name}: {what}")?
                 }
@@ -276,7 +279,9 @@ impl Draft {
         let key_changed =
             stored.and_then(|s| s.key.as_deref()).map(sorted_key) != Some(sorted_key(&t.key));
         let scored = stored.map_or(0, |s| s.scored);
-        if key_changed && scored > 0 {
+        // New rules regrade as a new key does: the same consent is needed.
+        let rules_changed = current.is_some_and(|m| m.rules != t.rules);
+        if (key_changed || rules_changed) && scored > 0 {
             if options.rescore {
                 let marker = layout::rescore_marker(&t.subject, &t.test_id);
                 let body = serde_json::json!({
@@ -307,6 +312,9 @@ impl Draft {
                 rescore: options.rescore && scored > 0,
             });
         }
+        if rules_changed {
+            changes.push(TestChange::Rules);
+        }
         match current {
             None => self.publish(t, now, tz),
             Some(meta) => self.update(t, meta, changes, now, tz),
@@ -331,6 +339,7 @@ impl Draft {
             title: t.title.clone(),
             published_at: now,
             due_at,
+            rules: t.rules.clone(),
         });
         self.push(
             t,
@@ -371,6 +380,7 @@ impl Draft {
         self.catalog.push(TestMeta {
             title: t.title.clone(),
             due_at,
+            rules: t.rules.clone(),
             ..meta.clone()
         });
         if changes.is_empty() {
@@ -588,7 +598,7 @@ mod tests {
         let after = store.snapshot();
         assert!(after.contains_key("_system/rescore/os/t1"));
         let key: Vec<KeyEntry> = serde_json::from_slice(&after["os/t1/questionsKey.json"]).unwrap();
-        assert_eq!(key[0].answer.as_str(), "b");
+        assert_eq!(key[0].answer.to_string(), "b");
     }
 
     #[tokio::test]

@@ -3,8 +3,11 @@
 //! A stored result keeps the student's answer and the correct one per question; the
 //! texts come back from `questions.json` when an email is written.
 
+use super::points::{grade_of, percentage_of, Points};
+use super::schemes;
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
-use crate::model::{GivenAnswer, KeyEntry, Question};
+use crate::model::{Answer, GivenAnswer, KeyEntry, Question, TestRules};
+use crate::variant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -42,15 +45,50 @@ pub struct QuestionResult {
     pub question: String,
     /// The student's answer; `None` when unanswered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given: Option<AnswerId>,
+    pub given: Option<Answer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_text: Option<String>,
     /// The key's answer; `None` when the key lacks this question (nobody scores it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correct: Option<AnswerId>,
+    pub correct: Option<Answer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correct_text: Option<String>,
+    /// Full points earned.
     pub is_correct: bool,
+    /// Fraction of the question's points earned, in [0, 1], written only when it is
+    /// not what `is_correct` says (1 or 0): see [`QuestionResult::earned`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earned: Option<f64>,
+    /// What the question is worth, written when not 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub points: u32,
+    /// Fraction of the question's points taken off for a wrong answer (negative
+    /// marking), written when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<f64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+impl QuestionResult {
+    /// Fraction of the question's points earned, in [0, 1] (penalty aside).
+    pub fn earned(&self) -> f64 {
+        self.earned
+            .unwrap_or(if self.is_correct { 1.0 } else { 0.0 })
+    }
+
+    /// Points this question adds to the total: earned minus any penalty.
+    pub fn signed_points(&self) -> Points {
+        let earned = Points::of(self.points, self.earned());
+        let lost = Points::of(self.points, self.penalty.unwrap_or(0.0));
+        earned - lost
+    }
 }
 
 /// The result of one student in one test (kept in the test's results object).
@@ -61,7 +99,9 @@ pub struct Score {
     pub test_id: TestId,
     pub student_id: StudentId,
     pub title: String,
-    pub points: u32,
+    /// Points earned, never below 0; fractional under partial credit or weights.
+    pub points: Points,
+    /// Points of the questions the student was given.
     pub total: u32,
     pub percentage: f64,
     pub grade: u32,
@@ -92,6 +132,8 @@ pub struct TestContent<'a> {
     pub title: &'a str,
     pub questions: &'a [Question],
     pub key: &'a [KeyEntry],
+    /// Scoring scheme, penalty, pools (from the catalog entry).
+    pub rules: &'a TestRules,
 }
 
 /// The text of answer `a` of question `q`, if it is one of its options.
@@ -102,9 +144,22 @@ pub fn answer_text(q: &Question, a: &AnswerId) -> Option<String> {
         .map(|o| o.answer_body.clone())
 }
 
+/// The texts of an answer: the option's text, or the options' texts joined by `; `
+/// for several; `None` when one of them is not an option of the question.
+pub fn answer_texts(q: &Question, a: &Answer) -> Option<String> {
+    match a {
+        Answer::One(a) => answer_text(q, a),
+        Answer::Many(list) => {
+            let texts: Option<Vec<String>> = list.iter().map(|a| answer_text(q, a)).collect();
+            texts.map(|t| t.join("; "))
+        }
+    }
+}
+
 /// Grades a submission. Unanswered questions, answers to unknown questions and
 /// answers that are not options of the question all count as wrong; nothing here
-/// can fail.
+/// can fail. Only the questions the student was given count (see [`crate::variant`]),
+/// listed in the test's order.
 pub fn grade(
     test: TestContent<'_>,
     student: &StudentId,
@@ -112,35 +167,50 @@ pub fn grade(
     max_grade: u32,
     scored_at: DateTime<Utc>,
 ) -> Score {
-    let key: HashMap<&QuestionId, &AnswerId> = test
-        .key
-        .iter()
-        .map(|k| (&k.question_id, &k.answer))
-        .collect();
-    let given: HashMap<&QuestionId, &AnswerId> = answers
+    let key: HashMap<&QuestionId, &KeyEntry> =
+        test.key.iter().map(|k| (&k.question_id, k)).collect();
+    let given: HashMap<&QuestionId, &Answer> = answers
         .iter()
         .map(|a| (&a.question_id, &a.answer))
         .collect();
+    let drawn = variant::given_ids(
+        test.rules,
+        test.subject,
+        test.test_id,
+        student,
+        test.questions,
+    );
     let questions: Vec<QuestionResult> = test
         .questions
         .iter()
+        .filter(|q| drawn.contains(&q.question_id))
         .map(|q| {
             let given = given.get(&q.question_id).map(|a| (*a).clone());
-            let correct = key.get(&q.question_id).map(|a| (*a).clone());
-            let is_correct = matches!((&given, &correct), (Some(g), Some(c)) if g == c);
+            let entry = key.get(&q.question_id).copied();
+            let mark = schemes::mark(entry, given.as_ref(), test.rules);
+            let correct = entry.map(|k| k.answer.clone());
             QuestionResult {
                 question_id: q.question_id.clone(),
                 question: q.question.clone(),
-                given_text: given.as_ref().and_then(|a| answer_text(q, a)),
-                correct_text: correct.as_ref().and_then(|a| answer_text(q, a)),
+                given_text: given.as_ref().and_then(|a| answer_texts(q, a)),
+                correct_text: correct.as_ref().and_then(|a| answer_texts(q, a)),
                 given,
                 correct,
-                is_correct,
+                is_correct: mark.is_full(),
+                earned: mark.earned_if_partial(),
+                points: q.points,
+                penalty: (mark.penalty > 0.0).then_some(mark.penalty),
             }
         })
         .collect();
-    let total = u32::try_from(questions.len()).unwrap_or(u32::MAX);
-    let points = u32::try_from(questions.iter().filter(|q| q.is_correct).count()).unwrap_or(0);
+    let total = questions
+        .iter()
+        .fold(0u32, |t, q| t.saturating_add(q.points));
+    let points = questions
+        .iter()
+        .map(QuestionResult::signed_points)
+        .sum::<Points>()
+        .at_least_zero();
     Score {
         subject: test.subject.clone(),
         test_id: test.test_id.clone(),
@@ -148,8 +218,8 @@ pub fn grade(
         title: test.title.to_owned(),
         points,
         total,
-        percentage: percentage(points, total),
-        grade: round_half_up(points, total, max_grade),
+        percentage: percentage_of(points, total),
+        grade: grade_of(points, total, max_grade),
         max_grade,
         revision: 0,
         scored_at,
@@ -173,20 +243,24 @@ mod tests {
                     answer_body: format!("option {o}"),
                 })
                 .collect(),
+            points: 1,
+            pool: None,
+            multiple: false,
         }
     }
 
     fn k(id: &str, a: &str) -> KeyEntry {
         KeyEntry {
             question_id: QuestionId::parse(id).unwrap(),
-            answer: AnswerId::parse(a).unwrap(),
+            answer: AnswerId::parse(a).unwrap().into(),
+            weights: Default::default(),
         }
     }
 
     fn given(id: &str, a: &str) -> GivenAnswer {
         GivenAnswer {
             question_id: QuestionId::parse(id).unwrap(),
-            answer: AnswerId::parse(a).unwrap(),
+            answer: AnswerId::parse(a).unwrap().into(),
         }
     }
 
@@ -199,6 +273,7 @@ mod tests {
             title: "T",
             questions,
             key,
+            rules: &TestRules::default(),
         };
         grade(
             content,
@@ -249,7 +324,10 @@ mod tests {
             &key,
             &[given("1", "a"), given("2", "b"), given("3", "b")],
         );
-        assert_eq!((score.points, score.total, score.grade), (2, 4, 3));
+        assert_eq!(
+            (score.points, score.total, score.grade),
+            (Points::whole(2), 4, 3)
+        );
         assert_eq!(score.percentage, 50.0);
         let third = &score.questions[2];
         assert_eq!(third.given_text.as_deref(), Some("option b"));
@@ -265,7 +343,10 @@ mod tests {
         let key = [k("1", "a"), k("2", "b"), k("99", "a")];
         let answers = [given("1", "z"), given("42", "a"), given("3", "a")];
         let score = run(&qs, &key, &answers);
-        assert_eq!((score.points, score.total, score.grade), (0, 3, 0));
+        assert_eq!(
+            (score.points, score.total, score.grade),
+            (Points::whole(0), 3, 0)
+        );
         assert_eq!(
             score.questions[0].given_text, None,
             "unknown option has no text"
@@ -277,7 +358,10 @@ mod tests {
     fn an_empty_submission_scores_zero_out_of_all_questions() {
         let qs = [q("1", &["a"]), q("2", &["a"])];
         let score = run(&qs, &[k("1", "a"), k("2", "a")], &[]);
-        assert_eq!((score.points, score.total, score.grade), (0, 2, 0));
+        assert_eq!(
+            (score.points, score.total, score.grade),
+            (Points::whole(0), 2, 0)
+        );
     }
 
     #[test]

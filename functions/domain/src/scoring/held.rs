@@ -8,8 +8,10 @@
 //! result that does not fit the compact form, keeps that result whole).
 
 use super::grading::{QuestionResult, Score};
+use super::points::Points;
 use super::results::{strip_texts, TestResults};
-use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use crate::ids::{QuestionId, StudentId, SubjectName, TestId};
+use crate::model::Answer;
 use chrono::{DateTime, Utc};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
@@ -83,7 +85,7 @@ enum Detail {
 /// One result, compact. The grade figures are kept at the top for the report.
 #[derive(Debug, Clone)]
 pub struct HeldScore {
-    pub points: u32,
+    pub points: Points,
     pub total: u32,
     pub percentage: f64,
     pub grade: u32,
@@ -105,7 +107,7 @@ pub struct HeldResults {
     pub settled: bool,
     pub due_at: Option<DateTime<Utc>>,
     questions: Interned<QuestionId>,
-    answers: Interned<AnswerId>,
+    answers: Interned<Answer>,
     titles: Interned<Arc<str>>,
 }
 
@@ -168,7 +170,12 @@ impl HeldResults {
             && score.test_id == self.test_id
             && score.questions.iter().all(|q| {
                 q.question.is_empty() && q.given_text.is_none() && q.correct_text.is_none()
-            });
+            })
+            // Partial credit, points and penalties are rare enough to keep whole.
+            && score
+                .questions
+                .iter()
+                .all(|q| q.earned.is_none() && q.points == 1 && q.penalty.is_none());
         let packed = if fits { self.pack(&score) } else { None };
         let title = packed
             .as_ref()
@@ -237,6 +244,9 @@ impl HeldResults {
                     correct: answer(p.correct),
                     correct_text: None,
                     is_correct: p.is_correct,
+                    earned: None,
+                    points: 1,
+                    penalty: None,
                 })
             })
             .collect()
@@ -394,7 +404,7 @@ impl<'de> Visitor<'de> for ScoresSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::QuestionId;
+    use crate::ids::{AnswerId, QuestionId};
 
     fn ids() -> (SubjectName, TestId) {
         (
@@ -411,11 +421,14 @@ mod tests {
             .map(|(i, g)| QuestionResult {
                 question_id: QuestionId::parse(format!("q{i}")).unwrap(),
                 question: String::new(),
-                given: g.map(|a| AnswerId::parse(a).unwrap()),
+                given: g.map(|a| AnswerId::parse(a).unwrap().into()),
                 given_text: None,
-                correct: Some(AnswerId::parse("a").unwrap()),
+                correct: Some(AnswerId::parse("a").unwrap().into()),
                 correct_text: None,
                 is_correct: *g == Some("a"),
+                earned: None,
+                points: 1,
+                penalty: None,
             })
             .collect();
         let points = questions.iter().filter(|q| q.is_correct).count() as u32;
@@ -424,7 +437,7 @@ mod tests {
             test_id,
             student_id: StudentId::parse(student).unwrap(),
             title: "Test <1>".into(),
-            points,
+            points: points.into(),
             total: questions.len() as u32,
             percentage: 50.0,
             grade: points,

@@ -91,7 +91,7 @@ pub fn fill_texts(score: &mut Score, questions: &[Question]) {
         let Some(q) = by_id.get(&r.question_id) else {
             continue;
         };
-        let text = |a: &Option<crate::ids::AnswerId>| super::grading::answer_text(q, a.as_ref()?);
+        let text = |a: &Option<crate::model::Answer>| super::grading::answer_texts(q, a.as_ref()?);
         if r.question.is_empty() {
             r.question.clone_from(&q.question);
         }
@@ -159,6 +159,9 @@ mod tests {
                     answer_body: format!("{id} option {o}"),
                 })
                 .collect(),
+            points: 1,
+            pool: None,
+            multiple: false,
         }
     }
 
@@ -172,16 +175,18 @@ mod tests {
         let key = vec![
             KeyEntry {
                 question_id: QuestionId::parse("q1").unwrap(),
-                answer: AnswerId::parse("a").unwrap(),
+                answer: AnswerId::parse("a").unwrap().into(),
+                weights: Default::default(),
             },
             KeyEntry {
                 question_id: QuestionId::parse("q2").unwrap(),
-                answer: AnswerId::parse("b").unwrap(),
+                answer: AnswerId::parse("b").unwrap().into(),
+                weights: Default::default(),
             },
         ];
         let answers = vec![GivenAnswer {
             question_id: QuestionId::parse("q1").unwrap(),
-            answer: AnswerId::parse("b").unwrap(),
+            answer: AnswerId::parse("b").unwrap().into(),
         }];
         let content = TestContent {
             subject: &s,
@@ -189,6 +194,7 @@ mod tests {
             title: "T",
             questions: &questions,
             key: &key,
+            rules: &Default::default(),
         };
         let full = grading::grade(
             content,

@@ -341,6 +341,7 @@ async fn grade_one(
         title: &t.meta.title,
         questions: &content.questions,
         key: &content.key,
+        rules: &t.meta.rules,
     };
     Ok(Some(grading::grade(
         test,
