@@ -306,3 +306,40 @@ impl From<SubmissionWire> for Submission {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_without_rules_is_the_same_bytes_as_before() {
+        let old = r#"{"tests":[{"subject":"os","testId":"t1","title":"T","publishedAt":"2026-11-01T10:00:00Z","dueAt":"2026-11-30T22:00:00Z"}]}"#;
+        let catalog: Catalog = serde_json::from_str(old).unwrap();
+        assert_eq!(catalog.tests[0].rules, TestRules::default());
+        assert_eq!(serde_json::to_string(&catalog).unwrap(), old);
+    }
+
+    #[test]
+    fn rules_travel_in_the_catalog_entry() {
+        let json = r#"{"subject":"os","testId":"t1","title":"T","publishedAt":"2026-11-01T10:00:00Z","dueAt":"2026-11-30T22:00:00Z","scoring":"partial","wrongAnswerPenalty":0.25,"shuffle":true,"draw":{"A":2}}"#;
+        let meta: TestMeta = serde_json::from_str(json).unwrap();
+        assert_eq!(meta.rules.scoring, Scoring::Partial);
+        assert_eq!(meta.rules.wrong_answer_penalty, Some(0.25));
+        assert!(meta.rules.shuffle);
+        assert_eq!(meta.rules.draw["A"], 2);
+        assert_eq!(serde_json::to_string(&meta).unwrap(), json);
+    }
+
+    #[test]
+    fn answers_are_one_id_or_a_list_and_single_ones_keep_their_digest() {
+        let one: GivenAnswer = serde_json::from_str(r#"{"questionId":"1","answer":"a"}"#).unwrap();
+        assert_eq!(one.answer.to_string(), "a");
+        let many: GivenAnswer =
+            serde_json::from_str(r#"{"questionId":"2","answer":["a","c"]}"#).unwrap();
+        assert_eq!(many.answer.to_string(), "a, c");
+        assert_eq!(
+            serde_json::to_string(&[one, many]).unwrap(),
+            r#"[{"questionId":"1","answer":"a"},{"questionId":"2","answer":["a","c"]}]"#
+        );
+    }
+}

@@ -5,6 +5,8 @@ pub mod cache;
 pub mod contract;
 pub mod error;
 pub mod request;
+#[cfg(test)]
+mod variant_tests;
 
 use crate::deadline::display_in;
 use crate::ids::{StudentId, SubjectName, TestId};

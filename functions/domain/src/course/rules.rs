@@ -265,3 +265,134 @@ pub(super) fn mark_multiple(questions: &mut [Question], key: &[crate::model::Key
         q.multiple = many.contains(&q.question_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::course::fixtures::{course, TZ};
+    use crate::course::{parse, CourseFiles};
+    use crate::model::{Answer, Scoring};
+
+    const QUESTIONS: &str = r#"[
+  {"questionId": "1", "question": "One?", "points": 2, "pool": "A",
+   "answers": [{"answerId": "a", "answerBody": "x"}, {"answerId": "b", "answerBody": "y"}, {"answerId": "c", "answerBody": "z"}]},
+  {"questionId": "2", "question": "Two?", "pool": "A",
+   "answers": [{"answerId": "a", "answerBody": "x"}, {"answerId": "b", "answerBody": "y"}, {"answerId": "c", "answerBody": "z"}]},
+  {"questionId": "3", "question": "Three?",
+   "answers": [{"answerId": "a", "answerBody": "x"}, {"answerId": "b", "answerBody": "y"}]}
+]"#;
+    const KEY: &str = r#"[
+  {"questionId": "1", "answer": ["a", "c"]},
+  {"questionId": "2", "answer": ["b"], "weights": {"b": 1, "a": -0.5}},
+  {"questionId": "3", "answer": "a"}
+]"#;
+    const SETTINGS: &str =
+        r#"{"scoring": "partial", "wrongAnswerPenalty": 0.25, "shuffle": true, "draw": {"A": 1}}"#;
+
+    fn depth(questions: &str, key: &str, settings: &str) -> CourseFiles {
+        let mut files = course();
+        files.insert("subjects/os/t1/questions.json", questions);
+        files.insert("subjects/os/t1/questionsKey.json", key);
+        files.insert("subjects/os/t1/test.json", settings);
+        files
+    }
+
+    /// The problems of a course, one line each.
+    fn problems(files: &CourseFiles) -> Vec<String> {
+        parse(files, TZ)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn points_pools_lists_weights_and_rules_are_read() {
+        let course = parse(&depth(QUESTIONS, KEY, SETTINGS), TZ).unwrap();
+        let t = &course.tests[0];
+        assert_eq!(t.questions[0].points, 2);
+        assert_eq!(t.questions[1].points, 1);
+        assert_eq!(t.questions[0].pool.as_deref(), Some("A"));
+        let multiple: Vec<bool> = t.questions.iter().map(|q| q.multiple).collect();
+        assert_eq!(multiple, [true, true, false]);
+        assert!(matches!(&t.key[0].answer, Answer::Many(l) if l.len() == 2));
+        assert_eq!(t.key[1].weights.len(), 2);
+        assert_eq!(t.rules.scoring, Scoring::Partial);
+        assert_eq!(t.rules.wrong_answer_penalty, Some(0.25));
+        assert!(t.rules.shuffle);
+        assert_eq!(t.rules.draw.get("A"), Some(&1));
+    }
+
+    #[test]
+    fn the_original_layout_has_default_rules_and_one_point_questions() {
+        let course = parse(&course(), TZ).unwrap();
+        let t = &course.tests[0];
+        assert_eq!(t.rules, crate::model::TestRules::default());
+        assert!(t
+            .questions
+            .iter()
+            .all(|q| q.points == 1 && !q.multiple && q.pool.is_none()));
+    }
+
+    #[test]
+    fn every_mistake_in_the_new_fields_is_reported_where_it_is() {
+        let questions = QUESTIONS
+            .replace(r#""points": 2"#, r#""points": 0"#)
+            .replace(r#""pool": "A",
+   "answers": [{"answerId": "a", "answerBody": "x"}, {"answerId": "b", "answerBody": "y"}, {"answerId": "c", "answerBody": "z"}]},
+  {"questionId": "3""#, r#""pool": "A", "pionts": 3,
+   "answers": [{"answerId": "a", "answerBody": "x"}, {"answerId": "b", "answerBody": "y"}, {"answerId": "c", "answerBody": "z"}]},
+  {"questionId": "3""#);
+        let key = r#"[
+  {"questionId": "1", "answer": ["a", "d", "a"]},
+  {"questionId": "2", "answer": ["b"], "weights": {"bb": 1, "a": 2}},
+  {"questionId": "3", "answer": []}
+]"#;
+        let settings = r#"{"scoring": "partail", "wrongAnswerPenalty": 1.5, "shuffle": "yes", "draw": {"B": 1, "A": 0}}"#;
+        assert_eq!(
+            problems(&depth(&questions, key, settings)),
+            [
+                "subjects/os/t1/questions.json:2:53: [0].points: \"points\" must be a whole number from 1 (found 0); leave it out for 1 point",
+                "subjects/os/t1/questions.json:4:66: [1].pionts: unknown field \"pionts\"; did you mean points?",
+                "subjects/os/t1/questionsKey.json:2:44: [0].answer[2]: answer \"a\" is listed twice",
+                "subjects/os/t1/questionsKey.json:3:66: [1].weights.a: the weight of \"a\" must be a number from -1 to 1 (a fraction of the question's points), not 2",
+                "subjects/os/t1/questionsKey.json:4:33: [2].answer: the list of correct answers is empty; list at least one option",
+                "subjects/os/t1/test.json:1:91: .draw.A: the draw from pool \"A\" must be a whole number from 1, not 0",
+                "subjects/os/t1/test.json:1:13: .scoring: \"scoring\" must be \"exact\" or \"partial\", not \"partail\"; did you mean \"partial\"?",
+                "subjects/os/t1/test.json:1:62: .shuffle: \"shuffle\" must be true or false",
+                "subjects/os/t1/test.json:1:46: .wrongAnswerPenalty: \"wrongAnswerPenalty\" must be a number from 0 to 1 (a fraction of the question's points, such as 0.25), not 1.5",
+            ]
+        );
+    }
+
+    #[test]
+    fn weights_naming_unknown_options_and_draws_from_unknown_pools_are_problems() {
+        let key = KEY.replace(r#""b": 1, "a": -0.5"#, r#""bb": 1, "a": -0.5"#);
+        let settings = r#"{"draw": {"a": 1}}"#;
+        let no_gain = KEY.replace(r#""b": 1, "a": -0.5"#, r#""b": 0, "a": -0.5"#);
+        assert_eq!(
+            problems(&depth(QUESTIONS, &no_gain, "{}")),
+            ["subjects/os/t1/questionsKey.json:3:51: [1].weights: no weight is above 0, so nobody could earn a point for this question"]
+        );
+        assert_eq!(
+            problems(&depth(QUESTIONS, &key, settings)),
+            [
+                "subjects/os/t1/questionsKey.json:3:58: [1].weights.bb: answer \"bb\" is not an option of question \"2\" (options: a, b, c)",
+                "subjects/os/t1/test.json:1:16: .draw.a: pool \"a\" has no questions (pools: A); did you mean \"A\"?",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_key_naming_an_unknown_option_and_a_draw_too_big_are_problems() {
+        let key = KEY.replace(r#"["a", "c"]"#, r#"["a", "e"]"#);
+        let settings = r#"{"draw": {"A": 3}}"#;
+        assert_eq!(
+            problems(&depth(QUESTIONS, &key, settings)),
+            [
+                "subjects/os/t1/questionsKey.json:2:39: [0].answer[1]: answer \"e\" is not an option of question \"1\" (options: a, b, c)",
+                "subjects/os/t1/test.json:1:16: .draw.A: pool \"A\" has 2 question(s); 3 cannot be drawn from it",
+            ]
+        );
+    }
+}

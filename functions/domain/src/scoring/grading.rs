@@ -372,4 +372,224 @@ mod tests {
         assert!(back.same_result(&score));
         assert_eq!(back.grade, 5);
     }
+
+    fn graded(
+        questions: &[Question],
+        key: &[KeyEntry],
+        answers: &[GivenAnswer],
+        rules: &TestRules,
+    ) -> Score {
+        let s = SubjectName::parse("os").unwrap();
+        let t = TestId::parse("t1").unwrap();
+        let content = TestContent {
+            subject: &s,
+            test_id: &t,
+            title: "T",
+            questions,
+            key,
+            rules,
+        };
+        let student = StudentId::parse("s1").unwrap();
+        grade(content, &student, answers, 5, DateTime::<Utc>::UNIX_EPOCH)
+    }
+
+    fn worth(mut q: Question, points: u32) -> Question {
+        q.points = points;
+        q
+    }
+
+    fn many(list: &[&str]) -> Answer {
+        Answer::Many(list.iter().map(|a| AnswerId::parse(*a).unwrap()).collect())
+    }
+
+    fn k_many(id: &str, list: &[&str]) -> KeyEntry {
+        KeyEntry {
+            question_id: QuestionId::parse(id).unwrap(),
+            answer: many(list),
+            weights: Default::default(),
+        }
+    }
+
+    fn given_many(id: &str, list: &[&str]) -> GivenAnswer {
+        GivenAnswer {
+            question_id: QuestionId::parse(id).unwrap(),
+            answer: many(list),
+        }
+    }
+
+    #[test]
+    fn points_partial_credit_and_penalties_add_up_per_test() {
+        // q1 2 points single, q2 3 points multiple (partial), q3 1 point single.
+        let qs = [
+            worth(q("1", &["a", "b"]), 2),
+            worth(q("2", &["a", "b", "c", "d"]), 3),
+            q("3", &["a", "b"]),
+        ];
+        let key = [k("1", "a"), k_many("2", &["a", "c"]), k("3", "b")];
+        let rules = TestRules {
+            scoring: crate::model::Scoring::Partial,
+            wrong_answer_penalty: Some(0.5),
+            ..TestRules::default()
+        };
+        let answers = [given("1", "a"), given_many("2", &["a"]), given("3", "a")];
+        let score = graded(&qs, &key, &answers, &rules);
+        // 2 + 3 x 1/2 - 1 x 0.5 = 3 of 6: 50 %, grade 2.5 -> 3.
+        assert_eq!(score.points, Points::of(3, 1.0));
+        assert_eq!((score.total, score.grade), (6, 3));
+        assert_eq!(score.percentage, 50.0);
+        let q2 = &score.questions[1];
+        assert_eq!((q2.is_correct, q2.earned, q2.points), (false, Some(0.5), 3));
+        assert_eq!(q2.signed_points().to_string(), "1.5");
+        let q3 = &score.questions[2];
+        assert_eq!((q3.earned(), q3.penalty), (0.0, Some(0.5)));
+        assert_eq!(q3.signed_points().to_string(), "-0.5");
+    }
+
+    #[test]
+    fn a_test_total_never_goes_below_zero() {
+        let qs = [
+            q("1", &["a", "b"]),
+            q("2", &["a", "b"]),
+            q("3", &["a", "b"]),
+        ];
+        let key = [k("1", "a"), k("2", "a"), k("3", "a")];
+        let rules = TestRules {
+            wrong_answer_penalty: Some(1.0),
+            ..TestRules::default()
+        };
+        // One right (+1), two wrong (-1 each): -1 -> 0.
+        let answers = [given("1", "a"), given("2", "b"), given("3", "b")];
+        let score = graded(&qs, &key, &answers, &rules);
+        assert_eq!(
+            (score.points, score.total, score.grade),
+            (Points::ZERO, 3, 0)
+        );
+        assert_eq!(score.percentage, 0.0);
+        // Unanswered questions cost nothing: +1 of 3, grade 1.67 -> 2.
+        let score = graded(&qs, &key, &[given("1", "a")], &rules);
+        assert_eq!((score.points, score.grade), (Points::whole(1), 2));
+    }
+
+    #[test]
+    fn a_third_of_a_point_is_kept_to_three_decimals_and_graded_on_them() {
+        let qs = [q("1", &["a", "b", "c", "d"])];
+        let key = [k_many("1", &["a", "b", "c"])];
+        let rules = TestRules {
+            scoring: crate::model::Scoring::Partial,
+            ..TestRules::default()
+        };
+        let score = graded(&qs, &key, &[given_many("1", &["a"])], &rules);
+        // 1/3 -> 0.333; 0.333 / 1 x 5 = 1.665 -> 2; 33.3 %.
+        assert_eq!(score.points.to_string(), "0.333");
+        assert_eq!((score.grade, score.percentage), (2, 33.3));
+        let json = serde_json::to_string(&score).unwrap();
+        assert!(json.contains(r#""points":0.333"#), "{json}");
+        let back: Score = serde_json::from_str(&json).unwrap();
+        assert!(back.same_result(&score));
+    }
+
+    #[test]
+    fn exact_scoring_of_a_multiple_answer_question_needs_the_whole_set() {
+        let qs = [q("1", &["a", "b", "c"]), q("2", &["a", "b", "c"])];
+        let key = [k_many("1", &["a", "c"]), k_many("2", &["a", "c"])];
+        let answers = [given_many("1", &["c", "a"]), given_many("2", &["a"])];
+        let score = graded(&qs, &key, &answers, &TestRules::default());
+        assert_eq!((score.points, score.total), (Points::whole(1), 2));
+        assert!(score.questions[0].is_correct);
+        assert_eq!(
+            score.questions[1].earned, None,
+            "all or nothing stores no fraction"
+        );
+    }
+
+    #[test]
+    fn a_student_is_graded_only_on_the_questions_drawn_for_them() {
+        let mut qs: Vec<Question> = ["1", "2", "3", "4"]
+            .iter()
+            .map(|id| q(id, &["a", "b"]))
+            .collect();
+        for q in &mut qs[1..] {
+            q.pool = Some("A".into());
+        }
+        let key: Vec<KeyEntry> = ["1", "2", "3", "4"].iter().map(|id| k(id, "a")).collect();
+        let rules = TestRules {
+            draw: [("A".to_owned(), 1)].into_iter().collect(),
+            ..TestRules::default()
+        };
+        let everything: Vec<GivenAnswer> = ["1", "2", "3", "4"]
+            .iter()
+            .map(|id| given(id, "a"))
+            .collect();
+        let score = graded(&qs, &key, &everything, &rules);
+        let s = SubjectName::parse("os").unwrap();
+        let t = TestId::parse("t1").unwrap();
+        let student = StudentId::parse("s1").unwrap();
+        let drawn = crate::variant::given_ids(&rules, &s, &t, &student, &qs);
+        assert_eq!(drawn.len(), 2);
+        assert_eq!(
+            (score.points, score.total, score.grade),
+            (Points::whole(2), 2, 5)
+        );
+        let graded_ids: std::collections::HashSet<_> = score
+            .questions
+            .iter()
+            .map(|q| q.question_id.clone())
+            .collect();
+        assert_eq!(graded_ids, drawn);
+    }
+
+    #[test]
+    fn a_result_of_single_answer_one_point_questions_is_written_as_before() {
+        let stored = r#"{"subject":"os","testId":"t1","studentId":"s1","title":"T","points":1,"total":2,"percentage":50.0,"grade":3,"maxGrade":5,"revision":0,"scoredAt":"1970-01-01T00:00:00Z","questions":[{"questionId":"1","given":"a","correct":"a","isCorrect":true},{"questionId":"2","correct":"b","isCorrect":false}]}"#;
+        let score: Score = serde_json::from_str(stored).unwrap();
+        assert_eq!(serde_json::to_string(&score).unwrap(), stored);
+        let mut fresh = run(
+            &[q("1", &["a", "b"]), q("2", &["a", "b"])],
+            &[k("1", "a"), k("2", "b")],
+            &[given("1", "a")],
+        );
+        crate::scoring::results::strip_texts(&mut fresh);
+        assert_eq!(serde_json::to_string(&fresh).unwrap(), stored);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_score_is_between_zero_and_the_total(
+            points in proptest::collection::vec(1u32..5, 1..6),
+            picks in proptest::collection::vec(0u8..4, 1..6),
+            penalty in proptest::option::of(0.0f64..=1.0),
+            partial in proptest::bool::ANY,
+        ) {
+            let opts = ["a", "b", "c", "d"];
+            let qs: Vec<Question> = points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| worth(q(&i.to_string(), &opts), *p))
+                .collect();
+            let key: Vec<KeyEntry> = (0..qs.len())
+                .map(|i| if i % 2 == 0 { k(&i.to_string(), "a") } else { k_many(&i.to_string(), &["a", "c"]) })
+                .collect();
+            let answers: Vec<GivenAnswer> = picks
+                .iter()
+                .enumerate()
+                .take(qs.len())
+                .map(|(i, p)| {
+                    let a = opts[usize::from(*p)];
+                    if i % 2 == 0 { given(&i.to_string(), a) } else { given_many(&i.to_string(), &[a, "c"]) }
+                })
+                .collect();
+            let rules = TestRules {
+                scoring: if partial { crate::model::Scoring::Partial } else { crate::model::Scoring::Exact },
+                wrong_answer_penalty: penalty,
+                ..TestRules::default()
+            };
+            let score = graded(&qs, &key, &answers, &rules);
+            proptest::prop_assert!(score.points >= Points::ZERO);
+            proptest::prop_assert!(score.points <= Points::whole(score.total));
+            proptest::prop_assert!(score.grade <= 5);
+            for r in &score.questions {
+                proptest::prop_assert!((0.0..=1.0).contains(&r.earned()));
+            }
+        }
+    }
 }

@@ -502,6 +502,36 @@ mod tests {
     }
 
     #[test]
+    fn lists_of_answers_pack_and_partial_credit_stays_whole_both_written_back_exactly() {
+        let (s, t) = ids();
+        let mut r = stored();
+        let list = |l: &[&str]| {
+            Some(crate::model::Answer::Many(
+                l.iter().map(|a| AnswerId::parse(*a).unwrap()).collect(),
+            ))
+        };
+        let mut listed = score("s3", &[Some("a")], 0);
+        listed.questions[0].given = list(&["a", "c"]);
+        listed.questions[0].correct = list(&["a", "c"]);
+        let mut partial = score("s4", &[Some("a"), Some("b")], 0);
+        partial.questions[1].given = list(&["a"]);
+        partial.questions[1].correct = list(&["a", "c"]);
+        partial.questions[1].earned = Some(0.5);
+        partial.questions[1].points = 3;
+        partial.points = Points::of(5, 0.5);
+        for sc in [listed, partial] {
+            r.scores.insert(sc.student_id.clone(), Arc::new(sc));
+        }
+        let json = serde_json::to_vec(&r).unwrap();
+        let held = HeldResults::from_json(&json, &s, &t).unwrap();
+        let detail = |id: &str| &held.scores[&StudentId::parse(id).unwrap()].detail;
+        assert!(matches!(detail("s3"), Detail::Packed(_)));
+        assert!(matches!(detail("s4"), Detail::Whole(_)));
+        assert_eq!(held.to_json().unwrap(), json);
+        assert_eq!(held.to_results(), r);
+    }
+
+    #[test]
     fn unknown_fields_and_a_missing_object_part_read_as_defaults() {
         let (s, t) = ids();
         let held =

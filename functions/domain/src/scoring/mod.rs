@@ -30,3 +30,6 @@ pub use scheduler::run_scheduler;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod email_depth_tests;
