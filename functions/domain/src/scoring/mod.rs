@@ -33,3 +33,6 @@ mod tests;
 
 #[cfg(test)]
 mod email_depth_tests;
+
+#[cfg(test)]
+mod depth_tests;
