@@ -578,6 +578,7 @@ mod tests {
                 title: "T".into(),
                 due_at: due,
                 submitted: true,
+                points: None,
             }],
         }];
         let mut t = term("");

@@ -177,6 +177,11 @@ pub struct TestRules {
     /// How many questions each student gets from each pool.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub draw: BTreeMap<String, u32>,
+    /// What each student's test is worth, when some question is not worth 1 point
+    /// and every student's draw adds up to the same (worked out from the questions
+    /// when the course is read; listed to students).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
 }
 
 /// A published test as listed in the catalog.

@@ -28,6 +28,9 @@ pub struct TestSummary {
     pub title: String,
     pub due_at: DateTime<chrono::FixedOffset>,
     pub submitted: bool,
+    /// What the test is worth, when some question is not worth 1 point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
 }
 
 /// One subject of a listing: `testIds` are the tests still to take, `tests` every

@@ -345,6 +345,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                     title: meta.title.clone(),
                     due_at: with_offset(meta.due_at, self.config.time_zone),
                     submitted,
+                    points: meta.rules.points,
                 });
         }
         let listing: Vec<SubjectTests> = by_subject

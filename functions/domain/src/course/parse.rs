@@ -269,6 +269,8 @@ fn parse_test(
     let (subject, test_id, mut questions, key, settings) =
         (subject?, test_id?, questions?, key?, settings?);
     rules::mark_multiple(&mut questions, &key);
+    let mut rules = settings.rules;
+    rules.points = rules::total_points(&questions, &rules);
     Some(CourseTest {
         title: settings.title.unwrap_or_else(|| test_id.to_string()),
         subject,
@@ -277,7 +279,7 @@ fn parse_test(
         publish: settings.publish,
         questions,
         key,
-        rules: settings.rules,
+        rules,
         due_position: settings.due_position,
     })
 }

@@ -254,6 +254,33 @@ pub(super) fn check_draw(c: &mut FileCheck<'_>, rules: &TestRules, questions: &[
     }
 }
 
+/// What every student's test is worth, when some question is not worth 1 point:
+/// questions without a pool, whole pools not drawn from, and `n` x the points of a
+/// drawn pool whose questions are all worth the same. `None` when every question
+/// is worth 1 (the count says it) or draws of one pool may differ in points.
+pub(super) fn total_points(questions: &[Question], rules: &TestRules) -> Option<u32> {
+    if questions.iter().all(|q| q.points == 1) {
+        return None;
+    }
+    let mut total = 0u32;
+    let mut pools: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for q in questions {
+        match q.pool.as_deref().filter(|p| rules.draw.contains_key(*p)) {
+            Some(pool) => {
+                pools.entry(pool).or_default().insert(q.points);
+            }
+            None => total = total.saturating_add(q.points),
+        }
+    }
+    for (pool, points) in pools {
+        let [each] = points.into_iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        total = total.saturating_add(each.saturating_mul(rules.draw[pool]));
+    }
+    Some(total)
+}
+
 /// Marks the questions the key answers with a list as multiple-answer.
 pub(super) fn mark_multiple(questions: &mut [Question], key: &[crate::model::KeyEntry]) {
     let many: BTreeSet<_> = key
@@ -394,5 +421,23 @@ mod tests {
                 "subjects/os/t1/test.json:1:16: .draw.A: pool \"A\" has 2 question(s); 3 cannot be drawn from it",
             ]
         );
+    }
+
+    #[test]
+    fn the_total_is_worked_out_when_points_differ_and_every_draw_adds_up_the_same() {
+        use super::total_points;
+        use crate::model::TestRules;
+        let t = parse(&depth(QUESTIONS, KEY, SETTINGS), TZ).unwrap().tests[0].clone();
+        // Pool A (questions 1 and 2) is worth 2 and 1: draws differ.
+        assert_eq!(t.rules.points, None);
+        let mut qs = t.questions.clone();
+        qs[1].points = 2;
+        // 1 of pool A (2 points) + question 3 (1 point).
+        assert_eq!(total_points(&qs, &t.rules), Some(3));
+        // Without a draw: every question, 2 + 2 + 1.
+        assert_eq!(total_points(&qs, &TestRules::default()), Some(5));
+        // One point everywhere: the count says it.
+        let ones = parse(&course(), TZ).unwrap().tests[0].clone();
+        assert_eq!(total_points(&ones.questions, &TestRules::default()), None);
     }
 }

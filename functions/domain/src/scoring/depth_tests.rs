@@ -74,6 +74,19 @@ async fn the_depth_sample_is_served_answered_graded_and_emailed_as_worked_out_by
     let key = key_for(&store, &student, now).await;
     let api = Api::new(&store, FixedClock(now), ApiConfig::default());
 
+    let listed = api
+        .handle(ApiRequest {
+            method: "POST".into(),
+            path: "/api/v1/tests".into(),
+            query: vec![],
+            api_key: Some(key.expose().into()),
+            body: json!({"studentId": "student01"}).to_string().into_bytes(),
+        })
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    // 2 + 2 + 1 + 2 of the memory pool x 1.
+    assert_eq!(listed.body["body"][0]["tests"][0]["points"], 7);
+
     let served = api
         .handle(ApiRequest {
             method: "GET".into(),
