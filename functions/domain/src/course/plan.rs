@@ -214,6 +214,14 @@ pub enum PublishError {
         if .0.len() == 1 { "has" } else { "have" }
     )]
     ScoredKeyChanged(Vec<(SubjectName, TestId, usize)>),
+    #[error(
+        "the scoring rules (scoring, wrongAnswerPenalty, shuffle, draw or the points total) changed for {} \
+         which already {} scored results; nothing was written. Run the sync again with --rescore to rescore \
+         them (students whose result changes get a new email), or restore the old settings",
+        join(.0.iter().map(|(s, t, _)| format!("{s}/{t}"))),
+        if .0.len() == 1 { "has" } else { "have" }
+    )]
+    ScoredRulesChanged(Vec<(SubjectName, TestId, usize)>),
     /// The catalog or the roster changed under every attempt to write it (each one
     /// re-read the store and planned again).
     #[error(
@@ -242,6 +250,7 @@ fn sorted_key(key: &[KeyEntry]) -> Vec<KeyEntry> {
 struct Draft {
     problems: Vec<super::files::Problem>,
     refused: Vec<(SubjectName, TestId, usize)>,
+    refused_rules: Vec<(SubjectName, TestId, usize)>,
     tests: Vec<TestPlan>,
     content_writes: Vec<(ObjectKey, Vec<u8>)>,
     marker_writes: Vec<(ObjectKey, Vec<u8>)>,
@@ -289,8 +298,11 @@ impl Draft {
                 });
                 self.marker_writes
                     .push((marker.clone(), to_json(&marker, &body)?));
-            } else {
+            } else if key_changed {
                 self.refused
+                    .push((t.subject.clone(), t.test_id.clone(), scored));
+            } else {
+                self.refused_rules
                     .push((t.subject.clone(), t.test_id.clone(), scored));
             }
         }
@@ -417,6 +429,9 @@ pub fn plan(
     }
     if !draft.refused.is_empty() {
         return Err(PublishError::ScoredKeyChanged(draft.refused));
+    }
+    if !draft.refused_rules.is_empty() {
+        return Err(PublishError::ScoredRulesChanged(draft.refused_rules));
     }
 
     let mut writes = draft.content_writes;
@@ -599,6 +614,38 @@ mod tests {
         assert!(after.contains_key("_system/rescore/os/t1"));
         let key: Vec<KeyEntry> = serde_json::from_slice(&after["os/t1/questionsKey.json"]).unwrap();
         assert_eq!(key[0].answer.to_string(), "b");
+    }
+
+    #[tokio::test]
+    async fn changed_scoring_rules_of_a_scored_test_are_refused_unless_rescoring() {
+        let store = MemoryStore::new();
+        let now = utc("2026-11-24T10:00:00Z");
+        publish(&store, &course(), now, TZ).await.unwrap();
+        scored_once(&store, "os", "t1", "student01").await;
+        let mut files = course();
+        files.insert("subjects/os/t1/test.json", r#"{"wrongAnswerPenalty": 0.5}"#);
+        let before = store.snapshot();
+        let err = publish(&store, &files, now, TZ).await.unwrap_err();
+        assert!(
+            matches!(err, PublishError::ScoredRulesChanged(ref t) if t.len() == 1),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with(
+            "the scoring rules (scoring, wrongAnswerPenalty, shuffle, draw or the points total) changed for os/t1"
+        ));
+        assert_eq!(store.snapshot(), before, "a refused sync writes nothing");
+        let options = SyncOptions {
+            rescore: true,
+            dry_run: false,
+        };
+        let report = sync(&store, &files, now, TZ, options).await.unwrap();
+        assert!(report
+            .to_string()
+            .contains("scoring or variation rules changed"));
+        let after = store.snapshot();
+        assert!(after.contains_key("_system/rescore/os/t1"));
+        let catalog: Catalog = serde_json::from_slice(&after["_system/catalog.json"]).unwrap();
+        assert_eq!(catalog.tests[0].rules.wrong_answer_penalty, Some(0.5));
     }
 
     #[tokio::test]
