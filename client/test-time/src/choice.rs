@@ -108,8 +108,8 @@ pub fn parse_choice(input: &str, question: &Question) -> Result<Choice, String> 
 /// What a question is worth, when it is not the usual 1 point.
 pub fn points_note(question: &Question) -> Option<String> {
     match question.points {
-        None | Some(1) => None,
-        Some(n) => Some(format!("{n} points")),
+        1 => None,
+        n => Some(format!("{n} points")),
     }
 }
 
@@ -216,7 +216,8 @@ pub(crate) mod tests {
                     answer_body: format!("option {o}"),
                 })
                 .collect(),
-            points: None,
+            points: 1,
+            pool: None,
             multiple,
         }
     }

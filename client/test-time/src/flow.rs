@@ -533,7 +533,7 @@ mod tests {
     #[test]
     fn at_a_multiple_answer_question_letters_toggle_and_enter_confirms() {
         let mut q = several("1", &["a", "b", "c"]);
-        q.points = Some(3);
+        q.points = 3;
         let mut answers = vec![None];
         // a in, c in, a out again, z refused, b in, Enter.
         let mut t = term("a\nC\na\nz\nb\n\n");

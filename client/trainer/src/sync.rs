@@ -58,7 +58,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ (PublishError::Invalid(_) | PublishError::ScoredKeyChanged(_))) => {
+        Err(
+            e @ (PublishError::Invalid(_)
+            | PublishError::ScoredKeyChanged(_)
+            | PublishError::ScoredRulesChanged(_)),
+        ) => {
             eprintln!("{}: {e}", args.dir.display());
             Ok(ExitCode::FAILURE)
         }

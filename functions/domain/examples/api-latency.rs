@@ -44,6 +44,7 @@ async fn seed(subjects: usize, tests: usize) -> Course {
                 published_at: now,
                 due_at: now + Duration::days(7),
                 windows: Default::default(),
+                rules: Default::default(),
             });
             let questions = json!([
                 {"questionId": "1", "question": "One?", "answers": [{"answerId": "a", "answerBody": "A"}, {"answerId": "b", "answerBody": "B"}]},

@@ -12,4 +12,5 @@ pub mod privacy;
 pub mod scoring;
 pub mod store_json;
 pub mod testing;
+pub mod variant;
 pub mod windows;

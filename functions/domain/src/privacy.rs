@@ -277,6 +277,7 @@ mod tests {
             title: "T",
             questions: &[],
             key: &[],
+            rules: &Default::default(),
         };
         Arc::new(grading::grade(
             content,
@@ -421,7 +422,8 @@ mod tests {
             .unwrap();
         let key_entries = vec![crate::model::KeyEntry {
             question_id: questions[0].question_id.clone(),
-            answer: crate::ids::AnswerId::parse("a").unwrap(),
+            answer: crate::ids::AnswerId::parse("a").unwrap().into(),
+            weights: Default::default(),
         }];
         let content = TestContent {
             subject: &s,
@@ -429,6 +431,7 @@ mod tests {
             title: "T",
             questions: &questions,
             key: &key_entries,
+            rules: &Default::default(),
         };
         let mut graded = grading::grade(content, &me, &[], 5, DateTime::<Utc>::UNIX_EPOCH);
         crate::scoring::results::strip_texts(&mut graded);

@@ -404,12 +404,19 @@ pub fn lateness(meta: &TestMeta, window: Window, received: DateTime<Utc>) -> Opt
 /// The grade of `points` of `total` scaled by `factor`: round_half_up(points ×
 /// factor / total × max_grade), in integers (like
 /// [`crate::scoring::grading::round_half_up`]).
-pub fn late_grade(points: u32, total: u32, max_grade: u32, factor: Percent) -> u32 {
+pub fn late_grade(
+    points: crate::scoring::points::Points,
+    total: u32,
+    max_grade: u32,
+    factor: Percent,
+) -> u32 {
     if total == 0 {
         return 0;
     }
-    let num = u128::from(points.min(total)) * u128::from(factor.0) * u128::from(max_grade);
-    let den = u128::from(total) * u128::from(WHOLE);
+    // Points are held in thousandths (fractional credit); the grade is computed on them.
+    let milli = u128::try_from(points.milli().clamp(0, i64::from(total) * 1000)).unwrap_or(0);
+    let num = milli * u128::from(factor.0) * u128::from(max_grade);
+    let den = u128::from(total) * 1000 * u128::from(WHOLE);
     u32::try_from((2 * num + den) / (2 * den)).unwrap_or(max_grade)
 }
 

@@ -57,12 +57,14 @@ pub async fn seed_fixture(
             question_id: question_id.clone(),
             question: format!("Question {q}?"),
             answers,
-            points: None,
+            points: 1,
+            pool: None,
             multiple: false,
         });
         key.push(KeyEntry {
             question_id,
-            answer: AnswerId::parse("b").map_err(parse_err)?,
+            answer: AnswerId::parse("b").map_err(parse_err)?.into(),
+            weights: Default::default(),
         });
     }
     store_json::write(store, &layout::questions(&subject, &test), &questions).await?;
@@ -75,6 +77,7 @@ pub async fn seed_fixture(
             published_at: now,
             due_at,
             windows: Default::default(),
+            rules: Default::default(),
         }],
     };
     store_json::write(store, &layout::catalog(), &catalog).await?;

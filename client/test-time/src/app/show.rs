@@ -45,9 +45,9 @@ pub(super) fn print_header<R: BufRead, W: Write>(
         (None, None) => {}
     }
     let count = questions.len();
-    let points: u32 = questions.iter().map(|q| q.points.unwrap_or(1)).sum();
+    let points: u32 = questions.iter().map(|q| q.points).sum();
     let total = summary.and_then(|s| s.points).unwrap_or(points);
-    if questions.iter().any(|q| q.points.is_some_and(|p| p != 1)) || total != points {
+    if questions.iter().any(|q| q.points != 1) || total != points {
         term.say(&format!("{count} question(s), {total} points."))
     } else {
         term.say(&format!("{count} question(s)."))

@@ -41,6 +41,7 @@ fn scored_once(subject: &str, test: &str, student: &str) -> (ObjectKey, Vec<u8>)
         title: "T",
         questions: &[],
         key: &[],
+        rules: &Default::default(),
     };
     let score = grade(content, &student, &[], 5, chrono::Utc::now());
     let mut results = TestResults::default();
@@ -173,7 +174,7 @@ async fn a_changed_key_of_a_scored_local_test_is_refused_unless_rescore() {
     assert!(after.contains_key("_system/rescore/operating-systems/test01"));
     let key: Vec<KeyEntry> =
         serde_json::from_slice(&after["operating-systems/test01/questionsKey.json"]).unwrap();
-    assert_eq!(key[4].answer.as_str(), "a");
+    assert_eq!(key[4].answer.to_string(), "a");
     assert_eq!(
         after[results.as_str()],
         bytes,

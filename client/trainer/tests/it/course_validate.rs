@@ -308,6 +308,51 @@ fn the_sample_course_validates() {
     );
 }
 
+/// Every course file under `dir`, by path relative to it.
+fn read_folder(dir: &std::path::Path) -> CourseFiles {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, files: &mut CourseFiles) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if CourseFiles::is_course_path(&rel) {
+                    files.insert(rel, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+    }
+    let mut files = CourseFiles::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
+#[test]
+fn the_depth_sample_course_with_points_lists_weights_and_pools_validates() {
+    let dir = sample_dir().join("../course-sample-depth");
+    let out = run(trainer().arg("validate").arg(&dir));
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout
+            .ends_with("is valid: 4 student(s), 1 test(s) (1 to publish, 0 draft(s)).\n"),
+        "{out:?}"
+    );
+    let files = read_folder(&dir);
+    let course = course::parse(&files, TZ).unwrap();
+    let t = &course.tests[0];
+    let points: Vec<u32> = t.questions.iter().map(|q| q.points).collect();
+    assert_eq!(points, [2, 2, 1, 1, 1, 1, 1]);
+    assert!(t.questions[0].multiple && t.questions[1].multiple && !t.questions[2].multiple);
+    assert_eq!(t.key[1].weights.len(), 4);
+    assert!(t.rules.shuffle);
+    assert_eq!(t.rules.draw.get("memory"), Some(&2));
+}
+
 #[test]
 fn validate_reports_every_problem_of_a_folder_and_fails() {
     let dir = copy_of_sample();

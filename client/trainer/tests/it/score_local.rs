@@ -354,7 +354,7 @@ async fn rescore_of_one_student_emails_only_them_saying_what_changed() {
                 .await
                 .unwrap()
                 .unwrap();
-        key[0].answer = ework_domain::ids::AnswerId::parse("b").unwrap();
+        key[0].answer = ework_domain::ids::AnswerId::parse("b").unwrap().into();
         ework_domain::store_json::write(&store, &key_at, &key)
             .await
             .unwrap();

@@ -145,6 +145,7 @@ fn three_results() -> (ework_domain::layout::ObjectKey, Vec<u8>) {
         title: "Processes and the kernel",
         questions: &questions,
         key: &key,
+        rules: &Default::default(),
     };
     let mut results = TestResults::default();
     for (student, answers) in [
@@ -157,7 +158,7 @@ fn three_results() -> (ework_domain::layout::ObjectKey, Vec<u8>) {
             .enumerate()
             .map(|(q, a)| GivenAnswer {
                 question_id: QuestionId::parse((q + 1).to_string()).unwrap(),
-                answer: AnswerId::parse(a.to_string()).unwrap(),
+                answer: AnswerId::parse(a.to_string()).unwrap().into(),
             })
             .collect();
         let id = StudentId::parse(student).unwrap();

@@ -410,9 +410,12 @@ fn corpus(key: &str, revoked: &str, expired: &str) -> Vec<Case> {
             json!([{"questionId": 1, "answer": "b"}]),
         ),
         ("numeric answer", json!([{"questionId": "1", "answer": 2}])),
+        // A list is an answer's shape for a multiple-answer question: a list of
+        // anything but ids is malformed (a list for a single-answer question is a
+        // 422, below).
         (
-            "array answer",
-            json!([{"questionId": "1", "answer": ["a", "b"]}]),
+            "array answer with a number",
+            json!([{"questionId": "1", "answer": ["a", 2]}]),
         ),
         (
             "answer with slash",
@@ -456,6 +459,10 @@ fn corpus(key: &str, revoked: &str, expired: &str) -> Vec<Case> {
         (
             "duplicate, second empty",
             json!([{"questionId": "1", "answer": "a"}, {"questionId": "1", "answer": ""}]),
+        ),
+        (
+            "array answer to a single-answer question",
+            json!([{"questionId": "1", "answer": ["a", "b"]}]),
         ),
         ("answer e", json!([{"questionId": "1", "answer": "e"}])),
         ("answer bb", json!([{"questionId": "1", "answer": "bb"}])),

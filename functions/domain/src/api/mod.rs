@@ -10,15 +10,15 @@ use crate::deadline::display_in;
 use crate::ids::{StudentId, SubjectName, TestId};
 use crate::layout;
 use crate::model::{
-    Catalog, GivenAnswer, Question, Receipt, Roster, Student, Submission, TestMeta,
+    Answer, Catalog, GivenAnswer, Question, Receipt, Roster, Student, Submission, TestMeta,
 };
 use crate::ports::{Clock, Created, ObjectStore};
 use crate::windows::{self, Window};
-use crate::{keys, store_json};
+use crate::{keys, store_json, variant};
 use chrono_tz::Tz;
 use contract::{
-    with_offset, Envelope, LateWindow, StudentRef, SubjectTests, TestInfo, TestSummary, LIST_TESTS_PATH,
-    MAX_BODY_BYTES, TEST_PATH, UPLOAD_OK,
+    with_offset, Envelope, LateWindow, StudentRef, SubjectTests, TestInfo, TestSummary,
+    LIST_TESTS_PATH, MAX_BODY_BYTES, TEST_PATH, UPLOAD_OK,
 };
 pub use error::{ApiError, Denied};
 use serde_json::{json, Value};
@@ -382,7 +382,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
                     due_at: with_offset(window.due, tz),
                     submitted,
                     late: LateWindow::of(meta, window, tz),
-                    points: None,
+                    points: meta.rules.points,
                 });
         }
         let listing: Vec<SubjectTests> = by_subject
@@ -454,6 +454,8 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
             None => self.submission_of(&owner, &subject, &test).await?,
         };
         let tz = self.config.time_zone;
+        // The student's own questions, in their order (see `variant`).
+        let questions = variant::served(&meta.rules, &subject, &test, &owner, &questions);
         let info = TestInfo {
             late: LateWindow::of(&meta, window, tz),
             subject,
@@ -463,7 +465,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         };
         to_value(Envelope {
             code: 200,
-            body: questions.as_ref(),
+            body: questions,
             test: Some(info),
             receipt: None,
             submission,
@@ -499,8 +501,10 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         let (subject, test) = (upload.subject, upload.test);
         let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
-        let answers = validate_answers(&questions, upload.answers, &test)?;
-        let unanswered = questions.len() - answers.len();
+        // Only the questions this student was given count (and are accepted).
+        let given = variant::served(&meta.rules, &subject, &test, &owner, &questions);
+        let answers = validate_answers(&given, upload.answers, &test)?;
+        let unanswered = given.len() - answers.len();
         let existing = existing?;
 
         let received_at = self.clock.now();
@@ -593,8 +597,10 @@ fn parse_upload_body(body: &[u8]) -> Result<UploadBody, ApiError> {
     })
 }
 
-/// Checks the answers against the test: every question exists, once, and every
-/// answer is one of its options. Unanswered questions are left out.
+/// Checks the answers against the questions the student was given: every question
+/// is one of them, answered once, in its shape (a list for a question with several
+/// answers, one answer otherwise), with options of the question, none twice.
+/// Unanswered questions are left out.
 pub fn validate_answers(
     questions: &[Question],
     raw: Vec<request::RawAnswer>,
@@ -603,40 +609,65 @@ pub fn validate_answers(
     let mut seen = HashSet::new();
     let mut answers = Vec::with_capacity(raw.len());
     for entry in raw {
+        let id = &entry.question_id;
         let question = questions
             .iter()
-            .find(|q| q.question_id == entry.question_id)
+            .find(|q| &q.question_id == id)
             .ok_or_else(|| {
-                ApiError::Unprocessable(format!(
-                    "question {} is not part of test {test}",
-                    entry.question_id
-                ))
+                ApiError::Unprocessable(format!("question {id} is not part of test {test}"))
             })?;
-        if !seen.insert(entry.question_id.clone()) {
+        if !seen.insert(id.clone()) {
             return Err(ApiError::Unprocessable(format!(
-                "question {} is answered more than once",
-                entry.question_id
+                "question {id} is answered more than once"
             )));
         }
         let Some(answer) = entry.answer else { continue };
-        if !question.has_answer(&answer) {
-            let options: Vec<&str> = question
-                .answers
-                .iter()
-                .map(|a| a.answer_id.as_str())
-                .collect();
-            return Err(ApiError::Unprocessable(format!(
-                "answer \"{answer}\" is not an option of question {} (options: {})",
-                entry.question_id,
-                options.join(", ")
-            )));
-        }
+        check_shape(question, &answer)?;
         answers.push(GivenAnswer {
             question_id: entry.question_id,
             answer,
         });
     }
     Ok(answers)
+}
+
+/// One answer against its question: the shape, the options, no option twice.
+fn check_shape(question: &Question, answer: &Answer) -> Result<(), ApiError> {
+    let id = &question.question_id;
+    match (question.multiple, answer) {
+        (true, Answer::One(a)) => {
+            return Err(ApiError::Unprocessable(format!(
+                "question {id} has several correct answers: send a list such as [\"{a}\"], not a single answer"
+            )))
+        }
+        (false, Answer::Many(list)) => {
+            return Err(ApiError::Unprocessable(format!(
+                "question {id} takes one answer: send one option such as \"{}\", not a list",
+                list.first().map_or("a", |a| a.as_str())
+            )))
+        }
+        _ => {}
+    }
+    let mut chosen = HashSet::new();
+    for a in answer.ids() {
+        if !question.has_answer(a) {
+            let options: Vec<&str> = question
+                .answers
+                .iter()
+                .map(|a| a.answer_id.as_str())
+                .collect();
+            return Err(ApiError::Unprocessable(format!(
+                "answer \"{a}\" is not an option of question {id} (options: {})",
+                options.join(", ")
+            )));
+        }
+        if !chosen.insert(a) {
+            return Err(ApiError::Unprocessable(format!(
+                "answer \"{a}\" is listed twice for question {id}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn to_value<T: serde::Serialize>(v: T) -> Result<Value, ApiError> {
@@ -656,4 +687,3 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
         allow,
     }
 }
-

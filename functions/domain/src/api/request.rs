@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use crate::ids::{AnswerId, IdError, QuestionId};
+use crate::model::Answer;
 use serde_json::{Map, Value};
 use std::str::FromStr;
 
@@ -65,11 +66,18 @@ pub fn optional_id<T: FromStr<Err = IdError>>(
     }
 }
 
-/// One answer as sent; `answer` is `None` when the student left it empty.
+/// One answer as sent; `answer` is `None` when the student left it empty (`""`,
+/// `null` or `[]`). Whether its shape fits the question is checked against the test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawAnswer {
     pub question_id: QuestionId,
-    pub answer: Option<AnswerId>,
+    pub answer: Option<Answer>,
+}
+
+/// One answer id of `testResult[i]`.
+fn answer_id(s: &str, i: usize, question: &QuestionId) -> Result<AnswerId, ApiError> {
+    AnswerId::parse(s.trim())
+        .map_err(|e| ApiError::BadRequest(format!("testResult[{i}] (question {question}): {e}")))
 }
 
 /// Parses the `testResult` array.
@@ -106,12 +114,23 @@ pub fn answers(map: &Map<String, Value>) -> Result<Vec<RawAnswer>, ApiError> {
                 }
                 Some(Value::Null) => None,
                 Some(Value::String(s)) if s.trim().is_empty() => None,
-                Some(Value::String(s)) => Some(AnswerId::parse(s.trim()).map_err(|e| {
-                    ApiError::BadRequest(format!("testResult[{i}] (question {question_id}): {e}"))
-                })?),
+                Some(Value::String(s)) => Some(Answer::One(answer_id(s, i, &question_id)?)),
+                Some(Value::Array(items)) if items.is_empty() => None,
+                Some(Value::Array(items)) => Some(Answer::Many(
+                    items
+                        .iter()
+                        .map(|item| match item {
+                            Value::String(s) => answer_id(s, i, &question_id),
+                            other => Err(ApiError::BadRequest(format!(
+                                "testResult[{i}] (question {question_id}): each answer in the list must be a string, not {}",
+                                kind_of(other)
+                            ))),
+                        })
+                        .collect::<Result<_, _>>()?,
+                )),
                 Some(other) => {
                     return Err(ApiError::BadRequest(format!(
-                        "testResult[{i}]: field `answer` must be a string, not {}",
+                        "testResult[{i}]: field `answer` must be a string (or a list of strings for a question with several answers), not {}",
                         kind_of(other)
                     )))
                 }
@@ -172,7 +191,7 @@ mod tests {
         .unwrap();
         let parsed = answers(&map).unwrap();
         assert_eq!(parsed[0].answer, None);
-        assert_eq!(parsed[1].answer.as_ref().unwrap().as_str(), "b");
+        assert_eq!(parsed[1].answer.as_ref().unwrap().to_string(), "b");
     }
 
     #[test]

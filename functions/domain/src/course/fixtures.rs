@@ -52,6 +52,7 @@ pub async fn scored_once(store: &MemoryStore, subject: &str, test: &str, student
         title: "T",
         questions: &[],
         key: &[],
+        rules: &Default::default(),
     };
     let score =
         crate::scoring::grading::grade(content, &student, &[], 5, utc("2026-11-30T22:00:00Z"));

@@ -14,6 +14,7 @@ mod files;
 mod parse;
 mod plan;
 mod publish;
+mod rules;
 mod windows;
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 
 use super::files::{did_you_mean, CourseFiles, FileCheck, Position, Problem, Problems};
 use super::files::{SUBJECTS_DIR, TEST_SETTINGS};
+use super::rules;
 use super::windows::{self, Located};
 use crate::deadline::{display_in, local_to_utc, DEADLINE_HOUR};
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout;
-use crate::model::{AnswerOption, KeyEntry, Question, Roster, Student};
+use crate::model::{AnswerOption, KeyEntry, Question, Roster, Student, TestRules};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -25,6 +26,8 @@ pub struct CourseTest {
     pub publish: bool,
     pub questions: Vec<Question>,
     pub key: Vec<KeyEntry>,
+    /// Scoring and variation rules from `test.json`.
+    pub rules: TestRules,
     /// Where `due` was written, for problems found when publishing.
     due_position: Option<Problem>,
     /// Extensions, late policy and feedback timing, with their positions.
@@ -267,7 +270,10 @@ fn parse_test(
         }
     };
     let settings = match folder_files.get(TEST_SETTINGS) {
-        Some(bytes) => parse_settings(&format!("{folder}/{TEST_SETTINGS}"), bytes, tz, problems),
+        Some(bytes) => {
+            let file = format!("{folder}/{TEST_SETTINGS}");
+            parse_settings(&file, bytes, tz, questions.as_deref(), problems)
+        }
         None => Some(Settings {
             publish: true,
             ..Settings::default()
@@ -278,8 +284,11 @@ fn parse_test(
             problems.extend(s.windows.check_due(due, tz));
         }
     }
-    let (subject, test_id, questions, key, settings) =
+    let (subject, test_id, mut questions, key, settings) =
         (subject?, test_id?, questions?, key?, settings?);
+    rules::mark_multiple(&mut questions, &key);
+    let mut rules = settings.rules;
+    rules.points = rules::total_points(&questions, &rules);
     Some(CourseTest {
         title: settings.title.unwrap_or_else(|| test_id.to_string()),
         subject,
@@ -288,6 +297,7 @@ fn parse_test(
         publish: settings.publish,
         questions,
         key,
+        rules,
         due_position: settings.due_position,
         windows: settings.windows,
     })
@@ -300,11 +310,24 @@ const QUESTION_FIELDS: &[&str] = &[
     "answers",
     "answerId",
     "answerBody",
+    "points",
+    "pool",
 ];
 /// The fields of a key entry.
-const KEY_FIELDS: &[&str] = &["questionId", "answer"];
+const KEY_FIELDS: &[&str] = &["questionId", "answer", "weights"];
 /// The fields of `test.json`.
-const SETTINGS_FIELDS: &[&str] = &["title", "due", "publish", "extensions", "late", "feedback"];
+const SETTINGS_FIELDS: &[&str] = &[
+    "title",
+    "due",
+    "publish",
+    "scoring",
+    "wrongAnswerPenalty",
+    "shuffle",
+    "draw",
+    "extensions",
+    "late",
+    "feedback",
+];
 /// The fields of a roster entry the system reads (others are kept as they are).
 const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects", "extraTime"];
 
@@ -385,12 +408,16 @@ fn parse_questions(file: &str, bytes: &[u8], problems: &mut Vec<Problem>) -> Opt
                 }
             }
         }
+        let points = rules::points(&mut c, obj, &path);
+        let pool = rules::pool(&mut c, obj, &path);
+        c.misspelt(obj, &path, &["points", "pool"]);
         if let (Some(question_id), Some(question)) = (id, text) {
             out.push(Question {
                 question_id,
                 question: question.to_owned(),
                 answers: options,
-                points: None,
+                points,
+                pool,
                 multiple: false,
             });
         }
@@ -416,7 +443,8 @@ fn parse_key(
             continue;
         };
         let id = c.id(obj, &path, "questionId", QuestionId::parse);
-        let answer = c.id(obj, &path, "answer", AnswerId::parse);
+        let answer = rules::key_answer(&mut c, obj, &path);
+        c.misspelt(obj, &path, &["weights"]);
         let Some(id) = id else { continue };
         if let Some(first) = first_at.get(&id) {
             c.report(
@@ -426,33 +454,28 @@ fn parse_key(
             continue;
         }
         first_at.insert(id.clone(), i);
-        if let Some(questions) = questions {
-            match questions.iter().find(|q| q.question_id == id) {
-                None => c.report(
-                    &format!("{path}.questionId"),
-                    format!("question \"{id}\" is not in {}", layout::QUESTIONS),
-                ),
-                Some(q) => {
-                    if let Some(answer) = &answer {
-                        if !q.has_answer(answer) {
-                            let options: Vec<&str> =
-                                q.answers.iter().map(|a| a.answer_id.as_str()).collect();
-                            c.report(
-                                &format!("{path}.answer"),
-                                format!(
-                                    "answer \"{answer}\" is not an option of question \"{id}\" (options: {})",
-                                    options.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
+        let question = questions.and_then(|qs| qs.iter().find(|q| q.question_id == id));
+        if questions.is_some() && question.is_none() {
+            c.report(
+                &format!("{path}.questionId"),
+                format!("question \"{id}\" is not in {}", layout::QUESTIONS),
+            );
+        }
+        if let (Some(q), Some(answer)) = (question, &answer) {
+            for (j, a) in answer.ids().iter().enumerate() {
+                let at = match answer {
+                    crate::model::Answer::One(_) => format!("{path}.answer"),
+                    crate::model::Answer::Many(_) => format!("{path}.answer[{j}]"),
+                };
+                rules::check_option(&mut c, &at, q, a);
             }
         }
+        let weights = rules::weights(&mut c, obj, &path, question);
         if let Some(answer) = answer {
             out.push(KeyEntry {
                 question_id: id,
                 answer,
+                weights,
             });
         }
     }
@@ -476,12 +499,14 @@ struct Settings {
     due_position: Option<Problem>,
     publish: bool,
     windows: Located,
+    rules: TestRules,
 }
 
 fn parse_settings(
     file: &str,
     bytes: &[u8],
     tz: Tz,
+    questions: Option<&[Question]>,
     problems: &mut Vec<Problem>,
 ) -> Option<Settings> {
     let (value, mut c) = FileCheck::open(file, bytes, problems);
@@ -524,6 +549,7 @@ fn parse_settings(
             }
             ("title" | "due", _) => c.report(&path, format!("\"{name}\" must be a string")),
             ("publish", _) => c.report(&path, "\"publish\" must be true or false"),
+            _ if rules::setting(&mut c, &mut settings.rules, name, v) => {}
             _ => {
                 // The message names the original fields only: its wording is part of
                 // the tested contract (the optional ones are in docs/trainer.md).
@@ -532,10 +558,15 @@ fn parse_settings(
                     .unwrap_or_default();
                 c.report(
                     &path,
+                    // The message names the basic fields only (its wording is
+                    // relied on); a misspelt rule field still gets its hint.
                     format!("unknown field \"{name}\" ({TEST_SETTINGS} knows title, due and publish){hint}"),
                 )
             }
         }
+    }
+    if let Some(questions) = questions {
+        rules::check_draw(&mut c, &settings.rules, questions);
     }
     (c.found == 0).then_some(settings)
 }

@@ -76,6 +76,8 @@ pub enum TestChange {
     },
     /// Extensions, late policy or feedback timing changed.
     Windows,
+    /// Scoring, penalty, shuffle or draw of `test.json`.
+    Rules,
 }
 
 /// What happens to one test.
@@ -170,6 +172,7 @@ impl fmt::Display for Plan {
                         TestChange::Windows => {
                             "extensions, late policy or feedback changed".to_owned()
                         }
+                        TestChange::Rules => "scoring or variation rules changed".to_owned(),
                     }));
                     writeln!(f, "  update    {name}: {what}")?
                 }
@@ -216,6 +219,14 @@ pub enum PublishError {
         if .0.len() == 1 { "has" } else { "have" }
     )]
     ScoredKeyChanged(Vec<(SubjectName, TestId, usize)>),
+    #[error(
+        "the scoring rules (scoring, wrongAnswerPenalty, shuffle, draw or the points total) changed for {} \
+         which already {} scored results; nothing was written. Run the sync again with --rescore to rescore \
+         them (students whose result changes get a new email), or restore the old settings",
+        join(.0.iter().map(|(s, t, _)| format!("{s}/{t}"))),
+        if .0.len() == 1 { "has" } else { "have" }
+    )]
+    ScoredRulesChanged(Vec<(SubjectName, TestId, usize)>),
     /// The catalog or the roster changed under every attempt to write it (each one
     /// re-read the store and planned again).
     #[error(
@@ -244,6 +255,7 @@ fn sorted_key(key: &[KeyEntry]) -> Vec<KeyEntry> {
 struct Draft {
     problems: Vec<super::files::Problem>,
     refused: Vec<(SubjectName, TestId, usize)>,
+    refused_rules: Vec<(SubjectName, TestId, usize)>,
     tests: Vec<TestPlan>,
     content_writes: Vec<(ObjectKey, Vec<u8>)>,
     marker_writes: Vec<(ObjectKey, Vec<u8>)>,
@@ -281,7 +293,9 @@ impl Draft {
         let key_changed =
             stored.and_then(|s| s.key.as_deref()).map(sorted_key) != Some(sorted_key(&t.key));
         let scored = stored.map_or(0, |s| s.scored);
-        if key_changed && scored > 0 {
+        // New rules regrade as a new key does: the same consent is needed.
+        let rules_changed = current.is_some_and(|m| m.rules != t.rules);
+        if (key_changed || rules_changed) && scored > 0 {
             if options.rescore {
                 let marker = layout::rescore_marker(&t.subject, &t.test_id);
                 let body = serde_json::json!({
@@ -289,8 +303,11 @@ impl Draft {
                 });
                 self.marker_writes
                     .push((marker.clone(), to_json(&marker, &body)?));
-            } else {
+            } else if key_changed {
                 self.refused
+                    .push((t.subject.clone(), t.test_id.clone(), scored));
+            } else {
+                self.refused_rules
                     .push((t.subject.clone(), t.test_id.clone(), scored));
             }
         }
@@ -311,6 +328,9 @@ impl Draft {
             changes.push(TestChange::AnswerKey {
                 rescore: options.rescore && scored > 0,
             });
+        }
+        if rules_changed {
+            changes.push(TestChange::Rules);
         }
         match current {
             None => self.publish(t, now, tz),
@@ -338,6 +358,7 @@ impl Draft {
             published_at: now,
             due_at,
             windows: t.windows().clone(),
+            rules: t.rules.clone(),
         });
         self.push(
             t,
@@ -391,6 +412,7 @@ impl Draft {
             title: t.title.clone(),
             due_at,
             windows: t.windows().clone(),
+            rules: t.rules.clone(),
             ..meta.clone()
         });
         if changes.is_empty() {
@@ -427,6 +449,9 @@ pub fn plan(
     }
     if !draft.refused.is_empty() {
         return Err(PublishError::ScoredKeyChanged(draft.refused));
+    }
+    if !draft.refused_rules.is_empty() {
+        return Err(PublishError::ScoredRulesChanged(draft.refused_rules));
     }
 
     let mut writes = draft.content_writes;
@@ -611,7 +636,39 @@ mod tests {
         let after = store.snapshot();
         assert!(after.contains_key("_system/rescore/os/t1"));
         let key: Vec<KeyEntry> = serde_json::from_slice(&after["os/t1/questionsKey.json"]).unwrap();
-        assert_eq!(key[0].answer.as_str(), "b");
+        assert_eq!(key[0].answer.to_string(), "b");
+    }
+
+    #[tokio::test]
+    async fn changed_scoring_rules_of_a_scored_test_are_refused_unless_rescoring() {
+        let store = MemoryStore::new();
+        let now = utc("2026-11-24T10:00:00Z");
+        publish(&store, &course(), now, TZ).await.unwrap();
+        scored_once(&store, "os", "t1", "student01").await;
+        let mut files = course();
+        files.insert("subjects/os/t1/test.json", r#"{"wrongAnswerPenalty": 0.5}"#);
+        let before = store.snapshot();
+        let err = publish(&store, &files, now, TZ).await.unwrap_err();
+        assert!(
+            matches!(err, PublishError::ScoredRulesChanged(ref t) if t.len() == 1),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with(
+            "the scoring rules (scoring, wrongAnswerPenalty, shuffle, draw or the points total) changed for os/t1"
+        ));
+        assert_eq!(store.snapshot(), before, "a refused sync writes nothing");
+        let options = SyncOptions {
+            rescore: true,
+            dry_run: false,
+        };
+        let report = sync(&store, &files, now, TZ, options).await.unwrap();
+        assert!(report
+            .to_string()
+            .contains("scoring or variation rules changed"));
+        let after = store.snapshot();
+        assert!(after.contains_key("_system/rescore/os/t1"));
+        let catalog: Catalog = serde_json::from_slice(&after["_system/catalog.json"]).unwrap();
+        assert_eq!(catalog.tests[0].rules.wrong_answer_penalty, Some(0.5));
     }
 
     #[tokio::test]

@@ -4,10 +4,11 @@
 
 use super::email::escape;
 use super::grading::Score;
-use crate::ids::{AnswerId, StudentId};
+use crate::ids::StudentId;
+use crate::model::Answer;
 use std::fmt::Write;
 
-fn key_label(id: Option<&AnswerId>, text: Option<&str>) -> String {
+fn key_label(id: Option<&Answer>, text: Option<&str>) -> String {
     match (id, text) {
         (None, _) => "(not in the answer key)".to_owned(),
         (Some(id), Some(text)) => format!("{id}) {text}"),
@@ -74,10 +75,10 @@ pub fn student_changes(s: &Score, text: &mut String, html: &mut String) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GradeChange<'a> {
     pub student_id: &'a StudentId,
-    pub old_points: u32,
+    pub old_points: super::points::Points,
     pub old_total: u32,
     pub old_grade: u32,
-    pub points: u32,
+    pub points: super::points::Points,
     pub grade: u32,
     pub total: u32,
 }

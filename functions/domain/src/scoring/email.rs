@@ -2,6 +2,7 @@
 //! lettre's message builder; the trainer's report also carries the grades as CSV.
 
 use super::feedback::{self, Stage};
+use super::grading::QuestionResult;
 use super::grading::Score;
 use super::items::ItemAnalysis;
 use super::items_render;
@@ -9,7 +10,7 @@ use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
 use super::stats::{QuestionRate, TestStats};
 use super::table::{self, Align};
 use crate::deadline::display_in;
-use crate::model::{Student, TestMeta};
+use crate::model::{Answer, Student, TestMeta};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::header::ContentTransferEncoding;
@@ -74,15 +75,17 @@ fn fmt_opt_u(v: Option<u32>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
-fn answer_label(id: Option<&crate::ids::AnswerId>, text: Option<&str>) -> String {
+/// `a) text`, or `a, c) text a; text c` for several answers.
+fn answer_label(id: Option<&Answer>, text: Option<&str>) -> String {
     match (id, text) {
         (None, _) => "(no answer)".to_owned(),
         (Some(id), Some(text)) => format!("{id}) {text}"),
-        (Some(id), None) => format!("{id}) (not an option of this question)"),
+        (Some(id @ Answer::One(_)), None) => format!("{id}) (not an option of this question)"),
+        (Some(id), None) => format!("{id}) (not all options of this question)"),
     }
 }
 
-fn correct_label(id: Option<&crate::ids::AnswerId>, text: Option<&str>) -> String {
+fn correct_label(id: Option<&Answer>, text: Option<&str>) -> String {
     match id {
         None => "(not in the answer key)".to_owned(),
         Some(_) => answer_label(id, text),
@@ -183,28 +186,9 @@ pub fn student_email_staged(
             "{TABLE}<tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
              <th align=\"left\">Correct answer</th><th align=\"left\">Result</th></tr>"
         );
+        let with_points = shows_points(s);
         for (i, q) in s.questions.iter().enumerate() {
-            let given = answer_label(q.given.as_ref(), q.given_text.as_deref());
-            let correct = match stage {
-                Stage::Withheld => feedback::WITHHELD.to_owned(),
-                _ => correct_label(q.correct.as_ref(), q.correct_text.as_deref()),
-            };
-            let verdict = if q.is_correct { "correct" } else { "wrong" };
-            let _ = write!(
-                text,
-                "{}. {}\n   Your answer:    {given}\n   Correct answer: {correct}\n   Result:         {verdict}\n",
-                i + 1,
-                q.question
-            );
-            let colour = if q.is_correct { "#1a7f37" } else { "#b42318" };
-            let _ = writeln!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{colour};\">{verdict}</td></tr>",
-                i + 1,
-                escape(&q.question),
-                escape(&given),
-                escape(&correct)
-            );
+            question_rows(&mut text, &mut html, i + 1, q, with_points, stage);
         }
         html.push_str("</table>\n");
     }
@@ -239,6 +223,60 @@ pub fn student_email_staged(
     })
 }
 
+/// Points per question are shown when they say more than right or wrong: some
+/// question is not worth 1, earned a part, or cost a penalty.
+fn shows_points(s: &Score) -> bool {
+    s.questions
+        .iter()
+        .any(|q| q.points != 1 || q.earned.is_some() || q.penalty.is_some())
+}
+
+/// One question of a student's email, in the text and the HTML part.
+fn question_rows(
+    text: &mut String,
+    html: &mut String,
+    n: usize,
+    q: &QuestionResult,
+    with_points: bool,
+    stage: Stage,
+) {
+    let given = answer_label(q.given.as_ref(), q.given_text.as_deref());
+    // While another student may still submit, the key stays out of the email.
+    let correct = match stage {
+        Stage::Withheld => feedback::WITHHELD.to_owned(),
+        _ => correct_label(q.correct.as_ref(), q.correct_text.as_deref()),
+    };
+    let (verdict, colour) = if q.is_correct {
+        ("correct", "#1a7f37")
+    } else if q.earned.is_some() {
+        ("partly correct", "#9a6700")
+    } else {
+        ("wrong", "#b42318")
+    };
+    let points = format!("{} / {}", q.signed_points(), q.points);
+    let _ = write!(
+        text,
+        "{n}. {}\n   Your answer:    {given}\n   Correct answer: {correct}\n   Result:         {verdict}\n",
+        q.question
+    );
+    if with_points {
+        let _ = writeln!(text, "   Points:         {points}");
+    }
+    let verdict = if with_points {
+        format!("{verdict} ({points})")
+    } else {
+        verdict.to_owned()
+    };
+    let _ = writeln!(
+        html,
+        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{colour};\">{}</td></tr>",
+        escape(&q.question),
+        escape(&given),
+        escape(&correct),
+        escape(&verdict)
+    );
+}
+
 /// One student's line in the report's grades table and CSV: the figures only (the
 /// per-question detail is for the student's email).
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +284,7 @@ pub struct GradeRow<'a> {
     pub student_id: &'a crate::ids::StudentId,
     /// The roster's name for the student, if it has one.
     pub name: Option<&'a str>,
-    pub points: u32,
+    pub points: super::points::Points,
     pub total: u32,
     pub percentage: f64,
     pub grade: u32,

@@ -8,8 +8,10 @@
 //! result that does not fit the compact form, keeps that result whole).
 
 use super::grading::{LateResult, Previous, QuestionResult, Score};
+use super::points::Points;
 use super::results::{strip_texts, TestResults};
-use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use crate::ids::{QuestionId, StudentId, SubjectName, TestId};
+use crate::model::Answer;
 use chrono::{DateTime, Utc};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
@@ -83,7 +85,7 @@ enum Detail {
 /// One result, compact. The grade figures are kept at the top for the report.
 #[derive(Debug, Clone)]
 pub struct HeldScore {
-    pub points: u32,
+    pub points: Points,
     pub total: u32,
     pub percentage: f64,
     pub grade: u32,
@@ -123,7 +125,7 @@ pub struct HeldResults {
     pub partial: bool,
     pub last_close_at: Option<DateTime<Utc>>,
     questions: Interned<QuestionId>,
-    answers: Interned<AnswerId>,
+    answers: Interned<Answer>,
     titles: Interned<Arc<str>>,
 }
 
@@ -210,7 +212,12 @@ impl HeldResults {
             && score.previous.is_none()
             && score.questions.iter().all(|q| {
                 q.question.is_empty() && q.given_text.is_none() && q.correct_text.is_none()
-            });
+            })
+            // Partial credit, points and penalties are rare enough to keep whole.
+            && score
+                .questions
+                .iter()
+                .all(|q| q.earned.is_none() && q.points == 1 && q.penalty.is_none());
         let packed = if fits { self.pack(&score) } else { None };
         let title = packed
             .as_ref()
@@ -281,6 +288,9 @@ impl HeldResults {
                     correct: answer(p.correct),
                     correct_text: None,
                     is_correct: p.is_correct,
+                    earned: None,
+                    points: 1,
+                    penalty: None,
                 })
             })
             .collect()
@@ -479,7 +489,7 @@ impl<'de> Visitor<'de> for ScoresSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::QuestionId;
+    use crate::ids::{AnswerId, QuestionId};
 
     fn ids() -> (SubjectName, TestId) {
         (
@@ -496,11 +506,14 @@ mod tests {
             .map(|(i, g)| QuestionResult {
                 question_id: QuestionId::parse(format!("q{i}")).unwrap(),
                 question: String::new(),
-                given: g.map(|a| AnswerId::parse(a).unwrap()),
+                given: g.map(|a| AnswerId::parse(a).unwrap().into()),
                 given_text: None,
-                correct: Some(AnswerId::parse("a").unwrap()),
+                correct: Some(AnswerId::parse("a").unwrap().into()),
                 correct_text: None,
                 is_correct: *g == Some("a"),
+                earned: None,
+                points: 1,
+                penalty: None,
             })
             .collect();
         let points = questions.iter().filter(|q| q.is_correct).count() as u32;
@@ -509,7 +522,7 @@ mod tests {
             test_id,
             student_id: StudentId::parse(student).unwrap(),
             title: "Test <1>".into(),
-            points,
+            points: points.into(),
             total: questions.len() as u32,
             percentage: 50.0,
             grade: points,
@@ -573,6 +586,36 @@ mod tests {
             .count();
         assert_eq!(whole, 2);
         assert_eq!(held.to_json().unwrap(), json);
+    }
+
+    #[test]
+    fn lists_of_answers_pack_and_partial_credit_stays_whole_both_written_back_exactly() {
+        let (s, t) = ids();
+        let mut r = stored();
+        let list = |l: &[&str]| {
+            Some(crate::model::Answer::Many(
+                l.iter().map(|a| AnswerId::parse(*a).unwrap()).collect(),
+            ))
+        };
+        let mut listed = score("s3", &[Some("a")], 0);
+        listed.questions[0].given = list(&["a", "c"]);
+        listed.questions[0].correct = list(&["a", "c"]);
+        let mut partial = score("s4", &[Some("a"), Some("b")], 0);
+        partial.questions[1].given = list(&["a"]);
+        partial.questions[1].correct = list(&["a", "c"]);
+        partial.questions[1].earned = Some(0.5);
+        partial.questions[1].points = 3;
+        partial.points = Points::of(5, 0.5);
+        for sc in [listed, partial] {
+            r.scores.insert(sc.student_id.clone(), Arc::new(sc));
+        }
+        let json = serde_json::to_vec(&r).unwrap();
+        let held = HeldResults::from_json(&json, &s, &t).unwrap();
+        let detail = |id: &str| &held.scores[&StudentId::parse(id).unwrap()].detail;
+        assert!(matches!(detail("s3"), Detail::Packed(_)));
+        assert!(matches!(detail("s4"), Detail::Whole(_)));
+        assert_eq!(held.to_json().unwrap(), json);
+        assert_eq!(held.to_results(), r);
     }
 
     #[test]

@@ -18,21 +18,17 @@ use std::collections::HashMap;
 /// The fraction of its points a question earned, in [0, 1]. Today a question scores
 /// all or nothing; the one place to read a partial `earned` once results carry it.
 pub fn earned_fraction(q: &QuestionResult) -> f64 {
-    if q.is_correct {
-        1.0
-    } else {
-        0.0
-    }
+    q.earned()
 }
 
 /// The points a question of a result is worth (today every question is worth 1).
-pub fn question_points(_q: &QuestionResult) -> f64 {
-    1.0
+pub fn question_points(q: &QuestionResult) -> f64 {
+    f64::from(q.points)
 }
 
 /// What a student chose in a question (empty when unanswered).
 pub fn chosen(q: &QuestionResult) -> &[AnswerId] {
-    q.given.as_slice()
+    q.given.as_ref().map_or(&[], |a| a.ids())
 }
 
 /// A question as the analysis sees it.
@@ -55,7 +51,7 @@ pub fn items_of(questions: &[Question], key: &[KeyEntry]) -> Vec<Item> {
             options: q.answers.iter().map(|a| a.answer_id.clone()).collect(),
             key: keyed
                 .get(&q.question_id)
-                .map(|k| vec![k.answer.clone()])
+                .map(|k| k.answer.ids().to_vec())
                 .unwrap_or_default(),
         })
         .collect()
@@ -73,12 +69,15 @@ pub fn items_from_scores(each: impl Fn(&mut dyn FnMut(&Score))) -> Vec<Item> {
                 items.push(Item {
                     question_id: q.question_id.clone(),
                     options: vec![],
-                    key: q.correct.iter().cloned().collect(),
+                    key: q.correct.as_ref().map_or(vec![], |a| a.ids().to_vec()),
                 });
                 items.len() - 1
             });
             let item = &mut items[i];
-            for a in chosen(q).iter().chain(q.correct.iter()) {
+            for a in chosen(q)
+                .iter()
+                .chain(q.correct.as_ref().map_or(&[][..], |a| a.ids()))
+            {
                 if !item.options.contains(a) {
                     item.options.push(a.clone());
                 }

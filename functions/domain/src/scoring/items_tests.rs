@@ -253,6 +253,15 @@ fn stored_results_are_read_through_is_correct() {
     assert_eq!(from_scores, run(&items, &rows));
 }
 
+/// One option as a single answer, several as a multiple answer.
+fn answer_of(ids: &[AnswerId]) -> Option<crate::model::Answer> {
+    match ids {
+        [] => None,
+        [one] => Some(one.clone().into()),
+        many => Some(crate::model::Answer::Many(many.to_vec())),
+    }
+}
+
 fn score(items: &[Item], student: usize, r: &Row) -> Score {
     // Stored in another order than the test's: matched by question id.
     let questions = items
@@ -264,11 +273,14 @@ fn score(items: &[Item], student: usize, r: &Row) -> Score {
             QuestionResult {
                 question_id: it.question_id.clone(),
                 question: String::new(),
-                given: chosen.first().cloned(),
+                given: answer_of(chosen),
                 given_text: None,
-                correct: it.key.first().cloned(),
+                correct: answer_of(&it.key),
                 correct_text: None,
                 is_correct: *earned == 1.0,
+                earned: (*earned != 1.0 && *earned != 0.0).then_some(*earned),
+                points: 1,
+                penalty: None,
             }
         })
         .collect();
@@ -277,7 +289,7 @@ fn score(items: &[Item], student: usize, r: &Row) -> Score {
         test_id: TestId::parse("t1").unwrap(),
         student_id: StudentId::parse(format!("s{student}")).unwrap(),
         title: "T".into(),
-        points: 0,
+        points: Default::default(),
         total: 0,
         percentage: 0.0,
         grade: 0,

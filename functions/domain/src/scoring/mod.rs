@@ -19,10 +19,12 @@ pub mod items_render;
 pub mod ledger;
 pub mod mime;
 pub mod plan;
+pub mod points;
 pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scheduler;
+pub mod schemes;
 pub mod snapshot;
 pub mod state;
 pub mod stats;
@@ -41,3 +43,9 @@ mod tests;
 mod windows_props;
 #[cfg(test)]
 mod windows_tests;
+
+#[cfg(test)]
+mod email_depth_tests;
+
+#[cfg(test)]
+mod depth_tests;

@@ -14,12 +14,12 @@
 use super::grading::KeyChange;
 use super::inspect;
 use super::ledger;
+use super::points::Points;
 use super::results::TestResults;
 use super::sample;
 use super::score_pass;
 use super::tests::{
-    after_deadline, assert_balanced, config, killed_then_rerun, pass, seeded, subjects,
-    ManualClock,
+    after_deadline, assert_balanced, config, killed_then_rerun, pass, seeded, subjects, ManualClock,
 };
 use crate::ids::{AnswerId, QuestionId, StudentId};
 use crate::layout;
@@ -37,7 +37,7 @@ async fn correct_the_key(store: &MemoryStore) {
         .await
         .unwrap()
         .unwrap();
-    key[0].answer = AnswerId::parse("b").unwrap();
+    key[0].answer = AnswerId::parse("b").unwrap().into();
     store_json::write(store, &layout::answer_key(&s, &t), &key)
         .await
         .unwrap();
@@ -126,14 +126,14 @@ async fn a_corrected_email_says_the_old_and_new_score_grade_and_key() {
         .unwrap();
     assert_eq!(
         (previous.revision, previous.points, previous.grade),
-        (0, 3, 4)
+        (0, Points::whole(3), 4)
     );
     assert_eq!(
         previous.key_changes,
         vec![KeyChange {
             question_id: QuestionId::parse("1").unwrap(),
-            old: Some(AnswerId::parse("a").unwrap()),
-            new: Some(AnswerId::parse("b").unwrap()),
+            old: Some(AnswerId::parse("a").unwrap().into()),
+            new: Some(AnswerId::parse("b").unwrap().into()),
             old_text: None,
             new_text: None,
         }],
@@ -316,7 +316,7 @@ async fn a_correction_of_a_correction_never_sent_compares_with_what_was_sent() {
         .await
         .unwrap()
         .unwrap();
-    key[1].answer = AnswerId::parse("c").unwrap();
+    key[1].answer = AnswerId::parse("c").unwrap().into();
     store_json::write(&store, &layout::answer_key(&s, &t), &key)
         .await
         .unwrap();

@@ -109,7 +109,7 @@ pub fn fill_texts(score: &mut Score, questions: &[Question]) {
         let Some(q) = by_id.get(&r.question_id) else {
             continue;
         };
-        let text = |a: &Option<crate::ids::AnswerId>| super::grading::answer_text(q, a.as_ref()?);
+        let text = |a: &Option<crate::model::Answer>| super::grading::answer_texts(q, a.as_ref()?);
         if r.question.is_empty() {
             r.question.clone_from(&q.question);
         }
@@ -124,7 +124,7 @@ pub fn fill_texts(score: &mut Score, questions: &[Question]) {
         let Some(q) = by_id.get(&c.question_id) else {
             continue;
         };
-        let text = |a: &Option<crate::ids::AnswerId>| super::grading::answer_text(q, a.as_ref()?);
+        let text = |a: &Option<crate::model::Answer>| super::grading::answer_texts(q, a.as_ref()?);
         c.old_text = c.old_text.take().or_else(|| text(&c.old));
         c.new_text = c.new_text.take().or_else(|| text(&c.new));
     }
@@ -189,7 +189,8 @@ mod tests {
                     answer_body: format!("{id} option {o}"),
                 })
                 .collect(),
-            points: None,
+            points: 1,
+            pool: None,
             multiple: false,
         }
     }
@@ -204,16 +205,18 @@ mod tests {
         let key = vec![
             KeyEntry {
                 question_id: QuestionId::parse("q1").unwrap(),
-                answer: AnswerId::parse("a").unwrap(),
+                answer: AnswerId::parse("a").unwrap().into(),
+                weights: Default::default(),
             },
             KeyEntry {
                 question_id: QuestionId::parse("q2").unwrap(),
-                answer: AnswerId::parse("b").unwrap(),
+                answer: AnswerId::parse("b").unwrap().into(),
+                weights: Default::default(),
             },
         ];
         let answers = vec![GivenAnswer {
             question_id: QuestionId::parse("q1").unwrap(),
-            answer: AnswerId::parse("b").unwrap(),
+            answer: AnswerId::parse("b").unwrap().into(),
         }];
         let content = TestContent {
             subject: &s,
@@ -221,6 +224,7 @@ mod tests {
             title: "T",
             questions: &questions,
             key: &key,
+            rules: &Default::default(),
         };
         let full = grading::grade(
             content,

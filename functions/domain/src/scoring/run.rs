@@ -110,7 +110,7 @@ pub struct ScoredItem {
     pub subject: SubjectName,
     pub test_id: TestId,
     pub student_id: StudentId,
-    pub points: u32,
+    pub points: super::points::Points,
     pub total: u32,
     pub grade: u32,
     pub revision: u32,

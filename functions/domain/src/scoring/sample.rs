@@ -104,6 +104,7 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                 published_at: spec.due_at - Duration::days(7),
                 due_at: spec.due_at,
                 windows: Default::default(),
+                rules: Default::default(),
             })
             .collect(),
     };
@@ -124,14 +125,16 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                         answer_body: format!("Option {a} & more"),
                     })
                     .collect(),
-                points: None,
+                points: 1,
+                pool: None,
                 multiple: false,
             })
             .collect();
         let key: Vec<KeyEntry> = (0..spec.questions)
             .map(|q| KeyEntry {
                 question_id: qid(q),
-                answer: aid(key_of(q)),
+                answer: aid(key_of(q)).into(),
+                weights: Default::default(),
             })
             .collect();
         store_json::write(
@@ -158,7 +161,7 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                 .filter_map(|q| {
                     answer_of(i, j, q).map(|a| GivenAnswer {
                         question_id: qid(q),
-                        answer: aid(a),
+                        answer: aid(a).into(),
                     })
                 })
                 .collect();

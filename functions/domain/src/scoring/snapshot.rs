@@ -351,6 +351,7 @@ async fn grade_one(
         title: &t.meta.title,
         questions: &content.questions,
         key: &content.key,
+        rules: &t.meta.rules,
     };
     let mut score = grading::grade(
         test,

@@ -122,10 +122,7 @@ async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trai
             "{subject}/{test} {}",
             sample::student_of(i)
         );
-        assert_eq!(
-            score.grade,
-            super::grading::round_half_up(score.points, 4, 5)
-        );
+        assert_eq!(score.grade, super::points::grade_of(score.points, 4, 5));
     }
     let first = TestResults::load(&store, &sample::subject_of(0), &sample::test_of(0))
         .await
@@ -382,7 +379,7 @@ async fn a_rescore_emails_only_students_whose_result_changed() {
         .await
         .unwrap()
         .unwrap();
-    key[0].answer = crate::ids::AnswerId::parse("b").unwrap();
+    key[0].answer = crate::ids::AnswerId::parse("b").unwrap().into();
     store_json::write(&store, &layout::answer_key(&s, &t), &key)
         .await
         .unwrap();
@@ -571,6 +568,7 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         published_at: utc(DUE) - Duration::days(7),
         due_at: utc(DUE),
         windows: Default::default(),
+        rules: Default::default(),
     };
     let report = Report {
         generated_at: utc(DUE),

@@ -147,14 +147,16 @@ async fn seed(c: &Case) -> MemoryStore {
                     answer_body: format!("option {a}"),
                 })
                 .collect(),
-            points: None,
+            points: 1,
+            pool: None,
             multiple: false,
         })
         .collect();
     let key: Vec<KeyEntry> = (0..4)
         .map(|q| KeyEntry {
             question_id: qid(q),
-            answer: aid("a"),
+            answer: aid("a").into(),
+            weights: Default::default(),
         })
         .collect();
     store_json::write(&store, &layout::questions(&subject, &test), &questions)
@@ -200,7 +202,7 @@ async fn seed(c: &Case) -> MemoryStore {
         let answers: Vec<GivenAnswer> = (0..4)
             .map(|q| GivenAnswer {
                 question_id: qid(q),
-                answer: aid(if q < w.right { "a" } else { "b" }),
+                answer: aid(if q < w.right { "a" } else { "b" }).into(),
             })
             .collect();
         let at = hours(r);
@@ -234,6 +236,7 @@ async fn seed(c: &Case) -> MemoryStore {
             published_at: due() - Duration::days(7),
             due_at: due(),
             windows,
+            rules: Default::default(),
         }],
     };
     store_json::write(&store, &layout::catalog(), &catalog)

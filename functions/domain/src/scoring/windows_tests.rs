@@ -3,6 +3,7 @@
 //! open), the report's open windows, and exactly-once under kills at any call.
 
 use super::inspect;
+use super::points::Points;
 use super::results::TestResults;
 use super::sample::{self, SeedSpec};
 use super::tests::{ManualClock, MovesClock, StampsSends};
@@ -334,7 +335,7 @@ async fn a_late_submission_is_graded_after_the_late_window_with_its_penalty_expl
         .unwrap();
     let r = &results.scores[&student(0)];
     // 4/4 → grade 5 on time; 2 started days late → × 80% → round(4.0) = 4.
-    assert_eq!((r.points, r.grade), (4, 4));
+    assert_eq!((r.points, r.grade), (Points::whole(4), 4));
     let late = r.late.as_ref().unwrap();
     assert_eq!(
         (

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::ids::{SubjectName, TestId};
+use crate::scoring::points::Points;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -16,6 +17,7 @@ fn meta(late: Option<(&str, &str, &str)>, extensions: &[(&str, &str)]) -> TestMe
         title: "T".into(),
         published_at: utc("2026-11-23T22:00:00Z"),
         due_at: utc(DUE),
+        rules: Default::default(),
         windows: TestWindows {
             extensions: extensions
                 .iter()
@@ -252,13 +254,13 @@ fn a_late_grade_is_the_factor_times_the_fraction_rounded_half_up() {
     ] {
         let f = Percent::parse(f).unwrap();
         assert_eq!(
-            late_grade(points, total, max, f),
+            late_grade(Points::whole(points), total, max, f),
             grade,
             "{points}/{total} × {f}"
         );
     }
     assert_eq!(
-        late_grade(8, 10, 5, Percent::HUNDRED),
+        late_grade(Points::whole(8), 10, 5, Percent::HUNDRED),
         crate::scoring::grading::round_half_up(8, 10, 5)
     );
 }
@@ -401,13 +403,21 @@ fn the_worked_example_of_docs_trainer_md_holds() {
         let factor = l.as_ref().map_or(Percent::HUNDRED, |l| l.factor);
         assert_eq!(l.map_or(0, |l| l.days_late), days, "{id} {received}");
         assert_eq!(factor.to_string(), f, "{id} {received}");
-        assert_eq!(late_grade(4, 4, 5, factor), all, "{id} {received} 4/4");
-        assert_eq!(late_grade(3, 4, 5, factor), three, "{id} {received} 3/4");
+        assert_eq!(
+            late_grade(Points::whole(4), 4, 5, factor),
+            all,
+            "{id} {received} 4/4"
+        );
+        assert_eq!(
+            late_grade(Points::whole(3), 4, 5, factor),
+            three,
+            "{id} {received} 3/4"
+        );
     }
     let steep = LatePolicy {
         penalty: parse_penalty("20%/day").unwrap(),
         ..m.windows.late.unwrap()
     };
     assert_eq!(factor(&steep, 3).to_string(), "50%");
-    assert_eq!(late_grade(4, 4, 5, factor(&steep, 3)), 3);
+    assert_eq!(late_grade(Points::whole(4), 4, 5, factor(&steep, 3)), 3);
 }

@@ -1,5 +1,6 @@
 //! The listing's roster name and what a test that is not published is answered with.
 
+use chrono::{TimeZone, Utc};
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::layout;
 use ework_domain::model::Roster;
@@ -7,7 +8,6 @@ use ework_domain::ports::FixedClock;
 use ework_domain::store_json;
 use ework_domain::testing::MemoryStore;
 use ework_testkit::fixture::{seed_fixture, Fixture};
-use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
 fn now() -> chrono::DateTime<Utc> {

@@ -2,6 +2,7 @@
 //! own due and late window, GET and upload work until the own close, and a late
 //! receipt says how late and what it costs.
 
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use ework_domain::api::{Api, ApiConfig, ApiRequest};
 use ework_domain::ids::StudentId;
 use ework_domain::layout;
@@ -11,7 +12,6 @@ use ework_domain::store_json;
 use ework_domain::testing::MemoryStore;
 use ework_domain::windows::{parse_penalty, Extension, ExtraTime, LatePolicy, Percent};
 use ework_testkit::fixture::{seed_fixture, Fixture};
-use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
 fn list(key: &str, student: &str) -> ApiRequest {

@@ -256,7 +256,7 @@ mod scorer {
         let (s, t) = (sample::subject_of(0), sample::test_of(0));
         let key_path = layout::answer_key(&s, &t);
         let mut key: Vec<KeyEntry> = store_json::read(store, &key_path).await.unwrap().unwrap();
-        key[0].answer = AnswerId::parse("b").unwrap();
+        key[0].answer = AnswerId::parse("b").unwrap().into();
         store_json::write(store, &key_path, &key).await.unwrap();
         ask_for_rescore(store).await;
     }
