@@ -115,7 +115,7 @@ pub fn parse(spec: &str, questions: &[Question]) -> Result<Vec<Given>, AnswersEr
         })?;
         given.push(Given {
             question_id: question.question_id.clone(),
-            answer: answer.into(),
+            answer,
         });
     }
     Ok(given)
