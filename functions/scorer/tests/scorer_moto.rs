@@ -211,14 +211,14 @@ async fn a_full_run_emails_every_student_their_scores_and_the_trainer_a_report_o
     assert!(body.contains("Missing submissions: 2"), "{body}");
     assert!(
         body.contains(&format!(
-            "operating-systems  test01  student0005  student0005@{}",
+            "operating-systems  test01  student0005  Student 5  student0005@{}",
             w.domain
         )),
         "{body}"
     );
     assert!(
         body.contains(&format!(
-            "databases  test02  student0004  student0004@{}",
+            "databases          test02  student0004  Student 4  student0004@{}",
             w.domain
         )),
         "{body}"
