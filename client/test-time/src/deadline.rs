@@ -1,10 +1,12 @@
 //! The student's own deadline as the listing gives it: the due (extensions and
 //! extra time applied by the server) and the late window after it, in the
-//! student's zone; and the warning that a submission after the due is late.
+//! student's zone; the warning that a submission after the due is late, and what
+//! the receipt of a late one says.
 
 use crate::render::{due, time_left, when, LocalZone};
 use chrono::{DateTime, FixedOffset, Utc};
 use ework_domain::api::contract::LateWindow;
+use ework_domain::windows::Lateness;
 
 /// `10%/day, at least 50%`.
 fn penalty(late: &LateWindow) -> String {
@@ -63,6 +65,21 @@ pub fn late_warning(
         ),
         None => "Your due time has passed: the server may refuse this submission.".to_string(),
     })
+}
+
+/// What a receipt of a late upload says: `Received late: 1 day after your due time
+/// (Mon 2026-11-30 23:00 CET); at 10%/day this submission counts 90% of its score.`
+pub fn received_late(late: &Lateness, zone: &LocalZone) -> String {
+    let days = match late.days_late {
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    };
+    format!(
+        "Received late: {days} after your due time ({}); at {} this submission counts {} of its score.",
+        zone.format(late.due_at, "%a %Y-%m-%d %H:%M"),
+        late.penalty,
+        late.factor
+    )
 }
 
 #[cfg(test)]
@@ -130,5 +147,22 @@ mod tests {
         assert!(late_warning(due_at, Some(&no_floor), due_utc)
             .unwrap()
             .ends_with("by 10%/day."));
+    }
+
+    #[test]
+    fn a_late_receipt_says_how_late_by_whose_due_and_what_it_costs() {
+        let utc = LocalZone::Named(chrono_tz::UTC);
+        let late = |days_late: u32, factor: &str| Lateness {
+            due_at: at("2026-11-30T22:00:00+00:00").with_timezone(&Utc),
+            days_late,
+            penalty: "10%/day".into(),
+            factor: ework_domain::windows::Percent::parse(factor).unwrap(),
+        };
+        assert_eq!(
+            received_late(&late(1, "90%"), &utc),
+            "Received late: 1 day after your due time (Mon 2026-11-30 22:00 UTC); at 10%/day this submission counts 90% of its score."
+        );
+        assert!(received_late(&late(3, "70%"), &utc)
+            .starts_with("Received late: 3 days after your due time"));
     }
 }

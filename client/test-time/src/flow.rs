@@ -386,6 +386,12 @@ pub fn show_receipt<R: BufRead, W: Write>(
             term.say(&style.yellow(&line))?;
         }
     }
+    if let Some(late) = &receipt.late {
+        let text = crate::deadline::received_late(late, &term.zone);
+        for line in crate::render::wrap(&text, term.width, "", "") {
+            term.say(&style.yellow(&line))?;
+        }
+    }
     if receipt.replaced {
         term.tell("This submission replaced your earlier one.")?;
     }

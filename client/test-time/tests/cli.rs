@@ -1644,8 +1644,9 @@ fn text_is_wrapped_to_the_columns_given() {
 
 // ------------------------------------------- multiple answers, points, late window
 
-/// An API that answers from fixed documents (the shapes of issue 13, before the
-/// local stack serves them) and keeps every request it got.
+/// An API that answers from fixed documents in the shapes of issue 13 and keeps
+/// every request it got. Unlike the local stack (whose clock `--now` freezes),
+/// its dates follow the real clock, which test-time's own warnings read.
 struct FakeApi {
     url: String,
     requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -1721,6 +1722,7 @@ impl FakeApi {
 fn issue13_api(due_in: Duration) -> FakeApi {
     let due = (Utc::now() + due_in).fixed_offset();
     let until = due + Duration::days(2);
+    let late = serde_json::json!({"until": until, "penalty": "10%/day", "floor": "50%"});
     let listing = serde_json::json!({
         "code": 200,
         "student": {"studentId": "student07", "name": "Zoë Łukasiewicz"},
@@ -1729,8 +1731,7 @@ fn issue13_api(due_in: Duration) -> FakeApi {
             "testIds": ["test01"],
             "tests": [{
                 "testId": "test01", "title": "Processes", "dueAt": due,
-                "submitted": false, "points": 3,
-                "late": {"until": until, "penalty": "10%/day", "floor": "50%"}
+                "submitted": false, "points": 3, "late": late
             }]
         }]
     });
@@ -1738,7 +1739,8 @@ fn issue13_api(due_in: Duration) -> FakeApi {
         |id: &str| serde_json::json!({"answerId": id, "answerBody": format!("option {id}")});
     let test = serde_json::json!({
         "code": 200,
-        "test": {"subject": "operating-systems", "testId": "test01", "title": "Processes", "dueAt": due},
+        "test": {"subject": "operating-systems", "testId": "test01", "title": "Processes", "dueAt": due,
+                 "late": late},
         "body": [
             {"questionId": "2", "question": "Which are system calls?", "multiple": true, "points": 2,
              "answers": [option("c"), option("a"), option("b")]},
@@ -1818,6 +1820,18 @@ fn after_the_due_the_late_window_is_shown_and_the_late_submission_is_warned_abou
         "{}",
         listed.stdout
     );
+    // Non-interactively too, from the student's own window in the test as served.
+    let run = student.ok(
+        &["submit", "operating-systems", "test01", "--answers", "2=a"],
+        "",
+    );
+    assert!(
+        run.stderr.contains(
+            "warning: Your due time has passed: this submission will be late, and its score goes down by 10%/day, at least 50%."
+        ),
+        "{}",
+        run.stderr
+    );
     let json = student.json(&["list", "--json"]);
     assert_eq!(json["name"], "Zoë Łukasiewicz");
     assert_eq!(json["openTests"][0]["late"]["penalty"], "10%/day");
@@ -1863,5 +1877,320 @@ fn submit_takes_multiple_answers_on_the_command_line() {
             {"questionId": "2", "answer": ["a", "b"]},
             {"questionId": "1", "answer": "a"}
         ])
+    );
+}
+
+// ------------------------------ issue 13 end to end: test-time against the real API
+
+/// A course of one test in a subject of its own: five questions, question 2 with
+/// several right answers (a and c) worth 2 points, shuffled per student, due a day
+/// after `published` for everyone but student02 (extension: three days), late
+/// answers accepted until five days after `published` at 10%/day, never below 50%.
+fn write_depth_course(dir: &Path, published: DateTime<Utc>) {
+    let at = |days: i64| (published + Duration::days(days)).to_rfc3339();
+    let students: Vec<Value> = (1..=4)
+        .map(|i| {
+            serde_json::json!({"student_id": format!("student0{i}"),
+                "email": format!("student0{i}@example.com"), "name": format!("Student {i}")})
+        })
+        .collect();
+    let option =
+        |id: &str| serde_json::json!({"answerId": id, "answerBody": format!("option {id}")});
+    let questions: Vec<Value> = (1..=5)
+        .map(|i| {
+            let mut q = serde_json::json!({"questionId": i.to_string(),
+                "question": format!("Question number {i}?"),
+                "answers": [option("a"), option("b"), option("c"), option("d")]});
+            if i == 2 {
+                q["points"] = 2.into();
+            }
+            q
+        })
+        .collect();
+    let key: Vec<Value> = (1..=5)
+        .map(|i| match i {
+            2 => serde_json::json!({"questionId": "2", "answer": ["a", "c"]}),
+            i => serde_json::json!({"questionId": i.to_string(), "answer": "a"}),
+        })
+        .collect();
+    let test = serde_json::json!({
+        "title": "Sorting", "due": at(1), "shuffle": true,
+        "extensions": {"student02": {"due": at(3), "reason": "illness"}},
+        "late": {"until": at(5), "penalty": "10%/day", "floor": "50%"}
+    });
+    let folder = dir.join("subjects/algorithms/week01");
+    std::fs::create_dir_all(&folder).unwrap();
+    let write = |path: PathBuf, v: &Value| {
+        std::fs::write(path, serde_json::to_string_pretty(v).unwrap()).unwrap()
+    };
+    write(dir.join("studentsList.json"), &Value::from(students));
+    write(folder.join("questions.json"), &Value::from(questions));
+    write(folder.join("questionsKey.json"), &Value::from(key));
+    write(folder.join("test.json"), &test);
+}
+
+/// `trainer sync COURSE --local DATA --now NOW`, as the trainer publishes.
+fn sync_course(course: &Path, data: &Path, now: DateTime<Utc>) {
+    let out = Command::new(trainer_bin())
+        .arg("sync")
+        .arg(course)
+        .arg("--local")
+        .arg(data)
+        .arg("--now")
+        .arg(now.to_rfc3339())
+        .output()
+        .expect("running trainer sync");
+    assert!(
+        out.status.success(),
+        "trainer sync failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The body of `GET /api/v1/test` as the API sends it, read without test-time.
+fn raw_get_test(url: &str, key: &str, student: &str, subject: &str, test: &str) -> Value {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect to the stack");
+    let request = format!(
+        "GET /api/v1/test?subjectName={subject}&testId={test}&studentId={student} HTTP/1.1\r\n\
+         host: {addr}\r\nx-api-key: {key}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("no JSON ({e}): {body}"))
+}
+
+/// Question ids in the order of a list of questions (the API's `body`, or `show --json`'s).
+fn question_ids(questions: &Value) -> Vec<String> {
+    questions
+        .as_array()
+        .expect("questions array")
+        .iter()
+        .map(|q| q["questionId"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The listing's entry of algorithms/week01.
+fn week01(listing: &Value) -> Value {
+    listing["openTests"]
+        .as_array()
+        .expect("openTests array")
+        .iter()
+        .find(|t| t["subject"] == "algorithms" && t["testId"] == "week01")
+        .unwrap_or_else(|| panic!("algorithms/week01 is not listed: {listing}"))
+        .clone()
+}
+
+fn instant(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{v} is not RFC 3339: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// The answers stored for `student` by question id, read from the stack's store
+/// after it stopped.
+fn stored_answers(data: &Path, student: &str) -> Value {
+    use ework_domain::ids::{SubjectName, TestId};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = LocalStore::open(data).expect("the stack's store");
+        let key = layout::submission(
+            &SubjectName::parse("algorithms").unwrap(),
+            &TestId::parse("week01").unwrap(),
+            &StudentId::parse(student).unwrap(),
+        );
+        let submission: ework_domain::model::Submission = store_json::read(&store, &key)
+            .await
+            .expect("submission readable")
+            .unwrap_or_else(|| panic!("nothing stored for {student}"));
+        // Kept in the order the student was asked; compared by question id.
+        let mut answers = submission.test_result;
+        answers.sort_by(|a, b| a.question_id.cmp(&b.question_id));
+        serde_json::to_value(answers).unwrap()
+    })
+}
+
+#[test]
+fn a_shuffled_multiple_answer_test_with_an_extension_and_a_late_window_works_against_the_real_api()
+{
+    let data = tempfile::tempdir().unwrap();
+    let course = tempfile::tempdir().unwrap();
+    // Whole seconds, so the dates written in test.json are exactly these instants.
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let day = Duration::days(1);
+    // The first start seeds the sample course and prints the keys; then the trainer
+    // publishes this course into the same data dir.
+    let seeded = Stack::start(data.path(), Some(now), true);
+    let keys = seeded.keys.clone();
+    seeded.stop();
+    write_depth_course(course.path(), now);
+    sync_course(course.path(), data.path(), now);
+
+    let stack = Stack::start(data.path(), Some(now), false);
+    let student = |id: &str| Student::with_env(&stack.url, &keys[id], id);
+    let (ada, brian) = (student("student01"), student("student02"));
+
+    // The listing: each student's own due and late window (student02's both moved
+    // by the extension's two days), and the points.
+    let a = week01(&ada.json(&["list", "--json"]));
+    let b = week01(&brian.json(&["list", "--json"]));
+    assert_eq!(instant(&a["dueAt"]), now + day);
+    assert_eq!(instant(&a["late"]["until"]), now + day * 5);
+    assert_eq!(instant(&b["dueAt"]), now + day * 3);
+    assert_eq!(instant(&b["late"]["until"]), now + day * 7);
+    for t in [&a, &b] {
+        assert_eq!(t["late"]["penalty"], "10%/day", "{t}");
+        assert_eq!(t["late"]["floor"], "50%", "{t}");
+        assert_eq!(t["points"], 6, "{t}");
+    }
+    let listed = brian.ok(&["list"], "").stdout;
+    assert!(listed.contains("Sorting (6 points)"), "{listed}");
+    assert!(listed.contains("late until"), "{listed}");
+    assert!(listed.contains("with 10%/day, at least 50%"), "{listed}");
+
+    // The order: each student's own from the server, the same in test-time; not
+    // everyone's the same (the test is shuffled).
+    let served: Vec<Vec<String>> = (1..=4)
+        .map(|i| {
+            let id = format!("student0{i}");
+            let page = raw_get_test(&stack.url, &keys[&id], &id, "algorithms", "week01");
+            assert_eq!(page["test"]["late"]["floor"], "50%", "{page}");
+            question_ids(&page["body"])
+        })
+        .collect();
+    assert!(
+        served.iter().any(|o| o != &served[0]),
+        "four students, one order: {served:?}"
+    );
+    for order in &served {
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["1", "2", "3", "4", "5"], "{served:?}");
+    }
+    let shown = ada.json(&["show", "algorithms", "week01", "--json"]);
+    assert_eq!(question_ids(&shown["questions"]), served[0]);
+    let multiple: Vec<&Value> = shown["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["multiple"] == true)
+        .collect();
+    assert_eq!(multiple.len(), 1, "{shown}");
+    assert_eq!(multiple[0]["questionId"], "2");
+    assert_eq!(multiple[0]["points"], 2);
+    let brian_shown = brian.ok(&["show", "algorithms", "week01"], "").stdout;
+    assert!(brian_shown.contains("late until"), "{brian_shown}");
+    assert!(
+        brian_shown.contains("5 question(s), 6 points."),
+        "{brian_shown}"
+    );
+
+    // student01 takes it interactively: at question 2, a in, c in, b in, b out;
+    // every other question a.
+    let mut input = String::new();
+    for id in &served[0] {
+        input.push_str(if id == "2" { "a\nc\nb\nb\n\n" } else { "a\n" });
+    }
+    input.push_str("y\n");
+    let run = ada.ok(&["take", "algorithms", "week01"], &input);
+    let out = &run.stdout;
+    let positions: Vec<usize> = served[0]
+        .iter()
+        .map(|id| {
+            out.find(&format!("Question number {id}?"))
+                .unwrap_or_else(|| panic!("question {id} not shown:\n{out}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "asked in the server's order {:?}:\n{out}",
+        served[0]
+    );
+    assert!(out.contains("[2 points, several answers]"), "{out}");
+    assert!(out.contains("Selected: a, c\n"), "{out}");
+    assert!(out.contains("Submitted at"), "{out}");
+    assert!(!out.contains("does not match"), "{out}");
+    assert!(!out.to_lowercase().contains("late:"), "on time:\n{out}");
+
+    // student02 submits non-interactively, question 2 as a,c.
+    let run = brian.ok(
+        &[
+            "submit",
+            "algorithms",
+            "week01",
+            "--answers",
+            "1=a,2=a,c,3=b,4=a,5=a",
+        ],
+        "",
+    );
+    assert!(run.stdout.contains("Submitted at"), "{}", run.stdout);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    stack.stop();
+
+    let two = serde_json::json!({"questionId": "2", "answer": ["a", "c"]});
+    let ada_stored = stored_answers(data.path(), "student01");
+    assert!(
+        ada_stored.as_array().unwrap().contains(&two),
+        "{ada_stored}"
+    );
+    assert_eq!(
+        stored_answers(data.path(), "student02"),
+        serde_json::json!([
+            {"questionId": "1", "answer": "a"}, two,
+            {"questionId": "3", "answer": "b"}, {"questionId": "4", "answer": "a"},
+            {"questionId": "5", "answer": "a"}
+        ])
+    );
+
+    // Three days and two hours later: student01 is 2 days 2 h past their due (3
+    // started days: 70%), student02 2 h past theirs (1 day: 90%); both still open.
+    let later = now + day * 3 + Duration::hours(2);
+    let stack = Stack::start(data.path(), Some(later), false);
+    let student = |id: &str| Student::with_env(&stack.url, &keys[id], id);
+    let (ada, brian) = (student("student01"), student("student02"));
+    let receipt = ada.json(&[
+        "submit",
+        "algorithms",
+        "week01",
+        "--answers",
+        "1=a,2=a,c",
+        "--json",
+    ]);
+    assert_eq!(receipt["late"]["daysLate"], 3, "{receipt}");
+    assert_eq!(receipt["late"]["factor"], "70%", "{receipt}");
+    assert_eq!(instant(&receipt["late"]["dueAt"]), now + day);
+    let run = brian.ok(
+        &["submit", "algorithms", "week01", "--answers", "2=c,a"],
+        "",
+    );
+    assert!(
+        run.stdout
+            .contains("Received late: 1 day after your due time"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("at 10%/day this submission counts 90% of its score"),
+        "{}",
+        run.stdout
+    );
+    let shown = brian.ok(&["show", "algorithms", "week01"], "").stdout;
+    assert!(
+        shown.contains("Received late: 1 day after your due time"),
+        "{shown}"
+    );
+    stack.stop();
+    assert_eq!(
+        stored_answers(data.path(), "student02"),
+        serde_json::json!([{"questionId": "2", "answer": ["a", "c"]}]),
+        "a multiple answer is stored as a set, in option order"
     );
 }

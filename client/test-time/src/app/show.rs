@@ -6,15 +6,25 @@ use crate::choice::{by_question, points_note, Choice, Sent};
 use crate::config::Config;
 use crate::deadline::deadline;
 use crate::prompt::Term;
-use crate::render::{due, moment, short_hash, width_of, wrap};
-use chrono::Utc;
-use ework_domain::api::contract::{TestInfo, TestSummary};
+use crate::render::{moment, short_hash, width_of, wrap};
+use chrono::{DateTime, FixedOffset, Utc};
+use ework_domain::api::contract::{LateWindow, TestInfo, TestSummary};
 use ework_domain::ids::{SubjectName, TestId};
 use ework_domain::model::Question;
 use std::io::{BufRead, Write};
 
-/// The test's title, the student's deadline (from the listing when there is one:
-/// it has their own due and the late window), and the number of questions and points.
+/// The student's own due and late window: from the test as served (the API sends
+/// both with it), else from the listing (an API that sends no `test` field).
+pub(super) fn own_window<'a>(
+    info: Option<&'a TestInfo>,
+    summary: Option<&'a TestSummary>,
+) -> Option<(DateTime<FixedOffset>, Option<&'a LateWindow>)> {
+    info.map(|i| (i.due_at, i.late.as_ref()))
+        .or_else(|| summary.map(|s| (s.due_at, s.late.as_ref())))
+}
+
+/// The test's title, the student's own deadline and late window, and the number of
+/// questions and points.
 pub(super) fn print_header<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     (info, summary): (Option<&TestInfo>, Option<&TestSummary>),
@@ -34,15 +44,9 @@ pub(super) fn print_header<R: BufRead, W: Write>(
         term.say(&style.bold(&line))?;
     }
     let zone = term.zone;
-    match (summary, info) {
-        (Some(s), _) => {
-            let text = deadline(s.due_at, s.late.as_ref(), Utc::now(), &zone);
-            term.say_wrapped("Due ", "    ", &text)?;
-        }
-        (None, Some(info)) => {
-            term.say_wrapped("Due ", "    ", &due(info.due_at, Utc::now(), &zone))?
-        }
-        (None, None) => {}
+    if let Some((due_at, late)) = own_window(info, summary) {
+        let text = deadline(due_at, late, Utc::now(), &zone);
+        term.say_wrapped("Due ", "    ", &text)?;
     }
     let count = questions.len();
     let points: u32 = questions.iter().map(|q| q.points).sum();
@@ -156,6 +160,9 @@ pub(super) fn show<R: BufRead, W: Write>(
                     ),
                 )?,
                 (None, _) => term.tell("It was stored before receipts were kept: there is no receipt.")?,
+            }
+            if let Some(late) = s.receipt.as_ref().and_then(|r| r.late.as_ref()) {
+                warn(term, &crate::deadline::received_late(late, &zone))?;
             }
         }
     }

@@ -5,6 +5,7 @@ use crate::answers::{self};
 use crate::api::TestPage;
 use crate::choice::{self, Upload};
 use crate::config::Config;
+use crate::deadline::late_warning;
 use crate::draft::Draft;
 use crate::flow::{self};
 use crate::interrupt::{self, Phase};
@@ -85,14 +86,14 @@ pub(super) fn submit<R: BufRead, W: Write>(
             (choice::given_answers(questions, &answers), true)
         }
     };
-    if let Some(info) = page.info.as_ref().filter(|i| i.due_at <= Utc::now()) {
-        // The test's due, not the listing's (one request less): an extension may
-        // still cover the student, so this only says what the server will decide.
-        let _ = writeln!(
-            std::io::stderr(),
-            "warning: the test was due {}; unless your own due is later, this submission is late",
-            crate::render::when(info.due_at, &term.zone)
-        );
+    // The test as served carries the student's own due and late window (extension
+    // and extra time applied), so the warning is theirs, not the class's.
+    if let Some(warning) = page
+        .info
+        .as_ref()
+        .and_then(|i| late_warning(i.due_at, i.late.as_ref(), Utc::now()))
+    {
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
     let request = Upload {
         subject_name: subject.clone(),

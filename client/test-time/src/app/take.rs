@@ -1,6 +1,6 @@
 //! `test-time` / `test-time take`: choose a test, answer it with a draft kept, review, send.
 
-use super::show::{print_header, submitted_answers};
+use super::show::{own_window, print_header, submitted_answers};
 use super::submit::{new_draft, resend_command};
 use super::{client, warn, AppError, Context, Kept};
 use crate::api::{ApiClient, TestPage};
@@ -12,8 +12,8 @@ use crate::flow::{self, Decision};
 use crate::interrupt::{self, Phase};
 use crate::prompt::{InputError, Term};
 use crate::render::{moment, wrap};
-use chrono::Utc;
-use ework_domain::api::contract::{SubjectTests, TestSummary};
+use chrono::{DateTime, FixedOffset, Utc};
+use ework_domain::api::contract::{LateWindow, SubjectTests};
 use ework_domain::ids::{SubjectName, TestId};
 use ework_domain::model::Question;
 use std::io::{BufRead, Write};
@@ -188,7 +188,7 @@ pub(super) fn take<R: BufRead, W: Write>(
     }
     let attempt = Attempt {
         submitted,
-        summary,
+        window: own_window(page.info.as_ref(), summary),
         resend: &resend,
     };
     answer(term, &mut keeper, &mut answers, start, &attempt)?;
@@ -356,8 +356,8 @@ fn starting_answers<R: BufRead, W: Write>(
 /// What the answering needs to know about the attempt besides the answers.
 struct Attempt<'a> {
     submitted: bool,
-    /// The test in the listing: the student's own due and late window.
-    summary: Option<&'a TestSummary>,
+    /// The student's own due and late window.
+    window: Option<(DateTime<FixedOffset>, Option<&'a LateWindow>)>,
     resend: &'a str,
 }
 
@@ -365,19 +365,15 @@ struct Attempt<'a> {
 /// the review (where the student decides to send).
 fn before_review<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
-    summary: Option<&TestSummary>,
+    window: Option<(DateTime<FixedOffset>, Option<&LateWindow>)>,
 ) -> std::io::Result<()> {
-    let Some(s) = summary else {
+    let Some((due_at, late)) = window else {
         return Ok(());
     };
     let (now, zone) = (Utc::now(), term.zone);
     term.say("")?;
-    term.say_wrapped(
-        "Due ",
-        "    ",
-        &deadline(s.due_at, s.late.as_ref(), now, &zone),
-    )?;
-    if let Some(warning) = late_warning(s.due_at, s.late.as_ref(), now) {
+    term.say_wrapped("Due ", "    ", &deadline(due_at, late, now, &zone))?;
+    if let Some(warning) = late_warning(due_at, late, now) {
         let style = term.style;
         for line in wrap(&warning, term.width, "", "") {
             term.say(&style.yellow(&line))?;
@@ -414,7 +410,7 @@ fn answer<R: BufRead, W: Write>(
         flow::answer_all(term, questions, answers, start, &mut on_change)
     };
     answered.map_err(|e| ended(keeper, e))?;
-    before_review(term, attempt.summary)?;
+    before_review(term, attempt.window)?;
     let decision = {
         let mut on_change = |a: &[Option<Choice>], at: usize| {
             keeper.save(a, at);
