@@ -572,6 +572,43 @@ mod tests {
     }
 
     #[test]
+    fn toggling_a_and_c_then_a_out_again_sends_only_c_after_the_review() {
+        let qs = [question("1", &["a", "b"]), several("2", &["a", "b", "c"])];
+        let mut answers = vec![None, None];
+        // Q1: b. Q2: a in, c in, a out, Enter. Review: y.
+        let mut t = term(
+            "b
+a
+c
+a
+
+y
+",
+        );
+        answer_all(&mut t, &qs, &mut answers, 0, &mut ignore()).unwrap();
+        assert_eq!(
+            review(&mut t, &qs, &mut answers, false, &mut ignore()).unwrap(),
+            Decision::Submit
+        );
+        let sent = serde_json::to_value(crate::choice::given_answers(&qs, &answers)).unwrap();
+        assert_eq!(
+            sent,
+            serde_json::json!([
+                {"questionId": "1", "answer": "b"},
+                {"questionId": "2", "answer": ["c"]}
+            ])
+        );
+        let out = String::from_utf8(t.out().clone()).unwrap();
+        let selected: Vec<&str> = out.lines().filter(|l| l.starts_with("Selected:")).collect();
+        assert_eq!(
+            selected,
+            ["Selected: a", "Selected: a, c", "Selected: c"],
+            "{out}"
+        );
+        assert!(out.contains("->  c\n"), "{out}");
+    }
+
+    #[test]
     fn several_options_typed_at_once_are_the_whole_answer_and_a_dash_clears_it() {
         let qs = [several("1", &["a", "b", "c"]), several("2", &["a", "b"])];
         let mut answers = vec![
