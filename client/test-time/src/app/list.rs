@@ -9,6 +9,22 @@ use chrono::Utc;
 use ework_domain::ids::{SubjectName, TestId};
 use std::io::{BufRead, Write};
 
+/// The widest the title column gets; longer titles are cut.
+const TITLE_WIDTH: usize = 30;
+
+/// `Processes (3 points)`; a long title is cut before the points, so they always show.
+fn title_cell(title: &str, points: Option<u32>) -> String {
+    let Some(points) = points else {
+        return title.to_string();
+    };
+    let note = format!(" ({points} points)");
+    let room = TITLE_WIDTH.saturating_sub(width_of(&note));
+    if width_of(title) <= room {
+        return format!("{title}{note}");
+    }
+    format!("{}{note}", cell(title, room).trim_end())
+}
+
 pub(super) fn list<R: BufRead, W: Write>(
     term: &mut Term<R, W>,
     ctx: &Context,
@@ -71,10 +87,7 @@ pub(super) fn list<R: BufRead, W: Write>(
             [
                 subject.to_string(),
                 t.test_id.to_string(),
-                match t.points {
-                    Some(p) => format!("{} ({p} points)", t.title),
-                    None => t.title.clone(),
-                },
+                title_cell(&t.title, t.points),
                 deadline(t.due_at, t.late.as_ref(), now, &zone),
                 status,
             ]
@@ -99,7 +112,7 @@ pub(super) fn list<R: BufRead, W: Write>(
             *w = (*w).max(width_of(value));
         }
     }
-    widths[2] = widths[2].min(30);
+    widths[2] = widths[2].min(TITLE_WIDTH);
     let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
     if term.width.is_some_and(|w| total > w) {
         // Too narrow for a table: one block per test.
@@ -130,4 +143,22 @@ pub(super) fn list<R: BufRead, W: Write>(
         term.say(&line([subject, test, title, due, status], paint(status)))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_title_is_cut_before_its_points() {
+        assert_eq!(title_cell("Processes", Some(3)), "Processes (3 points)");
+        assert_eq!(
+            title_cell("Processes and the kernel", None),
+            "Processes and the kernel"
+        );
+        let cut = title_cell("Processes and the kernel", Some(4));
+        // 30 columns: " (4 points)" takes 11, the title 16 and the dots 3.
+        assert_eq!(cut, "Processes and th... (4 points)");
+        assert_eq!(width_of(&cut), TITLE_WIDTH);
+    }
 }
