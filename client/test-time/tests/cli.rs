@@ -2118,6 +2118,17 @@ fn a_shuffled_multiple_answer_test_with_an_extension_and_a_late_window_works_aga
     assert!(out.contains("Submitted at"), "{out}");
     assert!(!out.contains("does not match"), "{out}");
     assert!(!out.to_lowercase().contains("late:"), "on time:\n{out}");
+    // Taken again, the stored array comes back filled in at the review.
+    let again = ada.ok(&["take", "algorithms", "week01"], "y\n").stdout;
+    assert!(
+        again.contains("Your submitted answers are filled in"),
+        "{again}"
+    );
+    assert!(again.contains("->  a, c\n"), "{again}");
+    assert!(
+        again.contains("This submission replaced your earlier one."),
+        "{again}"
+    );
 
     // student02 submits non-interactively, question 2 as a,c.
     let run = brian.ok(
