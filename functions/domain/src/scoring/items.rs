@@ -307,8 +307,13 @@ fn counter(item: &Item) -> Vec<OptionCount> {
         .collect()
 }
 
+/// Counts each option a student chose once, every option of a multiple answer
+/// (an answer listing one twice, which upload refuses, still counts it once).
 fn count_into(counts: &mut Vec<OptionCount>, chosen: &[AnswerId], top: bool) {
-    for a in chosen {
+    for (n, a) in chosen.iter().enumerate() {
+        if chosen[..n].contains(a) {
+            continue;
+        }
         let i = match counts.iter().position(|c| &c.answer_id == a) {
             Some(i) => i,
             None => {
@@ -470,3 +475,7 @@ pub fn analyse_scores(items: &[Item], each: impl Fn(&mut dyn FnMut(&Score))) -> 
 #[cfg(test)]
 #[path = "items_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "items_multi_tests.rs"]
+pub(crate) mod multi_tests;
