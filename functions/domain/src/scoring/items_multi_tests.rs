@@ -212,10 +212,12 @@ fn test_figures_weigh_questions_by_their_points() {
     close(t.error_ratio, (35.0f64 / 44.0).sqrt(), "error ratio");
 }
 
-/// (key, top-third count per option, flagged?)
+/// A key, the top third's count per option, and whether it is flagged.
+type KeyCase = (&'static str, &'static [(&'static str, usize)], bool);
+
 #[test]
 fn probable_wrong_key_compares_other_options_with_the_least_chosen_keyed_one() {
-    let table: [(&str, &[(&str, usize)], bool); 9] = [
+    let table: [KeyCase; 9] = [
         ("a", &[("a", 2), ("b", 3)], true),
         ("a", &[("a", 2), ("b", 2)], false),
         ("a,c", &[("a", 3), ("b", 2), ("c", 1)], true),
