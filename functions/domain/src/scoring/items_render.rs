@@ -248,7 +248,8 @@ pub fn html(out: &mut dyn Write, a: &ItemAnalysis) {
     let _ = write!(
         out,
         "</table>\n<p style=\"{GREY}margin:4px 0 0 0;\">Correct: share of the question's points \
-         earned by the students given it (of n; flagged below 20% or above 95%). Discrimination: \
+         earned by the students given it (&ldquo;of 10&rdquo;: ten were), flagged below 20% or \
+         above 95%. Discrimination: \
          correlation with the rest of the test (flagged below 0.1). &#10003; marks each keyed \
          answer; a probable wrong key is an answer outside the key that the top third chose more \
          often than the least chosen keyed answer.</p>\n"
