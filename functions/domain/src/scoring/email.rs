@@ -7,9 +7,8 @@ use super::grading::Score;
 use super::items::ItemAnalysis;
 use super::items_render;
 use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
-use super::stats::{QuestionRate, TestStats};
-use super::table::{self, Align};
-use crate::deadline::display_in;
+use super::report_body::report_body;
+use super::stats::TestStats;
 use crate::model::{Answer, Student, TestMeta};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -67,14 +66,6 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-fn fmt_opt_f(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
-}
-
-fn fmt_opt_u(v: Option<u32>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
-}
-
 /// `a) text`, or `a, c) text a; text c` for several answers.
 fn answer_label(id: Option<&Answer>, text: Option<&str>) -> String {
     match (id, text) {
@@ -92,11 +83,11 @@ fn correct_label(id: Option<&Answer>, text: Option<&str>) -> String {
     }
 }
 
-const HTML_HEAD: &str =
+pub(super) const HTML_HEAD: &str =
     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Ework Trainings</title></head>\n\
 <body style=\"font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;\">\n";
-const HTML_TAIL: &str = "</body></html>\n";
-const TABLE: &str =
+pub(super) const HTML_TAIL: &str = "</body></html>\n";
+pub(super) const TABLE: &str =
     "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" style=\"border-collapse:collapse;border-color:#ccc;\">\n";
 
 /// Subject of a student's email.
@@ -302,12 +293,11 @@ pub struct ReportTest<'a> {
     /// Enrolled students without a submission.
     pub missing: Vec<&'a Student>,
     pub stats: TestStats,
-    /// Percent correct per question, in the test's order (students who submitted).
-    pub questions: Vec<QuestionRate>,
     /// On a rescore: every student whose result it changed (see
     /// [`super::correction::report_changes`]).
     pub changes: Vec<super::correction::GradeChange<'a>>,
-    /// The item analysis of the test's results (see [`super::items`]).
+    /// The item analysis of the test's results (see [`super::items`]): the report's
+    /// per-question table, percent correct included.
     pub items: ItemAnalysis,
     /// Things the trainer should fix (unreadable submissions, questions missing from the key).
     pub problems: Vec<String>,
@@ -400,33 +390,6 @@ fn write_csv(
     w.flush().map_err(|e| RenderError::Build(e.to_string()))
 }
 
-/// Horizontal bars made of table cells with a background colour: the one kind of
-/// bar chart Outlook, Gmail and Apple Mail all draw (no images, no CSS flexbox).
-fn distribution_html(stats: &TestStats) -> String {
-    let top = stats.distribution.iter().copied().max().unwrap_or(0).max(1);
-    let mut html = String::from(
-        "<table cellpadding=\"2\" cellspacing=\"0\" border=\"0\" role=\"presentation\">\n",
-    );
-    for (grade, count) in stats.distribution.iter().enumerate().rev() {
-        let width = count * 200 / top;
-        let bar = if width == 0 {
-            "<td width=\"1\" style=\"width:1px;height:14px;\"></td>".to_owned()
-        } else {
-            format!(
-                "<td width=\"{width}\" bgcolor=\"#2f6fb0\" style=\"width:{width}px;height:14px;background-color:#2f6fb0;\"></td>"
-            )
-        };
-        let _ = writeln!(
-            html,
-            "<tr><td align=\"right\" style=\"width:60px;\">grade {grade}</td><td>\
-             <table cellpadding=\"0\" cellspacing=\"0\" border=\"0\" role=\"presentation\"><tr>{bar}\
-             <td style=\"padding-left:6px;\">{count}</td></tr></table></td></tr>"
-        );
-    }
-    html.push_str("</table>\n");
-    html
-}
-
 /// The trainer's report: grades, missing submissions, statistics, failed sends, CSV.
 ///
 /// A report covers every grade of its tests, so for a big course it is tens of
@@ -451,38 +414,6 @@ pub fn trainer_report(
         message_id: id,
         raw,
     })
-}
-
-/// The report's text or HTML (the other goes to [`Discard`]).
-fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn Write) {
-    let tz = report.time_zone;
-    let _ = writeln!(
-        text,
-        "Scorer report of {}",
-        display_in(report.generated_at, tz)
-    );
-    let _ = html.write_str(HTML_HEAD);
-    let _ = writeln!(
-        html,
-        "<h1 style=\"font-size:18px;\">Scorer report of {}</h1>",
-        escape(&display_in(report.generated_at, tz))
-    );
-    for t in &report.tests {
-        test_statistics(text, html, t, tz);
-        question_rates(text, html, t);
-        let _ = text.write_str("\n");
-        items_render::text(text, &t.items);
-        items_render::html(html, &t.items);
-    }
-    if !report.tests.is_empty() {
-        grades_table(text, html, report);
-        missing_table(text, html, report);
-    }
-    retried_list(text, html, report);
-    failed_table(text, html, report);
-    let _ = text.write_str(ATTACHED);
-    let _ = writeln!(html, "<p>{}</p>", ATTACHED.trim());
-    let _ = html.write_str(HTML_TAIL);
 }
 
 /// The report's message with its three bodies written into `out`.
@@ -522,8 +453,6 @@ fn write_report<S: Sink>(
 }
 
 const REPORT_PARTS: [&str; 5] = ["text", "html", "csv", "items", "teststats"];
-
-const ATTACHED: &str = "\nAttached: grades.csv, item-analysis.csv and test-statistics.csv.\n";
 
 /// The item analysis attachments (see [`items_render`]).
 fn write_items_csv<S: Sink>(part: &str, report: &Report, out: &mut S) -> Result<(), RenderError> {
@@ -604,281 +533,4 @@ fn report_message_id(report: &Report) -> String {
         let _ = write!(identity, ":{}", report.generated_at.to_rfc3339());
     }
     message_id(&identity)
-}
-
-/// One test's statistics and problems.
-fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, tz: Tz) {
-    let st = &t.stats;
-    let rescored = if t.rescored { " (rescored)" } else { "" };
-    let _ = write!(
-        text,
-        "\n== {} / {} - {}{rescored} (closed {})\nSubmitted {}/{}; mean {}, median {}, min {}, max {}\nGrade distribution:\n",
-        t.meta.subject,
-        t.meta.test_id,
-        t.meta.title,
-        display_in(t.meta.due_at, tz),
-        st.submitted,
-        st.enrolled,
-        fmt_opt_f(st.mean),
-        fmt_opt_f(st.median),
-        fmt_opt_u(st.min),
-        fmt_opt_u(st.max)
-    );
-    for (grade, count) in st.distribution.iter().enumerate().rev() {
-        let _ = writeln!(
-            text,
-            "  grade {grade}: {:<20} {count}",
-            "#".repeat((*count).min(20))
-        );
-    }
-    let _ = write!(
-        html,
-        "<h2 style=\"font-size:16px;\">{} / {} &ndash; {}{rescored}</h2>\n<p>Closed {}</p>\n{TABLE}\
-         <tr><th align=\"left\">Submitted</th><th align=\"left\">Mean</th><th align=\"left\">Median</th>\
-         <th align=\"left\">Min</th><th align=\"left\">Max</th></tr>\n\
-         <tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>\n",
-        escape(t.meta.subject.as_str()),
-        escape(t.meta.test_id.as_str()),
-        escape(&t.meta.title),
-        escape(&display_in(t.meta.due_at, tz)),
-        st.submitted,
-        st.enrolled,
-        fmt_opt_f(st.mean),
-        fmt_opt_f(st.median),
-        fmt_opt_u(st.min),
-        fmt_opt_u(st.max)
-    );
-    let _ = html.write_str("<p>Grade distribution</p>\n");
-    let _ = html.write_str(&distribution_html(st));
-    if t.rescored {
-        super::correction::report_changes(text, html, &t.changes);
-    }
-    feedback::open_windows(text, html, &t.open_windows, tz);
-    for p in &t.problems {
-        let _ = writeln!(text, "Problem: {p}");
-        let _ = writeln!(
-            html,
-            "<p style=\"color:#b42318;\">Problem: {}</p>",
-            escape(p)
-        );
-    }
-}
-
-/// The grades of every test in the report; the Name column only when the roster
-/// names someone.
-fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    let rows: Vec<(&ReportTest<'_>, &GradeRow<'_>)> = report
-        .tests
-        .iter()
-        .flat_map(|t| t.scores.iter().map(move |s| (t, s)))
-        .collect();
-    let named = rows.iter().any(|(_, s)| s.name.is_some());
-    let mut columns = vec![
-        ("Subject", Align::Left),
-        ("Test", Align::Left),
-        ("Student", Align::Left),
-    ];
-    if named {
-        columns.push(("Name", Align::Left));
-    }
-    columns.extend([("Points", Align::Right), ("Grade", Align::Right)]);
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(t, s)| {
-            let mut row = vec![
-                t.meta.subject.to_string(),
-                t.meta.test_id.to_string(),
-                s.student_id.to_string(),
-            ];
-            if named {
-                row.push(s.name.unwrap_or_default().to_owned());
-            }
-            row.push(format!("{}/{}", s.points, s.total));
-            row.push(format!("{}/{}", s.grade, s.max_grade));
-            row
-        })
-        .collect();
-    let _ = writeln!(text, "\nGrades");
-    let _ = text.write_str(&table::render("  ", &columns, &cells));
-    let _ = write!(
-        html,
-        "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr>"
-    );
-    for (name, align) in &columns {
-        let side = if *align == Align::Right {
-            "right"
-        } else {
-            "left"
-        };
-        let _ = write!(html, "<th align=\"{side}\">{name}</th>");
-    }
-    let _ = html.write_str("</tr>\n");
-    for row in &cells {
-        let _ = html.write_str("<tr>");
-        for (cell, (_, align)) in row.iter().zip(&columns) {
-            let side = if *align == Align::Right {
-                " align=\"right\""
-            } else {
-                ""
-            };
-            let _ = write!(html, "<td{side}>{}</td>", escape(cell));
-        }
-        let _ = html.write_str("</tr>\n");
-    }
-    let _ = html.write_str("</table>\n");
-}
-
-/// Per question of a test, the percent of its points the students earned.
-fn question_rates(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest) {
-    if t.questions.is_empty() {
-        return;
-    }
-    let cells: Vec<Vec<String>> = t
-        .questions
-        .iter()
-        .map(|q| {
-            vec![
-                q.question_id.to_string(),
-                format!("{:.1}%", q.percent()),
-                q.students.to_string(),
-            ]
-        })
-        .collect();
-    let columns = [
-        ("Question", Align::Left),
-        ("Correct", Align::Right),
-        ("Answered by", Align::Right),
-    ];
-    let _ = writeln!(text, "\nPercent correct per question:");
-    let _ = text.write_str(&table::render("  ", &columns, &cells));
-    let _ = write!(
-        html,
-        "<p>Percent correct per question</p>\n{TABLE}<tr><th align=\"left\">Question</th>\
-         <th align=\"right\">Correct</th><th align=\"right\">Answered by</th></tr>\n"
-    );
-    for row in &cells {
-        let _ = writeln!(
-            html,
-            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
-            escape(&row[0]),
-            escape(&row[1]),
-            escape(&row[2])
-        );
-    }
-    let _ = html.write_str("</table>\n");
-}
-
-/// Enrolled students without a submission.
-fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    let missing: Vec<(&ReportTest<'_>, &Student)> = report
-        .tests
-        .iter()
-        .flat_map(|t| t.missing.iter().map(move |m| (t, *m)))
-        .collect();
-    let _ = writeln!(text, "\nMissing submissions: {}", missing.len());
-    let _ = writeln!(
-        html,
-        "<h2 style=\"font-size:16px;\">Missing submissions ({})</h2>",
-        missing.len()
-    );
-    if missing.is_empty() {
-        return;
-    }
-    let named = missing.iter().any(|(_, m)| m.name.is_some());
-    let mut columns = vec![
-        ("Subject", Align::Left),
-        ("Test", Align::Left),
-        ("Student", Align::Left),
-    ];
-    if named {
-        columns.push(("Name", Align::Left));
-    }
-    columns.push(("Email", Align::Left));
-    let cells: Vec<Vec<String>> = missing
-        .iter()
-        .map(|(t, m)| {
-            let mut row = vec![
-                t.meta.subject.to_string(),
-                t.meta.test_id.to_string(),
-                m.student_id.to_string(),
-            ];
-            if named {
-                row.push(m.name.clone().unwrap_or_default());
-            }
-            row.push(m.email.clone());
-            row
-        })
-        .collect();
-    let _ = text.write_str(&table::render("  ", &columns, &cells));
-    let _ = html.write_str(TABLE);
-    let _ = html.write_str("<tr>");
-    for (name, _) in &columns {
-        let _ = write!(html, "<th align=\"left\">{name}</th>");
-    }
-    let _ = html.write_str("</tr>\n");
-    for row in &cells {
-        let _ = html.write_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            // The address is the last column: let it wrap, or a phone scrolls sideways.
-            let wrap = if i + 1 == row.len() {
-                " style=\"word-break:break-all;\""
-            } else {
-                ""
-            };
-            let _ = write!(html, "<td{wrap}>{}</td>", escape(cell));
-        }
-        let _ = html.write_str("</tr>\n");
-    }
-    let _ = html.write_str("</table>\n");
-}
-
-fn retried_list(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    if !report.retried.is_empty() {
-        let _ = text.write_str("\nEmails sent again after an earlier failure:\n");
-        let _ = html.write_str(
-            "<h2 style=\"font-size:16px;\">Emails sent after an earlier failure</h2>\n<ul>\n",
-        );
-        for r in &report.retried {
-            let _ = writeln!(text, "  {r}");
-            let _ = writeln!(html, "<li>{}</li>", escape(r));
-        }
-        let _ = html.write_str("</ul>\n");
-    }
-}
-
-fn failed_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    if !report.failed.is_empty() {
-        let _ = writeln!(
-            text,
-            "\nFailed sends (retried on the next run): {}",
-            report.failed.len()
-        );
-        let _ = write!(
-            html,
-            "<h2 style=\"font-size:16px;color:#b42318;\">Failed sends ({}), retried on the next run</h2>\n{TABLE}\
-             <tr><th align=\"left\">To</th><th align=\"left\">Subject</th><th align=\"left\">Error</th></tr>\n",
-            report.failed.len()
-        );
-        let cells: Vec<Vec<String>> = report
-            .failed
-            .iter()
-            .map(|f| vec![f.to.clone(), f.subject.clone(), f.error.clone()])
-            .collect();
-        let columns = [
-            ("To", Align::Left),
-            ("Subject", Align::Left),
-            ("Error", Align::Left),
-        ];
-        let _ = text.write_str(&table::render("  ", &columns, &cells));
-        for f in &report.failed {
-            let _ = writeln!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&f.to),
-                escape(&f.subject),
-                escape(&f.error)
-            );
-        }
-        let _ = html.write_str("</table>\n");
-    }
 }

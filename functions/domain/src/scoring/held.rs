@@ -296,29 +296,6 @@ impl HeldResults {
             .collect()
     }
 
-    /// Per question, the share of its points earned by the results of `students`
-    /// (for the report), without expanding any result.
-    pub fn question_rates<'a>(
-        &self,
-        students: impl IntoIterator<Item = &'a StudentId>,
-    ) -> Vec<super::stats::QuestionRate> {
-        let per_result = students.into_iter().filter_map(|id| {
-            let held = self.scores.get(id)?;
-            Some(match &held.detail {
-                Detail::Packed(packed) => packed
-                    .iter()
-                    .filter_map(|p| Some((self.questions.get(p.question)?.clone(), p.is_correct)))
-                    .collect::<Vec<_>>(),
-                Detail::Whole(score) => score
-                    .questions
-                    .iter()
-                    .map(|q| (q.question_id.clone(), q.is_correct))
-                    .collect(),
-            })
-        });
-        super::stats::question_rates(per_result)
-    }
-
     /// True when two results of this test say the same to the student (revision
     /// and time aside), like [`Score::same_result`].
     pub fn same_result(&self, a: &HeldScore, b: &HeldScore) -> bool {

@@ -15,13 +15,13 @@ use crate::model::{KeyEntry, Question};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The fraction of its points a question earned, in [0, 1]. Today a question scores
-/// all or nothing; the one place to read a partial `earned` once results carry it.
+/// The fraction of its points a question earned, in [0, 1]: 1 or 0 for a single
+/// answer, a part under partial scoring or weights; a wrong-answer penalty aside.
 pub fn earned_fraction(q: &QuestionResult) -> f64 {
     q.earned()
 }
 
-/// The points a question of a result is worth (today every question is worth 1).
+/// The points a question of a result is worth.
 pub fn question_points(q: &QuestionResult) -> f64 {
     f64::from(q.points)
 }
@@ -132,7 +132,8 @@ pub enum Flag {
     Easy,
     /// Discrimination below 0.1.
     LowDiscrimination,
-    /// Another option drew more of the top third than the key.
+    /// An option outside the key drew more of the top third than the least
+    /// chosen keyed option.
     ProbableWrongKey,
 }
 
@@ -307,8 +308,13 @@ fn counter(item: &Item) -> Vec<OptionCount> {
         .collect()
 }
 
+/// Counts each option a student chose once, every option of a multiple answer
+/// (an answer listing one twice, which upload refuses, still counts it once).
 fn count_into(counts: &mut Vec<OptionCount>, chosen: &[AnswerId], top: bool) {
-    for a in chosen {
+    for (n, a) in chosen.iter().enumerate() {
+        if chosen[..n].contains(a) {
+            continue;
+        }
         let i = match counts.iter().position(|c| &c.answer_id == a) {
             Some(i) => i,
             None => {
@@ -407,7 +413,8 @@ fn item_stats(item: &Item, m: &Moments, options: Vec<OptionCount>, unanswered: u
 }
 
 /// An option outside the key drew more of the top third than the key did (for a key
-/// of several answers: than its least chosen answer).
+/// of several answers: than its least chosen answer, since one wrong answer in it
+/// makes the key wrong; see docs/scorer.md, "Item analysis"). Ties are not flagged.
 fn probable_wrong_key(key: &[AnswerId], options: &[OptionCount]) -> bool {
     let top = |a: &AnswerId| {
         options
@@ -470,3 +477,7 @@ pub fn analyse_scores(items: &[Item], each: impl Fn(&mut dyn FnMut(&Score))) -> 
 #[cfg(test)]
 #[path = "items_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "items_multi_tests.rs"]
+pub(crate) mod multi_tests;

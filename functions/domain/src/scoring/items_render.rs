@@ -4,6 +4,7 @@
 
 use super::email::escape;
 use super::items::{ItemAnalysis, ItemStats};
+use super::table::{self, Align};
 use crate::ids::{SubjectName, TestId};
 use std::fmt::Write;
 
@@ -137,41 +138,74 @@ fn summary(a: &ItemAnalysis) -> String {
     )
 }
 
-/// The analysis as a text table.
+/// Facility as the trainer reads it: the percent of the question's points the
+/// students given it earned (`-` when nobody was).
+pub fn percent_correct(i: &ItemStats) -> String {
+    i.facility
+        .map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", f * 100.0))
+}
+
+/// Every keyed option, `a, c`.
+fn key_list(i: &ItemStats) -> String {
+    i.key
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const TEXT_LEGEND: &str =
+    "  Correct: share of the points earned by the students given the question \
+(hard below\n  20%, easy above 95%). Discrim.: correlation with the rest of the test (low below \
+0.1).\n  probable-wrong-key: an option outside the key drew more of the top third (the best \
+totals)\n  than the least chosen keyed option.\n";
+
+/// The analysis as the report's one per-question table (aligned in display
+/// columns, see [`table`]): percent correct, students, discrimination, key,
+/// answer counts and flags.
 pub fn text(out: &mut dyn Write, a: &ItemAnalysis) {
     let _ = writeln!(out, "Item analysis: {}", summary(a));
-    let _ = writeln!(
-        out,
-        "  {:<8} {:>5} {:>8} {:>8}  {:<5} answers: count (top third) | flags",
-        "question", "n", "facility", "discrim.", "key"
-    );
-    for i in &a.items {
-        let flagged = flags(i);
-        let _ = writeln!(
-            out,
-            "  {:<8} {:>5} {:>8} {:>8}  {:<5} {}{}",
-            i.question_id.as_str(),
-            i.n,
-            shown(i.facility),
-            shown(i.discrimination),
-            key(i),
-            answers(i),
-            if flagged.is_empty() {
-                String::new()
-            } else {
-                format!(" | {flagged}")
-            }
-        );
+    if a.items.is_empty() {
+        return;
     }
+    let columns = [
+        ("Question", Align::Left),
+        ("Correct", Align::Right),
+        ("Students", Align::Right),
+        ("Discrim.", Align::Right),
+        ("Key", Align::Left),
+        ("Answers: count (top third)", Align::Left),
+        ("Flags", Align::Left),
+    ];
+    let rows: Vec<Vec<String>> = a
+        .items
+        .iter()
+        .map(|i| {
+            vec![
+                i.question_id.to_string(),
+                percent_correct(i),
+                i.n.to_string(),
+                shown(i.discrimination),
+                key_list(i),
+                answers(i),
+                flags(i),
+            ]
+        })
+        .collect();
+    let _ = out.write_str(&table::render("  ", &columns, &rows));
+    let _ = out.write_str(TEXT_LEGEND);
 }
 
 const RED: &str = "#b42318";
+const GREY: &str = "color:#666;font-size:12px;";
 const TABLE: &str = "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" \
                      style=\"border-collapse:collapse;border-color:#ccc;\">\n";
 
 /// The analysis as HTML that reads on a phone: the test's figures in a small table,
-/// then one row per question with few columns, each answer's count kept on one line
-/// and the answers wrapping between them, the key bold with a tick, flags in red.
+/// then the report's one row per question with few columns: percent correct over
+/// the students given it, discrimination, each answer's count kept on one line and
+/// the answers wrapping between them, every keyed answer bold with a tick, flags
+/// in red.
 pub fn html(out: &mut dyn Write, a: &ItemAnalysis) {
     let t = &a.test;
     let _ = write!(
@@ -188,31 +222,37 @@ pub fn html(out: &mut dyn Write, a: &ItemAnalysis) {
         shown(t.error_ratio),
         shown(t.standard_error)
     );
+    if a.items.is_empty() {
+        return;
+    }
     let _ = writeln!(
         out,
         "<div style=\"height:6px;\"></div>{TABLE}<tr><th align=\"left\">Question</th>\
-         <th align=\"right\">Facility</th><th align=\"right\">Discrim&shy;ination</th>\
+         <th align=\"right\">Correct</th><th align=\"right\">Discrim&shy;ination</th>\
          <th align=\"left\">Answers: count (top third)</th></tr>"
     );
     for i in &a.items {
         let _ = writeln!(
             out,
-            "<tr><td valign=\"top\">{} <span style=\"color:#666;\">(n&nbsp;{})</span>{}</td>\
-             <td valign=\"top\" align=\"right\">{}</td><td valign=\"top\" align=\"right\">{}</td>\
-             <td valign=\"top\">{}</td></tr>",
+            "<tr><td valign=\"top\">{}{}</td>\
+             <td valign=\"top\" align=\"right\">{}<br><span style=\"{GREY}\">of&nbsp;{}</span></td>\
+             <td valign=\"top\" align=\"right\">{}</td><td valign=\"top\">{}</td></tr>",
             escape(i.question_id.as_str()),
-            i.n,
             flags_html(i),
-            shown(i.facility),
+            escape(&percent_correct(i)),
+            i.n,
             shown(i.discrimination),
             answers_html(i)
         );
     }
-    let _ = out.write_str(
-        "</table>\n<p style=\"color:#666;font-size:12px;margin:4px 0 0 0;\">Facility: share of \
-         the points earned (flagged below 0.2 or above 0.95). Discrimination: correlation with \
-         the rest of the test (flagged below 0.1). &#10003; marks the key; a probable wrong key \
-         is an answer the top third chose more often than the key.</p>\n",
+    let _ = write!(
+        out,
+        "</table>\n<p style=\"{GREY}margin:4px 0 0 0;\">Correct: share of the question's points \
+         earned by the students given it (&ldquo;of 10&rdquo;: ten were), flagged below 20% or \
+         above 95%. Discrimination: \
+         correlation with the rest of the test (flagged below 0.1). &#10003; marks each keyed \
+         answer; a probable wrong key is an answer outside the key that the top third chose more \
+         often than the least chosen keyed answer.</p>\n"
     );
 }
 
@@ -379,7 +419,10 @@ mod tests {
         );
         let mut text = String::new();
         super::text(&mut text, &analysis);
-        assert!(text.contains("| probable-wrong-key"), "{text}");
+        assert!(
+            text.contains("  2           33.3%         3     0.500  b    a 1 (0), b 1 (1), none 1    probable-wrong-key\n"),
+            "{text}"
+        );
         assert!(
             text.starts_with("Item analysis: n 3, mean 1.000 of 2 points"),
             "{text}"

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod mime;
 pub mod plan;
 pub mod points;
+mod report_body;
 pub mod results;
 pub mod run;
 pub mod sample;

@@ -1,12 +1,13 @@
 //! The trainer's report as a trainer reads it in a plain-text mail client: aligned
-//! tables with the roster's names (accents and CJK included), percent correct per
-//! question, and the names in `grades.csv`.
+//! tables with the roster's names (accents and CJK included), one table per question
+//! (the item analysis, read as percent correct), and the names in `grades.csv`.
 
 use super::email::{self, GradeRow, Report, ReportTest};
 use super::inspect;
-use super::stats::{QuestionRate, TestStats};
+use super::items::{analyse, Item, ItemAnalysis, Response};
+use super::stats::TestStats;
 use super::table::width;
-use crate::ids::{QuestionId, StudentId};
+use crate::ids::{AnswerId, QuestionId, StudentId};
 use crate::model::Student;
 use chrono::{DateTime, Duration, Utc};
 
@@ -37,16 +38,65 @@ fn row<'a>(s: &'a Student, points: u32, grade: u32) -> GradeRow<'a> {
     }
 }
 
-fn rate(id: &str, earned: f64, students: usize) -> QuestionRate {
-    QuestionRate {
+fn ids(list: &str) -> Vec<AnswerId> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|a| AnswerId::parse(a).unwrap())
+        .collect()
+}
+
+/// What a student earned and chose in a question; `None` = not given it.
+type Cell = Option<(f64, Vec<AnswerId>)>;
+
+/// Three results, not every question given to everybody (a draw), `10` a
+/// multiple-answer question of 2 points scored with partial credit:
+///
+/// | student | 1 (key a) | 2 (key b) | 10 (key a,c; 2 pts) | total |
+/// |---------|-----------|-----------|---------------------|-------|
+/// | s1      | a 1       | a 0       | a ½ → 1             | 2     |
+/// | s22     | b 0       | -         | a,b 0               | 0     |
+/// | s3      | a 1       | b 1       | -                   | 2     |
+fn drawn_and_partial() -> ItemAnalysis {
+    let item = |id: &str, options: &str, key: &str| Item {
         question_id: QuestionId::parse(id).unwrap(),
-        earned,
-        students,
-    }
+        options: ids(options),
+        key: ids(key),
+    };
+    let items = [
+        item("1", "a,b", "a"),
+        item("2", "a,b", "b"),
+        item("10", "a,b,c,d", "a,c"),
+    ];
+    let points = [1.0, 1.0, 2.0];
+    let rows: [[Cell; 3]; 3] = [
+        [
+            Some((1.0, ids("a"))),
+            Some((0.0, ids("a"))),
+            Some((0.5, ids("a"))),
+        ],
+        [Some((0.0, ids("b"))), None, Some((0.0, ids("a,b")))],
+        [Some((1.0, ids("a"))), Some((1.0, ids("b"))), None],
+    ];
+    analyse(&items, |visit| {
+        for r in &rows {
+            let attempt: Vec<Option<Response>> = r
+                .iter()
+                .zip(points)
+                .map(|(cell, points)| {
+                    cell.as_ref().map(|(earned, chosen)| Response {
+                        earned: *earned,
+                        points,
+                        chosen,
+                    })
+                })
+                .collect();
+            visit(&attempt);
+        }
+    })
 }
 
 #[test]
-fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct() {
+fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct_once_per_question() {
     let zoe = student("s1", Some("Zoë Łukasiewicz"));
     let wang = student("s22", Some("王小明"));
     let anon = student("s3", None);
@@ -68,13 +118,11 @@ fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct()
             },
             rescored: false,
             changes: vec![],
-            items: Default::default(),
+            items: drawn_and_partial(),
             open_windows: vec![],
             scores: vec![row(&zoe, 7, 4), row(&wang, 10, 5), row(&anon, 0, 1)],
             missing: vec![&late],
             stats: TestStats::of(&[4, 5, 1], 4, 5),
-            // 2 of 3 right, 1 of 3, and one question nobody got.
-            questions: vec![rate("1", 2.0, 3), rate("2", 1.0, 3), rate("10", 0.0, 3)],
             problems: vec![],
         }],
         failed: vec![],
@@ -105,22 +153,29 @@ fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct()
     let ends: Vec<usize> = grades.iter().map(|l| width(l)).collect();
     assert!(ends.iter().all(|w| *w == ends[0]), "{ends:?}");
 
-    let rates: Vec<&str> = text
+    // Percent correct over the students given each question: 1: 2 of 3; 2: 1 of 2;
+    // 10: (½ + 0) / 2. Discrimination against the rest of the test (totals 2, 0, 2):
+    // 1: x = 1,0,1 vs rest 1,0,1 → 1; 2: x = 0,1 vs rest 2,1 → −1; 10: x = 1,0 vs
+    // rest 1,0 → 1. Top third: ⌈3/3⌉ = 1, the best total 2 is shared by s1 and s3.
+    let questions: Vec<&str> = text
         .lines()
-        .skip_while(|l| *l != "Percent correct per question:")
-        .skip(1)
-        .take(4)
+        .skip_while(|l| !l.starts_with("Item analysis: "))
+        .take(5)
         .collect();
     assert_eq!(
-        rates,
+        questions,
         [
-            "  Question  Correct  Answered by",
-            "  1           66.7%            3",
-            "  2           33.3%            3",
-            "  10           0.0%            3",
+            "Item analysis: n 3, mean 1.333 of 4 points, sd 1.155; alpha -, error ratio -, standard error -",
+            "  Question  Correct  Students  Discrim.  Key   Answers: count (top third)          Flags",
+            "  1           66.7%         3     1.000  a     a 2 (2), b 1 (0)",
+            "  2           50.0%         2    -1.000  b     a 1 (1), b 1 (1)                    low-discrimination",
+            "  10          25.0%         2     1.000  a, c  a 2 (1), b 1 (0), c 0 (0), d 0 (0)",
         ],
         "{text}"
     );
+    // One table per question, not two saying the same.
+    assert_eq!(text.matches("  Question  ").count(), 1, "{text}");
+    assert!(!text.contains("Percent correct per question"), "{text}");
     assert!(
         text.contains("  os       t1    s4       José Ñúñez  s4@example.com"),
         "{text}"
@@ -128,7 +183,25 @@ fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct()
 
     let html = parsed.part("text/html").unwrap().text();
     assert!(html.contains("<td>王小明</td>"), "{html}");
-    assert!(html.contains("Percent correct per question"), "{html}");
+    assert_eq!(
+        html.matches("<th align=\"left\">Question</th>").count(),
+        1,
+        "{html}"
+    );
+    assert!(!html.contains("Percent correct per question"), "{html}");
+    assert!(
+        html.contains("<td valign=\"top\" align=\"right\">66.7%<br><span style=\"color:#666;font-size:12px;\">of&nbsp;3</span></td>"),
+        "{html}"
+    );
+    // Each keyed answer of the multiple-answer question is ticked.
+    assert!(
+        html.contains("<b>a:&nbsp;2&nbsp;(1)&nbsp;&#10003;</b>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<b>c:&nbsp;0&nbsp;(0)&nbsp;&#10003;</b>"),
+        "{html}"
+    );
 
     let csv = parsed.part("text/csv").unwrap().text();
     let lines: Vec<&str> = csv.lines().collect();
@@ -168,7 +241,6 @@ fn without_names_in_the_roster_the_name_column_is_left_out_of_the_text() {
             scores: vec![row(&a, 5, 3)],
             missing: vec![],
             stats: TestStats::of(&[3], 1, 5),
-            questions: vec![],
             problems: vec![],
         }],
         failed: vec![],
@@ -187,5 +259,6 @@ fn without_names_in_the_roster_the_name_column_is_left_out_of_the_text() {
         ),
         "{text}"
     );
-    assert!(!text.contains("Percent correct"), "{text}");
+    // No questions analysed (none read, no results): no per-question table.
+    assert!(!text.contains("  Question  "), "{text}");
 }

@@ -290,12 +290,8 @@ impl PassState {
             .filter(|e| !e.submitted && e.gradable)
             .map(|e| &students[e.student])
             .collect();
-        let questions = t
-            .results
-            .question_rates(scores.iter().map(|s| s.student_id));
         ReportTest {
             meta: t.meta.clone(),
-            questions,
             rescored: t.rescore.is_some(),
             changes: self.changes(t),
             stats: TestStats::of(&grades, t.enrolled.len(), max_grade),

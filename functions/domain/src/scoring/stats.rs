@@ -44,67 +44,6 @@ impl TestStats {
     }
 }
 
-/// How one question of a test went: the fraction of its points earned, summed
-/// over the students who were given it (the report's "percent correct").
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuestionRate {
-    pub question_id: crate::ids::QuestionId,
-    pub earned: f64,
-    pub students: usize,
-}
-
-impl QuestionRate {
-    /// Percent of the question's points earned, 0 when nobody was given it.
-    pub fn percent(&self) -> f64 {
-        if self.students == 0 {
-            0.0
-        } else {
-            100.0 * self.earned / self.students as f64
-        }
-    }
-
-    /// Adds one student's result for this question.
-    pub fn add(&mut self, is_correct: bool) {
-        self.earned += earned(is_correct);
-        self.students += 1;
-    }
-}
-
-/// The fraction of a question's points a result earned. All or nothing until
-/// results carry partial credit; then this is the one line that changes.
-fn earned(is_correct: bool) -> f64 {
-    if is_correct {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// Per question, in order of first appearance, from each result's
-/// (question, correct) pairs.
-pub fn question_rates<I, Q>(results: I) -> Vec<QuestionRate>
-where
-    I: IntoIterator<Item = Q>,
-    Q: IntoIterator<Item = (crate::ids::QuestionId, bool)>,
-{
-    let mut rates: Vec<QuestionRate> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for result in results {
-        for (question_id, is_correct) in result {
-            let i = *index.entry(question_id.clone()).or_insert_with(|| {
-                rates.push(QuestionRate {
-                    question_id,
-                    earned: 0.0,
-                    students: 0,
-                });
-                rates.len() - 1
-            });
-            rates[i].add(is_correct);
-        }
-    }
-    rates
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,36 +63,6 @@ mod tests {
         let s = TestStats::of(&[4, 2, 5, 3], 4, 5);
         assert_eq!(s.median, Some(3.5));
         assert_eq!(s.mean, Some(3.5));
-    }
-
-    #[test]
-    fn percent_correct_per_question_counts_only_the_students_given_it() {
-        let q = |s: &str| crate::ids::QuestionId::parse(s).unwrap();
-        // Three results: q1 right, wrong, right; q2 wrong, right (drawn by two);
-        // q3 wrong once.
-        let rates = question_rates(vec![
-            vec![(q("1"), true), (q("2"), false)],
-            vec![(q("1"), false), (q("3"), false)],
-            vec![(q("2"), true), (q("1"), true)],
-        ]);
-        let got: Vec<(String, usize, String)> = rates
-            .iter()
-            .map(|r| {
-                (
-                    r.question_id.to_string(),
-                    r.students,
-                    format!("{:.1}", r.percent()),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("1".into(), 3, "66.7".into()),
-                ("2".into(), 2, "50.0".into()),
-                ("3".into(), 1, "0.0".into()),
-            ]
-        );
     }
 
     #[test]

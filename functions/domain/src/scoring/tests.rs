@@ -576,7 +576,6 @@ fn the_report_shows_distribution_bars_and_an_empty_test_renders() {
         max_grade: 5,
         tests: vec![ReportTest {
             meta,
-            questions: vec![],
             rescored: false,
             changes: vec![],
             open_windows: vec![],
