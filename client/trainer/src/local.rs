@@ -92,8 +92,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = LocalStore::open(&args.data_dir)
         .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?;
     let course = match &args.course {
-        Some(dir) => crate::validate::read_course_folder(dir)?.files,
-        None => crate::sample::sample_course(),
+        Some(dir) => (
+            crate::validate::read_course_folder(dir)?.files,
+            format!("course {}", dir.display()),
+        ),
+        None => (crate::sample::sample_course(), "sample course".to_owned()),
     };
     let seeded = seed_on_first_start(&store, &course, clock.now(), tz).await?;
 
@@ -128,11 +131,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match &seeded {
         Some(students) => {
-            let which = match &args.course {
-                Some(dir) => format!("Course {} published", dir.display()),
-                None => "Sample course published".to_owned(),
-            };
-            outln!("{which}. Student keys (shown once; only their hashes are stored):")?;
+            let mut which = course.1.clone();
+            which[..1].make_ascii_uppercase();
+            outln!("{which} published. Student keys (shown once; only their hashes are stored):")?;
             for (id, key) in students {
                 outln!("  {id}  {}", key.expose())?;
             }
@@ -247,7 +248,7 @@ fn tracing_subscriber_init() {
 /// student, once per data dir.
 async fn seed_on_first_start(
     store: &LocalStore,
-    files: &course::CourseFiles,
+    (files, name): &(course::CourseFiles, String),
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
 ) -> anyhow::Result<Option<Vec<(String, PlainKey)>>> {
@@ -261,8 +262,8 @@ async fn seed_on_first_start(
     }
     let report = course::publish(store, files, now, tz)
         .await
-        .context("publishing the course")?;
-    tracing::info!(%report, "course published");
+        .with_context(|| format!("publishing the {name}"))?;
+    tracing::info!(%report, "{name} published");
     let roster: Roster = store_json::read(store, &layout::roster())
         .await?
         .unwrap_or_default();
