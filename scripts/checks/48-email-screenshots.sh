@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The scorer's emails as a reader sees them: render the HTML parts of a sample pass
 # (the trainer's report with its item analysis, a student's one-test and two-test
-# email) in headless Chromium at desktop (900 px) and phone (380 px) width, keep the
+# email; from the depth sample: a result with multiple-answer, partly correct
+# questions worth several points whose answers are withheld, a late result with its
+# penalty, the answers that follow, a corrected result) in headless Chromium at desktop (900 px) and phone (380 px) width, keep the
 # screenshots under $CARGO_TARGET_DIR/screenshots/ for review, and fail when
 # anything is wider than the page (a table that would scroll sideways on a phone).
 # Skips, saying so, when Chromium is not installed (Debian: apt-get install chromium).
@@ -41,7 +43,8 @@ window.addEventListener("load", function () {
 </script>'
 
 failed=0
-for page in report student student-two-tests; do
+for page in report student student-two-tests \
+  student-withheld student-late student-answers student-corrected; do
   python3 - "$work/$page.html" "$work/$page-probe.html" "$probe" <<'PY'
 import sys
 html = open(sys.argv[1], encoding="utf-8").read()

@@ -59,6 +59,11 @@ pub struct Args {
     /// Do not run the weekly scorer in the background.
     #[arg(long)]
     no_scheduler: bool,
+    /// The course folder a fresh data dir is seeded with (e.g. `course-sample-depth`)
+    /// [default: the built-in `course-sample/`]. A data dir seeded before keeps its
+    /// course: change it with `trainer sync --local`.
+    #[arg(long, value_name = "DIR")]
+    course: Option<PathBuf>,
 }
 
 /// The real clock, or a frozen one.
@@ -86,7 +91,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let store = LocalStore::open(&args.data_dir)
         .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?;
-    let seeded = seed_on_first_start(&store, clock.now(), tz).await?;
+    let course = match &args.course {
+        Some(dir) => (
+            crate::validate::read_course_folder(dir)?.files,
+            format!("course {}", dir.display()),
+        ),
+        None => (crate::sample::sample_course(), "sample course".to_owned()),
+    };
+    let seeded = seed_on_first_start(&store, &course, clock.now(), tz).await?;
 
     let config = ApiConfig {
         time_zone: tz,
@@ -119,7 +131,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match &seeded {
         Some(students) => {
-            outln!("Sample course published. Student keys (shown once; only their hashes are stored):")?;
+            let mut which = course.1.clone();
+            which[..1].make_ascii_uppercase();
+            outln!("{which} published. Student keys (shown once; only their hashes are stored):")?;
             for (id, key) in students {
                 outln!("  {id}  {}", key.expose())?;
             }
@@ -134,7 +148,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 outln!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'")?;
             }
         }
-        None => outln!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>).")?,
+        None => {
+            outln!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>).")?;
+            if let Some(dir) = &args.course {
+                outln!(
+                    "  --course {} is not published again: it seeds a fresh data dir only (publish changes with trainer sync {} --local {}).",
+                    dir.display(),
+                    dir.display(),
+                    args.data_dir.display()
+                )?;
+            }
+        }
     }
     outln!("Press Ctrl-C to stop.")?;
 
@@ -220,9 +244,11 @@ fn tracing_subscriber_init() {
         .try_init();
 }
 
-/// Publishes the sample course and issues a key per student, once per data dir.
+/// Publishes the course (the sample unless `--course`) and issues a key per
+/// student, once per data dir.
 async fn seed_on_first_start(
     store: &LocalStore,
+    (files, name): &(course::CourseFiles, String),
     now: DateTime<Utc>,
     tz: chrono_tz::Tz,
 ) -> anyhow::Result<Option<Vec<(String, PlainKey)>>> {
@@ -234,10 +260,10 @@ async fn seed_on_first_start(
     if !keys::students_with_keys(store).await?.is_empty() {
         return Ok(None);
     }
-    let report = course::publish(store, &crate::sample::sample_course(), now, tz)
+    let report = course::publish(store, files, now, tz)
         .await
-        .context("publishing the sample course")?;
-    tracing::info!(%report, "sample course published");
+        .with_context(|| format!("publishing the {name}"))?;
+    tracing::info!(%report, "{name} published");
     let roster: Roster = store_json::read(store, &layout::roster())
         .await?
         .unwrap_or_default();

@@ -353,12 +353,68 @@ fn an_imported_single_answer_test_passes_the_course_validator() {
     assert_eq!(test.title, "quiz1");
 }
 
+/// One question of each key shape: single, multiple (two `=`), weighted (`~%n%`,
+/// with a `=` counting as 100% and an option without weight).
+const DEPTH_GIFT: &str = "Port of HTTPS? {~80 =443 ~22}\n\nWhich are private ranges? {=10.0.0.0/8 ~8.8.8.0/24 =192.168.0.0/16}\n\nSecure protocols? {~%50%SSH ~%-50%Telnet =HTTPS ~FTP ~%25%SFTP}\n";
+
+#[test]
+fn an_imported_multiple_and_weighted_test_passes_the_course_validator_with_its_key_shapes() {
+    let dir = sample_course();
+    let (bank, _) = gift::parse(DEPTH_GIFT).expect("parses");
+    write_test(
+        &bank,
+        dir.path(),
+        &ids("networks", "quiz1"),
+        &Settings::default(),
+        tz(),
+    )
+    .expect("imports");
+    // The key file holds exactly the shapes of the course format.
+    let key = &read_test(dir.path(), "networks", "quiz1")[1].1;
+    assert_eq!(
+        key,
+        &json!([
+            {"questionId": "1", "answer": "b"},
+            {"questionId": "2", "answer": ["a", "c"]},
+            {"questionId": "3", "answer": ["a", "c", "e"], "weights": {"a": 0.5, "b": -0.5, "c": 1, "e": 0.25}}
+        ])
+    );
+    // And the whole course, with it, passes the validator and reads as meant.
+    let files = read_course_folder(dir.path()).expect("reads").files;
+    let course = domain_course::parse(&files, tz()).expect("the whole course is valid");
+    let test = course
+        .tests
+        .iter()
+        .find(|t| t.test_id.as_str() == "quiz1")
+        .expect("imported test");
+    let multiple: Vec<bool> = test.questions.iter().map(|q| q.multiple).collect();
+    assert_eq!(multiple, [false, true, true]);
+    let answers: Vec<Vec<&str>> = test
+        .key
+        .iter()
+        .map(|k| k.answer.ids().iter().map(|a| a.as_str()).collect())
+        .collect();
+    assert_eq!(answers, [vec!["b"], vec!["a", "c"], vec!["a", "c", "e"]]);
+    let weights: Vec<(&str, f64)> = test.key[2]
+        .weights
+        .iter()
+        .map(|(a, w)| (a.as_str(), *w))
+        .collect();
+    assert_eq!(weights, [("a", 0.5), ("b", -0.5), ("c", 1.0), ("e", 0.25)]);
+    assert!(test.key[..2].iter().all(|k| k.weights.is_empty()));
+}
+
 #[test]
 fn gift_to_course_to_gift_to_course_gives_the_same_course() {
-    // Single-answer only: the course validator accepts it today. The multiple and
-    // weighted round trip below compares the files without validating them.
+    // Every key shape, each written test checked by the course validator on import.
+    for gift_text in [SINGLE_GIFT, DEPTH_GIFT] {
+        round_trip_through_the_course(gift_text);
+    }
+}
+
+fn round_trip_through_the_course(gift_text: &str) {
     let dir = sample_course();
-    let (bank, _) = gift::parse(SINGLE_GIFT).expect("parses");
+    let (bank, _) = gift::parse(gift_text).expect("parses");
     let settings = Settings {
         title: Some("Quiz".to_owned()),
         due: None,
@@ -402,6 +458,16 @@ fn multiple_and_weighted_keys_survive_export_and_import() {
     assert_eq!(back, bank);
     let (again, _) = gift::parse(&gift::write(&back, &names, "t")).expect("re-parses");
     assert_eq!(course::to_json(&again), (questions, key));
+    // Weights of a third (three of them adding up to 1) are valid course weights.
+    let dir = sample_course();
+    write_test(
+        &again,
+        dir.path(),
+        &ids("networks", "quiz1"),
+        &Settings::default(),
+        tz(),
+    )
+    .expect("the course validator accepts them");
 }
 
 #[test]
@@ -515,4 +581,14 @@ fn the_worked_example_of_the_trainer_guide_gives_the_key_it_shows() {
         ])
     );
     assert_eq!(questions[3]["question"], "Is 1 = 1 {always}?");
+    // The test it makes passes the course validator (write_test runs it).
+    let dir = sample_course();
+    write_test(
+        &bank,
+        dir.path(),
+        &ids("networks", "test03"),
+        &Settings::default(),
+        tz(),
+    )
+    .expect("the guide's example imports into a valid course");
 }

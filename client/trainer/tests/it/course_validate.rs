@@ -206,7 +206,7 @@ fn each_broken_course_folder_reports_its_exact_problem() {
         (
             "test.json with an unknown field",
             with(S, r#"{"title": "Kernel", "dueDate": "2026-11-30"}"#),
-            vec!["subjects/os/t1/test.json:1:32: .dueDate: unknown field \"dueDate\" (test.json knows title, due and publish)"],
+            vec!["subjects/os/t1/test.json:1:32: .dueDate: unknown field \"dueDate\" (test.json knows title, due, publish, scoring, wrongAnswerPenalty, shuffle, draw, extensions, late and feedback)"],
         ),
         (
             "test.json with a due date that is not a date",
@@ -266,7 +266,7 @@ fn a_misspelt_field_name_is_reported_with_the_field_meant() {
         (
             "test.json with titel for title",
             with(S, r#"{"titel": "Kernel"}"#),
-            vec!["subjects/os/t1/test.json:1:11: .titel: unknown field \"titel\" (test.json knows title, due and publish); did you mean title?"],
+            vec!["subjects/os/t1/test.json:1:11: .titel: unknown field \"titel\" (test.json knows title, due, publish, scoring, wrongAnswerPenalty, shuffle, draw, extensions, late and feedback); did you mean title?"],
         ),
         (
             "an answer with answerbody for answerBody",
@@ -333,7 +333,7 @@ fn read_folder(dir: &std::path::Path) -> CourseFiles {
 }
 
 #[test]
-fn the_depth_sample_course_with_points_lists_weights_and_pools_validates() {
+fn the_depth_sample_course_with_points_lists_weights_pools_and_windows_validates() {
     let dir = sample_dir().join("../course-sample-depth");
     let out = run(trainer().arg("validate").arg(&dir));
     assert!(out.ok, "{out:?}");
@@ -351,6 +351,26 @@ fn the_depth_sample_course_with_points_lists_weights_and_pools_validates() {
     assert_eq!(t.key[1].weights.len(), 4);
     assert!(t.rules.shuffle);
     assert_eq!(t.rules.draw.get("memory"), Some(&2));
+    // And the windows: an extension with its reason, a late policy with a floor,
+    // feedback held to the last close, and a roster accommodation.
+    let w = t.windows();
+    let ext = w.extensions.values().next().unwrap();
+    assert!(ext.reason.as_deref().is_some_and(|r| r.contains("illness")));
+    let late = w.late.unwrap();
+    assert_eq!(
+        (late.penalty_text(), late.floor.to_string()),
+        ("10%/day".to_owned(), "50%".to_owned())
+    );
+    assert_eq!(w.feedback, ework_domain::windows::Feedback::AtLastClose);
+    assert_eq!(
+        course.roster.0[2]
+            .extra_time
+            .as_ref()
+            .unwrap()
+            .span()
+            .num_hours(),
+        24
+    );
 }
 
 #[test]

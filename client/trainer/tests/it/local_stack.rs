@@ -23,9 +23,14 @@ struct Stack {
 
 impl Stack {
     fn start(dir: &Path, now: Option<&str>) -> Stack {
+        Self::start_with(dir, now, &[])
+    }
+
+    fn start_with(dir: &Path, now: Option<&str>, extra: &[&std::ffi::OsStr]) -> Stack {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
         cmd.args(["local", "--port", "0", "--no-scheduler", "--data-dir"])
-            .arg(dir);
+            .arg(dir)
+            .args(extra);
         if let Some(now) = now {
             cmd.args(["--now", now]);
         }
@@ -210,6 +215,59 @@ fn operating_systems(listing: &Value) -> &Value {
         .iter()
         .find(|s| s["subject"] == "operating-systems")
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_data_dir_can_be_seeded_with_the_depth_sample_and_lists_each_students_own_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let course = crate::course_support::sample_dir().join("../course-sample-depth");
+    let stack = Stack::start_with(
+        dir.path(),
+        Some(OPEN_TIME),
+        &["--course".as_ref(), course.as_os_str()],
+    );
+    assert_eq!(stack.keys.len(), 4, "four depth-sample students get keys");
+    // student01 on the test's due; student03's "extraTime": "24h" moves the due and
+    // the late window a day; student02's extension moves both two days.
+    for (student, due, until) in [
+        (
+            "student01",
+            "2026-11-30T23:00:00+01:00",
+            "2026-12-03T23:00:00+01:00",
+        ),
+        (
+            "student03",
+            "2026-12-01T23:00:00+01:00",
+            "2026-12-04T23:00:00+01:00",
+        ),
+        (
+            "student02",
+            "2026-12-02T23:00:00+01:00",
+            "2026-12-05T23:00:00+01:00",
+        ),
+    ] {
+        let (status, body) = stack.list(student, student).await;
+        assert_eq!(status, 200, "{body}");
+        let test = &operating_systems(&body)["tests"][0];
+        assert_eq!(test["testId"], "test03", "{body}");
+        assert_eq!(
+            (
+                &test["dueAt"],
+                &test["late"]["until"],
+                &test["late"]["penalty"],
+                &test["points"]
+            ),
+            (&json!(due), &json!(until), &json!("10%/day"), &json!(7)),
+            "{student}: {test}"
+        );
+    }
+    let (status, body) = stack.get_test("student01", "test03").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["body"].as_array().unwrap().len(),
+        5,
+        "3 + 2 drawn: {body}"
+    );
 }
 
 #[tokio::test]

@@ -328,6 +328,14 @@ const SETTINGS_FIELDS: &[&str] = &[
     "late",
     "feedback",
 ];
+/// "a, b and c": the fields a file knows, for an unknown field's message.
+fn known_list(fields: &[&str]) -> String {
+    match fields {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
 /// The fields of a roster entry the system reads (others are kept as they are).
 const ROSTER_FIELDS: &[&str] = &["student_id", "email", "name", "subjects", "extraTime"];
 
@@ -551,16 +559,15 @@ fn parse_settings(
             ("publish", _) => c.report(&path, "\"publish\" must be true or false"),
             _ if rules::setting(&mut c, &mut settings.rules, name, v) => {}
             _ => {
-                // The message names the original fields only: its wording is part of
-                // the tested contract (the optional ones are in docs/trainer.md).
                 let hint = did_you_mean(name, SETTINGS_FIELDS)
                     .map(|known| format!("; did you mean {known}?"))
                     .unwrap_or_default();
                 c.report(
                     &path,
-                    // The message names the basic fields only (its wording is
-                    // relied on); a misspelt rule field still gets its hint.
-                    format!("unknown field \"{name}\" ({TEST_SETTINGS} knows title, due and publish){hint}"),
+                    format!(
+                        "unknown field \"{name}\" ({TEST_SETTINGS} knows {}){hint}",
+                        known_list(SETTINGS_FIELDS)
+                    ),
                 )
             }
         }

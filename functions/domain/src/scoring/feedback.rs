@@ -88,8 +88,9 @@ pub fn record(
     true
 }
 
-/// What a score-only email shows where the correct answer would be.
-pub const WITHHELD: &str = "(sent once every window has closed)";
+/// What a score-only email shows where the correct answer would be: short, so the
+/// column stays narrow on a phone (the note above the table says when and why).
+pub const WITHHELD: &str = "(sent later)";
 
 /// The subject of an email that only brings correct answers; `None` otherwise.
 pub fn subject(items: &[(&Score, Stage)]) -> Option<String> {

@@ -295,8 +295,7 @@ async fn run(c: &Case) -> Result<(), TestCaseError> {
                     .map(|p| p.text())
                     .unwrap_or_default();
                 let reveals = text.lines().any(|l| {
-                    l.trim_start().starts_with("Correct answer:")
-                        && !l.contains("(sent once every window has closed)")
+                    l.trim_start().starts_with("Correct answer:") && !l.contains("(sent later)")
                 });
                 mails.push(Mail {
                     to: to.join(","),

@@ -1,7 +1,10 @@
 //! Writes the HTML parts of a sample scoring pass's emails, for a look in a browser
 //! (`scripts/checks/48-email-screenshots.sh` screenshots them in headless Chromium
 //! at 900 and 380 px): the trainer's report, a student's one-test email and a
-//! student's email covering two tests.
+//! student's email covering two tests; and, from passes over the depth sample
+//! ([`depth`]), a result with multiple-answer questions worth several points held
+//! back while others may submit, a late result, the answers that follow, and a
+//! corrected result.
 //!
 //! Run: `cargo run -p ework-domain --example email-html -- OUT_DIR`
 
@@ -14,6 +17,8 @@ use ework_domain::scoring::{score_pass, RunOptions, ScoringConfig};
 use ework_domain::store_json;
 use ework_domain::testing::{MemoryMailer, MemoryStore};
 use std::path::PathBuf;
+
+mod depth;
 
 /// Questions as long as real ones, so wrapping shows at phone width.
 const TEXTS: [&str; 5] = [
@@ -78,11 +83,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(&path, html)?;
         wrote.push(path);
     }
-    for p in &wrote {
-        println!("{}", p.display());
-    }
     if wrote.len() != 3 {
         return Err(format!("expected 3 HTML files, wrote {}", wrote.len()).into());
+    }
+    wrote.extend(depth::write(&out).await?);
+    for p in &wrote {
+        println!("{}", p.display());
     }
     Ok(())
 }
