@@ -116,9 +116,10 @@ pub fn student_email(
     student: &Student,
     scores: &[&Score],
     date: DateTime<Utc>,
+    tz: Tz,
 ) -> Result<RenderedMail, RenderError> {
     let items: Vec<(&Score, Stage)> = scores.iter().map(|s| (*s, Stage::Full)).collect();
-    student_email_staged(from, student, &items, date)
+    student_email_staged(from, student, &items, date, tz)
 }
 
 /// The email telling one student their results, each at its [`Stage`]: with the
@@ -129,6 +130,9 @@ pub fn student_email_staged(
     student: &Student,
     items: &[(&Score, Stage)],
     date: DateTime<Utc>,
+    // Times in the email (a late result's due and receipt) read in the trainer's zone,
+    // as the API and test-time show them.
+    tz: Tz,
 ) -> Result<RenderedMail, RenderError> {
     let to = parse_mailbox(&student.email)?;
     let greeting = student
@@ -171,7 +175,7 @@ pub fn student_email_staged(
             s.max_grade
         );
         super::correction::student_changes(s, &mut text, &mut html);
-        feedback::notes(s, stage, &mut text, &mut html);
+        feedback::notes(s, stage, tz, &mut text, &mut html);
         let _ = writeln!(
             html,
             "{TABLE}<tr><th align=\"left\">#</th><th align=\"left\">Question</th><th align=\"left\">Your answer</th>\
@@ -253,18 +257,22 @@ fn question_rows(
     if with_points {
         let _ = writeln!(text, "   Points:         {points}");
     }
+    // The points stay on one line of their own: "(0.34 /" above "2)" misreads.
     let verdict = if with_points {
-        format!("{verdict} ({points})")
+        format!(
+            "{}<br><span style=\"white-space:nowrap;\">({})</span>",
+            escape(verdict),
+            escape(&points)
+        )
     } else {
-        verdict.to_owned()
+        escape(verdict)
     };
     let _ = writeln!(
         html,
-        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{colour};\">{}</td></tr>",
+        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{colour};\">{verdict}</td></tr>",
         escape(&q.question),
         escape(&given),
         escape(&correct),
-        escape(&verdict)
     );
 }
 

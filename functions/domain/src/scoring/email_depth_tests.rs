@@ -68,7 +68,14 @@ fn plain_text(
     strip_texts(&mut score);
     fill_texts(&mut score, questions);
     let from = "Ework <scorer@example.com>".parse().unwrap();
-    let mail = student_email(&from, &student, &[&score], DateTime::<Utc>::UNIX_EPOCH).unwrap();
+    let mail = student_email(
+        &from,
+        &student,
+        &[&score],
+        DateTime::<Utc>::UNIX_EPOCH,
+        crate::deadline::DEFAULT_TIME_ZONE,
+    )
+    .unwrap();
     let parsed = inspect::parse(&mail.raw);
     let html = parsed.part("text/html").unwrap().text();
     assert!(html.contains("</table>"), "{html}");

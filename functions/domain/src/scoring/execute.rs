@@ -159,7 +159,13 @@ impl<'a> Executor<'a> {
         let scores = self.state.email_scores(&id, tests);
         let items: Vec<(&super::grading::Score, Stage)> =
             scores.iter().map(|(s, stage)| (s, *stage)).collect();
-        let rendered = match email::student_email_staged(&self.cx.from, st, &items, self.cx.now) {
+        let rendered = match email::student_email_staged(
+            &self.cx.from,
+            st,
+            &items,
+            self.cx.now,
+            self.cx.config.time_zone,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 let refs: Vec<&super::grading::Score> = scores.iter().map(|(s, _)| s).collect();

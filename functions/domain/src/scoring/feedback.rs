@@ -111,15 +111,14 @@ pub fn subject(items: &[(&Score, Stage)]) -> Option<String> {
 
 /// The lines under a test's score: the late penalty, and what this email holds
 /// back or brings.
-pub fn notes(score: &Score, stage: Stage, text: &mut String, html: &mut String) {
+pub fn notes(score: &Score, stage: Stage, tz: Tz, text: &mut String, html: &mut String) {
     if let Some(late) = &score.late {
         let l = &late.lateness;
-        let utc = chrono_tz::UTC;
         let line = format!(
             "Late: received {}, {} started day(s) after your due {}; penalty {}: grade x {} ({} -> {}).",
-            display_in(late.received_at, utc),
+            display_in(late.received_at, tz),
             l.days_late,
-            display_in(l.due_at, utc),
+            display_in(l.due_at, tz),
             l.penalty,
             l.factor,
             late.grade_on_time,

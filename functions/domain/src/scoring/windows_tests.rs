@@ -352,8 +352,9 @@ async fn a_late_submission_is_graded_after_the_late_window_with_its_penalty_expl
         .into_iter()
         .find(|m| m.0 == email(0))
         .unwrap();
+    // In the trainer's zone, as the API and test-time show the due.
     assert!(
-        mail.2.contains("Late: received 2026-12-01 23:00 UTC, 2 started day(s) after your due 2026-11-30 22:00 UTC; penalty 10%/day: grade x 80% (5 -> 4)."),
+        mail.2.contains("Late: received 2026-12-02 00:00 CET, 2 started day(s) after your due 2026-11-30 23:00 CET; penalty 10%/day: grade x 80% (5 -> 4)."),
         "{}",
         mail.2
     );
