@@ -34,6 +34,8 @@ pub use run::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
 pub use scheduler::run_scheduler;
 
 #[cfg(test)]
+mod idle_tests;
+#[cfg(test)]
 mod report_tests;
 #[cfg(test)]
 mod rescore_tests;
