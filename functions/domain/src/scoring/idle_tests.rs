@@ -162,3 +162,60 @@ async fn a_pass_with_nothing_due_costs_a_handful_of_requests_and_sends_nothing()
     );
     assert_eq!(sent, 0);
 }
+
+/// Rejects every message to one address, as SES does for an unverified recipient
+/// while the account is in the sandbox, until the trainer fixes it.
+struct Rejects {
+    inner: MemoryMailer,
+    address: String,
+}
+
+#[async_trait]
+impl crate::ports::Mailer for Rejects {
+    async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, crate::ports::MailError> {
+        if to.contains(&self.address) {
+            return Err(crate::ports::MailError::Rejected("not verified".into()));
+        }
+        self.inner.send(to, raw).await
+    }
+}
+
+#[tokio::test]
+async fn a_send_that_keeps_failing_is_retried_every_pass_but_reported_once_a_day() {
+    let store = course().await;
+    let roster: Roster = store_json::read(&store, &layout::roster())
+        .await
+        .unwrap()
+        .unwrap();
+    let mailer = Rejects {
+        inner: MemoryMailer::default(),
+        address: roster.0[3].email.clone(),
+    };
+    let trainer = |m: &MemoryMailer| {
+        m.sent()
+            .iter()
+            .filter(|(to, _)| to == &["trainer@idle.test".to_owned()])
+            .count()
+    };
+    let start = due() + Duration::days(2) + crate::deadline::GRADING_GRACE;
+    let mut reports = vec![];
+    // A day of passes every 15 minutes, then the first pass of the next day.
+    for n in 0..=(24 * 4) {
+        let now = start + Duration::minutes(15 * n);
+        let mut config = ScoringConfig::new("Ework <scorer@idle.test>", "trainer@idle.test");
+        config.clock = Arc::new(ManualClock::new(now));
+        let options = RunOptions {
+            now,
+            deadline: None,
+            dry_run: false,
+        };
+        let summary = score_pass(&store, &mailer, &config, options).await.unwrap();
+        assert!(!summary.failed.is_empty(), "pass {n} retried the send");
+        reports.push(trainer(&mailer.inner));
+    }
+    // The first pass reports the tests and the failure; the next ones retry the
+    // student's email quietly; a day later the trainer hears of it again.
+    assert_eq!(reports[0], 1, "{reports:?}");
+    assert_eq!(reports[24 * 4 - 1], 1, "{reports:?}");
+    assert_eq!(reports[24 * 4], 2, "{reports:?}");
+}
