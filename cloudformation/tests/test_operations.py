@@ -85,17 +85,10 @@ def all_alarms():
                 yield name, logical, alarm
 
 
-HEARTBEAT_PARTS = {"HeartbeatDueAlarm", "NoCompletedPassAlarm"}
-
-
 @pytest.mark.parametrize("name,logical,alarm", list(all_alarms()), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_alarm_notifies_the_topic_and_says_what_to_do(name, logical, alarm):
     props = alarm["Properties"]
     description = props["AlarmDescription"]
-    if logical in HEARTBEAT_PARTS:
-        # Parts of the composite heartbeat: they must not notify on their own.
-        assert "AlarmActions" not in props and "Notifies nobody" in description
-        return
     assert props["AlarmActions"] == [TOPIC], logical
     assert 120 <= len(description) <= 1024, (logical, len(description))
     # What to do: a place to look or a command to run.
@@ -145,7 +138,7 @@ def test_the_api_stack_alarms_on_5xx_p99_latency_and_throttles_of_its_functions(
     assert all(m["MetricStat"]["Metric"]["MetricName"] == "Throttles" for m in throttles if "MetricStat" in m)
 
 
-# ---- the weekly heartbeat ---------------------------------------------------------------------
+# ---- the heartbeat ---------------------------------------------------------------------------
 HANDLER = (ROOT_DIR / "functions" / "scorer" / "src" / "handler.rs").read_text()
 
 
@@ -154,62 +147,54 @@ def test_the_heartbeat_reads_the_metric_the_scorer_emits():
     assert 'pub const PASSES_COMPLETED: &str = "PassesCompleted";' in HANDLER
     assert '"Dimensions": [["Function"]]' in HANDLER
     scorer = load("scorer.yaml")
-    no_pass = scorer["Resources"]["NoCompletedPassAlarm"]["Properties"]
-    assert (no_pass["Namespace"], no_pass["MetricName"]) == ("EworkTrainings", "PassesCompleted")
-    assert no_pass["Dimensions"] == [{"Name": "Function", "Value": {"Ref": "ScorerFunction"}}]
-    # No pass at all means no datapoint at all: missing data must count as a missed week.
-    assert no_pass["TreatMissingData"] == "breaching"
-    assert no_pass["ComparisonOperator"] == "LessThanThreshold" and no_pass["Threshold"] == 1
-    assert no_pass["EvaluationPeriods"] == no_pass["DatapointsToAlarm"]
+    alarm = scorer["Resources"]["HeartbeatAlarm"]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+    props = alarm["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("EworkTrainings", "PassesCompleted")
+    assert props["Dimensions"] == [{"Name": "Function", "Value": {"Ref": "ScorerFunction"}}]
+    # No pass at all means no datapoint at all: missing data must count as a missed hour.
+    assert props["TreatMissingData"] == "breaching"
+    assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
+    assert props["Statistic"] == "Sum"
+    assert props["OKActions"] == props["AlarmActions"] == [TOPIC]
 
 
-def cron_fields(expr: str) -> tuple[int, int, str]:
-    minute, hour, dom, month, dow, year = expr.removeprefix("cron(").removesuffix(")").split()
-    assert (dom, month, year) == ("?", "*", "*"), expr
-    return int(minute), int(hour), dow
+def test_the_scorer_emits_the_heartbeat_for_every_completed_pass_even_an_idle_one():
+    # The metric is written for every pass that is not a dry run, with 1 when it
+    # completed: a pass that finds nothing due completes, so an idle week keeps the
+    # heartbeat alive and the alarm means a broken scorer, not a quiet course.
+    assert "if !summary.dry_run {" in HANDLER
+    assert "PASSES_COMPLETED: u8::from(summary.complete)," in HANDLER
 
 
-@pytest.mark.parametrize("hours", ["1", "2", "3", "4", "6", "8", "12"])
-def test_the_heartbeat_is_evaluated_n_hours_after_the_monday_23_05_run(hours):
+@pytest.mark.parametrize("hours", [1, 2, 3, 4, 6, 8, 12])
+def test_the_heartbeat_fires_after_n_whole_hours_without_a_completed_pass(hours):
     scorer = load("scorer.yaml")
-    assert hours in scorer["Parameters"]["HeartbeatGraceHours"]["AllowedValues"]
-    entry = scorer["Mappings"]["Heartbeat"][hours]
-    run_minute, run_hour, run_day = cron_fields(scorer["Resources"]["WeeklySchedule"]["Properties"]["ScheduleExpression"])
-    assert (run_minute, run_hour, run_day) == (5, 23, "MON")
-    minute, hour, day = cron_fields(entry["Check"])
-    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-    run_at = days.index(run_day) * 24 * 60 + run_hour * 60 + run_minute
-    check_at = days.index(day) * 24 * 60 + hour * 60 + minute
-    assert check_at - run_at == int(hours) * 60, (hours, entry["Check"])
-    # The no-pass window reaches back before the run from any evaluation in the hour
-    # after the check (hourly periods), and stays far below CloudWatch's 7-day limit.
-    assert entry["WindowHours"] == int(hours) + 3
-    assert entry["WindowHours"] * 3600 <= 7 * 24 * 3600
+    param = scorer["Parameters"]["HeartbeatGraceHours"]
+    assert param["Type"] == "Number" and hours in param["AllowedValues"]
+    assert param["Default"] == 2
+    props = scorer["Resources"]["HeartbeatAlarm"]["Properties"]
+    assert props["Period"] == 3600
+    assert props["EvaluationPeriods"] == props["DatapointsToAlarm"] == {"Ref": "HeartbeatGraceHours"}
+    # Every hourly period holds four passes (every 15 minutes), so one failed pass
+    # never fires it; CloudWatch evaluates at most a day of hourly periods.
+    runs = scorer["Resources"]["ScoringSchedule"]["Properties"]["ScheduleExpression"]
+    assert runs == "cron(5/15 * * * ? *)"
+    assert hours * 3600 <= 24 * 3600
 
 
-def test_the_heartbeat_alarm_is_the_check_mark_and_no_completed_pass_together():
+def test_nothing_is_left_of_the_weekly_heartbeat_check():
     scorer = load("scorer.yaml")
-    check = scorer["Resources"]["HeartbeatCheckSchedule"]["Properties"]
-    assert check["ScheduleExpression"] == {"Fn::FindInMap": ["Heartbeat", {"Ref": "HeartbeatGraceHours"}, "Check"]}
-    assert check["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
-    assert check["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:cloudwatch:putMetricData"
-    body = check["Target"]["Input"]["Fn::Sub"]
-    assert '"Namespace": "EworkTrainings"' in body and '"MetricName": "ScoringDue"' in body
-    assert '"Value": "${ScorerFunction}"' in body
-    due = scorer["Resources"]["HeartbeatDueAlarm"]["Properties"]
-    assert (due["Namespace"], due["MetricName"], due["TreatMissingData"]) == ("EworkTrainings", "ScoringDue", "notBreaching")
-    heartbeat = scorer["Resources"]["HeartbeatAlarm"]
-    assert heartbeat["Type"] == "AWS::CloudWatch::CompositeAlarm"
-    assert heartbeat["Properties"]["AlarmRule"] == {
-        "Fn::Sub": 'ALARM("${HeartbeatDueAlarm}") AND ALARM("${NoCompletedPassAlarm}")'}
-    # The scheduler may put only our namespace's metrics.
-    role = scorer["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    put = [s for s in role if s["Action"] == "cloudwatch:PutMetricData"]
-    assert put and put[0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "EworkTrainings"}}
-    assert iam_eval.decide([{"Statement": role}], "cloudwatch:PutMetricData", ["*"],
-                           {"cloudwatch:namespace": "EworkTrainings"}).allowed
+    assert "Mappings" not in scorer
+    assert not resources_of(scorer, "AWS::CloudWatch::CompositeAlarm")
+    schedules = resources_of(scorer, "AWS::Scheduler::Schedule")
+    assert list(schedules) == ["ScoringSchedule"]
+    assert "HeartbeatCheckSchedule" not in scorer["Outputs"]
+    # The scheduler only invokes the scorer and dead-letters: no metric rights.
+    role = resolve(scorer["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"], {})["Statement"]
     assert not iam_eval.decide([{"Statement": role}], "cloudwatch:PutMetricData", ["*"],
-                               {"cloudwatch:namespace": "AWS/Lambda"}).allowed
+                               {"cloudwatch:namespace": "EworkTrainings"}).allowed
+    assert iam_eval.decide([{"Statement": role}], "lambda:InvokeFunction", ["${ScorerAlias}"], {}).allowed
 
 
 # ---- tracing -------------------------------------------------------------------------------

@@ -506,9 +506,45 @@ def test_the_grace_in_this_test_is_the_domains():
     assert f"GRADING_GRACE: Duration = Duration::minutes({GRADING_GRACE_MINUTES});" in source
 
 
-def test_the_scorer_runs_monday_after_the_23_00_deadline_and_its_grace_in_the_trainers_zone(scorer):
-    schedule = scorer["Resources"]["WeeklySchedule"]["Properties"]
-    assert schedule["ScheduleExpression"] == f"cron({GRADING_GRACE_MINUTES} 23 ? * MON *)"
+def schedule_minutes(expr: str) -> list[int]:
+    """The minutes of an hour an EventBridge cron expression fires at, for one that
+    fires every hour of every day (`cron(M * * * ? *)`, M a list or `start/step`)."""
+    minute, hour, dom, month, dow, year = expr.removeprefix("cron(").removesuffix(")").split()
+    assert (hour, dom, month, dow, year) == ("*", "*", "*", "?", "*"), expr
+    if "/" in minute:
+        start, step = map(int, minute.split("/"))
+        return list(range(start, 60, step))
+    return sorted(int(m) for m in minute.split(","))
+
+
+def test_the_schedule_parser_reads_the_forms_it_claims():
+    assert schedule_minutes("cron(5/15 * * * ? *)") == [5, 20, 35, 50]
+    assert schedule_minutes("cron(5 * * * ? *)") == [5]
+    assert schedule_minutes("cron(50,5 * * * ? *)") == [5, 50]
+    with pytest.raises(AssertionError):
+        schedule_minutes("cron(5 23 ? * MON *)")
+
+
+def latest_grading(close_minute: int, runs: list[int]) -> int:
+    """Minutes from a close at `close_minute` past the hour to the first pass at or
+    after the close plus the grace."""
+    ready = close_minute + GRADING_GRACE_MINUTES
+    return min((m - ready) % 60 for m in runs) + GRADING_GRACE_MINUTES
+
+
+def test_the_scorer_runs_every_quarter_hour_at_the_grace_in_the_trainers_zone(scorer):
+    schedule = scorer["Resources"]["ScoringSchedule"]["Properties"]
+    runs = schedule_minutes(schedule["ScheduleExpression"])
+    # A close on the hour or a quarter past, half past or to (the default Monday 23:00,
+    # an extension, extra time in hours) is graded exactly at the end of its grace...
+    assert runs == [(q + GRADING_GRACE_MINUTES) % 60 for q in (0, 15, 30, 45)]
+    for close in (0, 15, 30, 45):
+        assert latest_grading(close, runs) == GRADING_GRACE_MINUTES, close
+    # ...and any other close within 20 minutes (hand-computed: a close at :01 waits
+    # for :20, 19 minutes; at :16 for :35).
+    assert latest_grading(1, runs) == 19 and latest_grading(16, runs) == 19
+    # In whole minutes the worst is a minute past a quarter: 14 minutes' wait plus the grace.
+    assert max(latest_grading(c, runs) for c in range(60)) == 14 + GRADING_GRACE_MINUTES
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
     assert scorer["Parameters"]["TimeZone"]["Default"] == "Europe/Warsaw"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -516,7 +552,26 @@ def test_the_scorer_runs_monday_after_the_23_00_deadline_and_its_grace_in_the_tr
     assert target["Arn"] == {"Ref": "ScorerAlias"}
     assert target["Input"] == "{}"
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    # Retrying an invocation past the next pass would only step aside for it.
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 15 * 60
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert scorer["Outputs"]["ScheduleName"]["Value"] == schedule["Name"]
+
+
+def test_a_pass_ends_before_the_lease_blocks_the_next_one_for_long(scorer):
+    # The function's longest run fits between two passes, so an overlap (a retry, a
+    # manual pass) costs one skipped pass, never a backlog.
+    timeout = scorer["Parameters"]["FunctionTimeout"]
+    assert timeout["MaxValue"] <= 15 * 60
+
+
+def test_old_scorer_leases_expire_so_a_pass_lists_few(storage):
+    rules = storage["Resources"]["CourseBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    lease = [r for r in rules if r.get("Prefix") == "_system/scorer/lease/"]
+    assert len(lease) == 1 and lease[0]["Status"] == "Enabled"
+    assert lease[0]["ExpirationInDays"] == 1
+    source = (TEMPLATES.parent / "functions" / "domain" / "src" / "layout.rs").read_text()
+    assert 'pub const LEASE_PREFIX: &str = "_system/scorer/lease/";' in source
 
 
 def test_an_upload_cannot_outlast_half_the_grading_grace(api):

@@ -1,6 +1,6 @@
 //! `trainer local`: the whole system on one machine. The same API handlers behind a
-//! local HTTP gateway, the encrypted local store, the weekly scorer on its own
-//! schedule, and an outbox folder of `.eml` files instead of SES.
+//! local HTTP gateway, the encrypted local store, the scorer on its own schedule
+//! (at every close), and an outbox folder of `.eml` files instead of SES.
 
 use crate::data_dir::{self, Adopt};
 use crate::outln;
@@ -56,7 +56,7 @@ pub struct Args {
     /// Freeze the clock at this instant (RFC 3339), for demos and tests.
     #[arg(long)]
     now: Option<DateTime<Utc>>,
-    /// Do not run the weekly scorer in the background.
+    /// Do not run the scorer in the background.
     #[arg(long)]
     no_scheduler: bool,
     /// The course folder a fresh data dir is seeded with (e.g. `course-sample-depth`)

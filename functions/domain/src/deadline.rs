@@ -17,8 +17,9 @@ pub const DEADLINE_HOUR: u32 = 23;
 /// upload can take that long from its check to its write: in AWS the upload function
 /// is killed after its timeout (at most 29 s behind API Gateway, checked by the
 /// template tests), clocks agree to well under a second, and an upload re-checks the
-/// clock right before writing (see [`accepts_writes`]). The weekly schedule fires at
-/// 23:05 for the same reason.
+/// clock right before writing (see [`accepts_writes`]). For the same reason the AWS
+/// schedule fires at minutes 5, 20, 35 and 50 (a close on a quarter hour, like 23:00,
+/// is graded at its grace) and the local scheduler at each close + this grace.
 pub const GRADING_GRACE: Duration = Duration::minutes(5);
 
 /// Whether an upload that passed the deadline check may still write: only while the

@@ -80,10 +80,11 @@ pub fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
 }
 
 /// CloudWatch namespace of the scorer's metrics; cloudformation/scorer.yaml's alarms
-/// (the weekly heartbeat among them) read these names.
+/// (the heartbeat among them) read these names.
 pub const METRICS_NAMESPACE: &str = "EworkTrainings";
-/// 1 for a pass that finished everything due, 0 for one that stopped early. The
-/// heartbeat alarm treats a week without a 1 as a missed week.
+/// 1 for a pass that finished everything due (a pass that finds nothing due
+/// included), 0 for one that stopped early. Passes run every 15 minutes; the
+/// heartbeat alarm fires after `HeartbeatGraceHours` of hours without a 1.
 pub const PASSES_COMPLETED: &str = "PassesCompleted";
 
 /// The pass summary as one CloudWatch Embedded Metric Format line: graded answers,
@@ -124,6 +125,22 @@ pub fn pass_metrics_line(
     .to_string()
 }
 
+/// An invocation that finds another pass holding the lease does nothing and
+/// succeeds: the holder does the work, or, if it died, the next scheduled pass (a
+/// quarter of an hour later) does once the lease has run out. Failing would make
+/// Lambda retry into the same lease and end in the dead-letter queue, an alarm
+/// for nothing (overlaps are ordinary with passes every 15 minutes: a long pass,
+/// its retry, `trainer score`). Not a completed pass: no heartbeat metric.
+pub fn stand_aside(options: RunOptions, until: DateTime<Utc>) -> RunSummary {
+    let why = format!(
+        "another scorer run holds the lease until {until}; it or the next scheduled pass does the work"
+    );
+    tracing::info!(%until, "scoring pass skipped: {why}");
+    let mut summary = RunSummary::empty(options.now, options.dry_run);
+    summary.problems.push(why);
+    summary
+}
+
 /// The clients and settings built once per container.
 pub struct Scorer {
     pub store: Arc<dyn ObjectStore>,
@@ -146,14 +163,18 @@ impl Scorer {
             .map(|d| d.saturating_duration_since(Instant::now()));
         tracing::info!(now = %options.now, dry_run = options.dry_run, ?remaining, "scoring pass starts");
         let started = Instant::now();
-        let summary = score_pass(
+        let summary = match score_pass(
             self.store.as_ref(),
             self.mailer.as_ref(),
             &self.config,
             options,
         )
-        .await?;
-        // A dry run grades and sends nothing, so it must not count as the week's pass.
+        .await
+        {
+            Err(ScoringError::Busy(until)) => return Ok(stand_aside(options, until)),
+            other => other?,
+        };
+        // A dry run grades and sends nothing, so it must not count as a completed pass.
         if !summary.dry_run {
             let line = pass_metrics_line(
                 &event.context.env_config.function_name,
@@ -272,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pass_that_stopped_early_does_not_count_as_the_weeks_pass() {
+    fn a_pass_that_stopped_early_does_not_count_as_a_completed_pass() {
         let line = pass_metrics_line(
             "f",
             &summary(false),

@@ -1,5 +1,6 @@
-//! Lambda `scorer`: run weekly by EventBridge Scheduler at Monday 23:00 in the
-//! trainer's zone; grades closed tests and sends the emails through SES.
+//! Lambda `scorer`: run every 15 minutes (minutes 5, 20, 35 and 50) by EventBridge
+//! Scheduler in the trainer's zone; grades each student once their own window has
+//! closed and sends the emails through SES.
 
 use ework_adapters::s3::{load_aws_config, s3_client, S3Store};
 use ework_adapters::ses::{ses_client, SesMailer};

@@ -227,7 +227,7 @@ impl<'a> Executor<'a> {
 
     /// The trainer's report, once every email of the pass was attempted.
     async fn report(&mut self, tests: &[usize]) -> Result<(), Stop> {
-        if !self.state.report_due(tests) {
+        if !self.state.report_due(tests, self.cx.now) {
             self.state.report_done = true;
             return Ok(());
         }
@@ -257,6 +257,7 @@ impl<'a> Executor<'a> {
             Ok(_) => {
                 self.summary.report = Some(item);
                 self.state.reported(tests);
+                self.state.failures_reported(self.cx.now);
             }
             Err(error) => {
                 tracing::warn!(%error, "trainer report failed; retried on the next run");

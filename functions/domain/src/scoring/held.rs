@@ -124,6 +124,7 @@ pub struct HeldResults {
     pub withheld: BTreeMap<StudentId, u32>,
     pub partial: bool,
     pub last_close_at: Option<DateTime<Utc>>,
+    pub failures_reported_at: Option<DateTime<Utc>>,
     questions: Interned<QuestionId>,
     answers: Interned<Answer>,
     titles: Interned<Arc<str>>,
@@ -143,6 +144,7 @@ impl HeldResults {
             withheld: BTreeMap::new(),
             partial: false,
             last_close_at: None,
+            failures_reported_at: None,
             questions: Interned::default(),
             answers: Interned::default(),
             titles: Interned::default(),
@@ -328,6 +330,7 @@ impl HeldResults {
             withheld: self.withheld.clone(),
             partial: self.partial,
             last_close_at: self.last_close_at,
+            failures_reported_at: self.failures_reported_at,
         }
     }
 }
@@ -385,6 +388,9 @@ impl Serialize for ResultsJson<'_> {
         if let Some(at) = &r.last_close_at {
             st.serialize_field("lastCloseAt", at)?;
         }
+        if let Some(at) = &r.failures_reported_at {
+            st.serialize_field("failuresReportedAt", at)?;
+        }
         st.end()
     }
 }
@@ -426,6 +432,7 @@ impl<'de> Visitor<'de> for ResultsSeed<'_> {
                 "withheld" => held.withheld = map.next_value()?,
                 "partial" => held.partial = map.next_value()?,
                 "lastCloseAt" => held.last_close_at = map.next_value()?,
+                "failuresReportedAt" => held.failures_reported_at = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

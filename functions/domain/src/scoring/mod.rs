@@ -1,5 +1,6 @@
-//! The weekly scorer: grade closed tests, email every student their result and the
-//! trainer a report, exactly once (see docs/scorer.md for the one duplicate window).
+//! The scorer (every 15 minutes in AWS, at every close locally): grade each student
+//! once their own window has closed, email them their result and the trainer a
+//! report, exactly once (see docs/scorer.md for the one duplicate window).
 //!
 //! A pass is [`snapshot`] (read what is stored) → [`plan`] (pure: the effects to
 //! perform) → [`execute`] (perform them in order, within the [`budget`]), with the
@@ -34,6 +35,8 @@ pub mod table;
 pub use run::{score_pass, RunOptions, RunSummary, ScoringConfig, ScoringError};
 pub use scheduler::run_scheduler;
 
+#[cfg(test)]
+mod idle_tests;
 #[cfg(test)]
 mod report_tests;
 #[cfg(test)]

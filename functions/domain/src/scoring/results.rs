@@ -54,6 +54,11 @@ pub struct TestResults {
     /// is later than `dueAt` (a new extension opens the test again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_close_at: Option<DateTime<Utc>>,
+    /// When the trainer was last told of emails about this test that failed: a send
+    /// that keeps failing is retried every pass (every 15 minutes in AWS) but
+    /// reported again only a day later (see `state::FAILURES_REPORTED_EVERY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures_reported_at: Option<DateTime<Utc>>,
 }
 
 impl TestResults {

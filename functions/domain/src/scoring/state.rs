@@ -117,6 +117,11 @@ impl TestState {
     }
 }
 
+/// How often the trainer hears again of an email that keeps failing (an address
+/// SES rejects, a sandboxed account): passes run every 15 minutes and retry it
+/// each time, but a report every pass would be 96 a day.
+pub const FAILURES_REPORTED_EVERY: chrono::Duration = chrono::Duration::hours(24);
+
 /// The state of a pass between effects.
 pub struct PassState {
     pub tests: Vec<TestState>,
@@ -232,11 +237,27 @@ impl PassState {
     }
 
     /// Whether the trainer is owed a report: for tests not reported yet (or
-    /// rescored), and after retried emails, sent or failed again.
-    pub fn report_due(&self, tests: &[usize]) -> bool {
+    /// rescored), after retried emails that went out, and for emails that failed
+    /// again, at most once every [`FAILURES_REPORTED_EVERY`] per test.
+    pub fn report_due(&self, tests: &[usize], now: DateTime<Utc>) -> bool {
         !tests.is_empty()
             || !self.retried.is_empty()
-            || self.tests.iter().any(|t| t.failed && t.results.reported)
+            || self.tests.iter().any(|t| {
+                t.failed
+                    && t.results.reported
+                    && t.results
+                        .failures_reported_at
+                        .is_none_or(|at| now - at >= FAILURES_REPORTED_EVERY)
+            })
+    }
+
+    /// The report that went out listed this pass's failed emails: remember when, per
+    /// test, so the next passes retry them without mailing the trainer each time.
+    pub fn failures_reported(&mut self, now: DateTime<Utc>) {
+        for t in self.tests.iter_mut().filter(|t| t.failed) {
+            t.results.failures_reported_at = Some(now);
+            t.dirty = true;
+        }
     }
 
     /// The report about `tests`, with this pass's failures and retries.
