@@ -113,53 +113,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = format!("http://{addr}");
     let outbox = args.data_dir.join("outbox");
 
-    outln!("Ework local stack")?;
-    outln!("  API URL:   {url}")?;
-    outln!(
-        "  Data dir:  {} (encrypted with its store.key)",
-        args.data_dir.display()
-    )?;
-    outln!("  Outbox:    {}", outbox.display())?;
-    outln!("  Time zone: {tz} (tests close Monday 23:00 unless test.json says otherwise)")?;
-    if !args.no_scheduler {
-        outln!(
-            "  Scorer:    runs at every close (weekly, each student's own, late windows) + 5 min"
-        )?;
-    }
-    if let Some(t) = args.now {
-        outln!("  Clock:     frozen at {}", display_in(t, tz))?;
-    }
-    match &seeded {
-        Some(students) => {
-            let mut which = course.1.clone();
-            which[..1].make_ascii_uppercase();
-            outln!("{which} published. Student keys (shown once; only their hashes are stored):")?;
-            for (id, key) in students {
-                outln!("  {id}  {}", key.expose())?;
-            }
-            if let Some((id, _)) = students.first() {
-                // Never a key on a command line: it stays in the shell's history and shows in `ps`.
-                outln!("Take a test (test-time asks for the URL, the key and the student id on its first run):")?;
-                outln!("  test-time")?;
-                outln!("Or without saving anything, the key in the environment (read -s echoes nothing):")?;
-                outln!("  export TEST_TIME_API_URL={url} TEST_TIME_STUDENT_ID={id}")?;
-                outln!("  read -rs TEST_TIME_API_KEY && export TEST_TIME_API_KEY   # paste the key of {id}")?;
-                outln!("  test-time")?;
-                outln!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'")?;
-            }
-        }
-        None => {
-            outln!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>).")?;
-            if let Some(dir) = &args.course {
-                outln!(
-                    "  --course {} is not published again: it seeds a fresh data dir only (publish changes with trainer sync {} --local {}).",
-                    dir.display(),
-                    dir.display(),
-                    args.data_dir.display()
-                )?;
-            }
-        }
-    }
+    print_banner(&args, &url, &outbox, tz, &course.1, seeded.as_deref())?;
     outln!("Press Ctrl-C to stop.")?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -205,6 +159,66 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     outln!("Stopped.")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the stack prints on start: where it listens and keeps its data, and on a
+/// fresh data dir the students' keys (shown once) with how to take a test.
+fn print_banner(
+    args: &Args,
+    url: &str,
+    outbox: &std::path::Path,
+    tz: chrono_tz::Tz,
+    course: &str,
+    seeded: Option<&[(String, PlainKey)]>,
+) -> anyhow::Result<()> {
+    outln!("Ework local stack")?;
+    outln!("  API URL:   {url}")?;
+    outln!(
+        "  Data dir:  {} (encrypted with its store.key)",
+        args.data_dir.display()
+    )?;
+    outln!("  Outbox:    {}", outbox.display())?;
+    outln!("  Time zone: {tz} (tests close Monday 23:00 unless test.json says otherwise)")?;
+    if !args.no_scheduler {
+        outln!(
+            "  Scorer:    runs at every close (weekly, each student's own, late windows) + 5 min"
+        )?;
+    }
+    if let Some(t) = args.now {
+        outln!("  Clock:     frozen at {}", display_in(t, tz))?;
+    }
+    match seeded {
+        Some(students) => {
+            let mut which = course.to_owned();
+            which[..1].make_ascii_uppercase();
+            outln!("{which} published. Student keys (shown once; only their hashes are stored):")?;
+            for (id, key) in students {
+                outln!("  {id}  {}", key.expose())?;
+            }
+            if let Some((id, _)) = students.first() {
+                // Never a key on a command line: it stays in the shell's history and shows in `ps`.
+                outln!("Take a test (test-time asks for the URL, the key and the student id on its first run):")?;
+                outln!("  test-time")?;
+                outln!("Or without saving anything, the key in the environment (read -s echoes nothing):")?;
+                outln!("  export TEST_TIME_API_URL={url} TEST_TIME_STUDENT_ID={id}")?;
+                outln!("  read -rs TEST_TIME_API_KEY && export TEST_TIME_API_KEY   # paste the key of {id}")?;
+                outln!("  test-time")?;
+                outln!("  curl -s -X POST {url}/api/v1/tests -H \"x-api-key: $TEST_TIME_API_KEY\" -d '{{\"studentId\":\"{id}\"}}'")?;
+            }
+        }
+        None => {
+            outln!("Existing data dir: keys were shown on its first start (new ones: trainer keys rotate --local <dir> <student>).")?;
+            if let Some(dir) = &args.course {
+                outln!(
+                    "  --course {} is not published again: it seeds a fresh data dir only (publish changes with trainer sync {} --local {}).",
+                    dir.display(),
+                    dir.display(),
+                    args.data_dir.display()
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
