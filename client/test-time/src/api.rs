@@ -234,7 +234,8 @@ impl ApiClient {
 
     pub fn upload(&self, request: &Upload) -> Result<Uploaded, ClientError> {
         let url = self.url(TEST_PATH);
-        let raw: serde_json::Value = self.call_raw(&url, || self.http.post(&url).json(request))?;
+        let body = request.to_wire();
+        let raw: serde_json::Value = self.call_raw(&url, || self.http.post(&url).json(&body))?;
         let message = raw
             .get("message")
             .and_then(|m| m.as_str())

@@ -4,10 +4,12 @@
 //!
 //! The client keeps its own types for answers (drafts, uploads, the stored
 //! submission) so that a draft written before multiple answers existed still reads,
-//! and so the client does not depend on how the server holds them.
+//! and so the client does not depend on how the server holds them. An upload goes
+//! out as the API's own `contract::UploadRequest` ([`Upload::to_wire`]).
 
+use ework_domain::api::contract::{UploadAnswer, UploadRequest};
 use ework_domain::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
-use ework_domain::model::{Question, Receipt};
+use ework_domain::model::{Answer, Question, Receipt};
 use serde::{Deserialize, Serialize};
 
 /// One question's answer.
@@ -160,6 +162,32 @@ pub struct Upload {
     pub test_result: Vec<Given>,
 }
 
+impl Upload {
+    /// The body as sent: the API's own [`UploadRequest`], so client and server agree
+    /// on one wire shape. Unanswered questions stay left out, as they always were.
+    pub fn to_wire(&self) -> UploadRequest {
+        UploadRequest {
+            subject_name: self.subject_name.clone(),
+            test_id: self.test_id.clone(),
+            student_id: self.student_id.clone(),
+            test_result: self.test_result.iter().map(Given::to_wire).collect(),
+        }
+    }
+}
+
+impl Given {
+    fn to_wire(&self) -> UploadAnswer {
+        let answer = match &self.answer {
+            Choice::One(id) => Answer::One(id.clone()),
+            Choice::Many(ids) => Answer::Many(ids.clone()),
+        };
+        UploadAnswer {
+            question_id: self.question_id.clone(),
+            answer: Some(answer),
+        }
+    }
+}
+
 /// The stored submission as `GET /api/v1/test` returns it: the answers and their
 /// receipt, or a bare array of answers (stored before receipts were kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +310,45 @@ pub(crate) mod tests {
                 {"questionId": "2", "answer": ["c"]},
             ])
         );
+    }
+
+    #[test]
+    fn the_body_an_upload_sends_parses_on_the_server_into_the_same_request() {
+        let qs = [
+            question("1", &["a", "b"], false),
+            question("2", &["a", "b", "c"], true),
+            question("3", &["a", "b"], false),
+            question("4", &["a", "b", "c", "d"], true),
+        ];
+        let answers = [
+            Some(Choice::One(id("b"))),
+            Some(Choice::many(vec![id("c"), id("a")])),
+            None,
+            Some(Choice::many(vec![id("d")])),
+        ];
+        let upload = Upload {
+            subject_name: SubjectName::parse("operating-systems").unwrap(),
+            test_id: TestId::parse("test01").unwrap(),
+            student_id: StudentId::parse("student01").unwrap(),
+            test_result: given_answers(&qs, &answers),
+        };
+        let sent = upload.to_wire();
+        let answer = |q: &str, a: Option<Answer>| UploadAnswer {
+            question_id: QuestionId::parse(q).unwrap(),
+            answer: a,
+        };
+        // Question 3, left empty, is left out, as test-time always sent it.
+        assert_eq!(
+            sent.test_result,
+            [
+                answer("1", Some(Answer::One(id("b")))),
+                answer("2", Some(Answer::Many(vec![id("a"), id("c")]))),
+                answer("4", Some(Answer::Many(vec![id("d")]))),
+            ]
+        );
+        let body = serde_json::to_vec(&sent).unwrap();
+        let parsed = ework_domain::api::request::upload(&body).unwrap();
+        assert_eq!(parsed, sent);
     }
 
     #[test]

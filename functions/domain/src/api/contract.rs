@@ -1,9 +1,9 @@
 //! The JSON shapes of the API, shared by the functions and the `test-time` client.
 
-use crate::ids::{StudentId, SubjectName, TestId};
-use crate::model::{GivenAnswer, Question, Receipt, Submission};
+use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
+use crate::model::{Answer, Question, Receipt, Submission};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub const LIST_TESTS_PATH: &str = "/api/v1/tests";
 pub const TEST_PATH: &str = "/api/v1/test";
@@ -104,7 +104,57 @@ pub struct UploadRequest {
     pub subject_name: SubjectName,
     pub test_id: TestId,
     pub student_id: StudentId,
-    pub test_result: Vec<GivenAnswer>,
+    pub test_result: Vec<UploadAnswer>,
+}
+
+/// One answer of an upload: `"a"` for a single-answer question, `["a", "c"]` for a
+/// multiple-answer one; `None` is a question left empty, sent as `""` (the server
+/// also reads `null` and `[]` as empty). The server's parser
+/// (`api::request::upload`) gives a precise message for every other shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadAnswer {
+    pub question_id: QuestionId,
+    #[serde(with = "blank_is_none")]
+    pub answer: Option<Answer>,
+}
+
+/// `Option<Answer>` on the wire: `None` is `""`, as the first clients sent it.
+mod blank_is_none {
+    use super::*;
+    use serde::de::Error;
+
+    pub fn serialize<S: Serializer>(answer: &Option<Answer>, s: S) -> Result<S::Ok, S::Error> {
+        match answer {
+            Some(answer) => answer.serialize(s),
+            None => s.serialize_str(""),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    fn id<E: Error>(s: &str) -> Result<AnswerId, E> {
+        AnswerId::parse(s.trim()).map_err(E::custom)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Answer>, D::Error> {
+        match Option::<Wire>::deserialize(d)? {
+            None => Ok(None),
+            Some(Wire::One(s)) if s.trim().is_empty() => Ok(None),
+            Some(Wire::One(s)) => id(&s).map(|a| Some(Answer::One(a))),
+            Some(Wire::Many(list)) if list.is_empty() => Ok(None),
+            Some(Wire::Many(list)) => list
+                .iter()
+                .map(|s| id(s))
+                .collect::<Result<_, _>>()
+                .map(|ids| Some(Answer::Many(ids))),
+        }
+    }
 }
 
 /// Every response: `code` repeats the HTTP status, `body` is the payload or message.

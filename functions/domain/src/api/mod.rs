@@ -477,7 +477,7 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
     async fn upload_answers(&self, req: &ApiRequest) -> Result<Value, ApiError> {
         Self::check_method(Endpoint::UploadAnswers, req)?;
         let presented = Self::presented_key(req)?;
-        let upload = match parse_upload_body(&req.body) {
+        let upload = match request::upload(&req.body) {
             Ok(upload) => upload,
             // Bad input is answered after the key, as it always was.
             Err(e) => return Err(self.authenticate(presented).await.err().unwrap_or(e)),
@@ -486,24 +486,24 @@ impl<S: ObjectStore, C: Clock> Api<S, C> {
         // questions, and whether the claimed student already has a submission (used
         // only once the key proves the claim).
         let existing = async {
-            let key = layout::submission(&upload.subject, &upload.test, &upload.claimed);
+            let key = layout::submission(&upload.subject_name, &upload.test_id, &upload.student_id);
             Ok::<_, ApiError>(self.store.get(&key).await?.is_some())
         };
         let (owner, roster, catalog, questions, existing) = futures::join!(
             self.authenticate(presented),
             self.roster(),
             self.catalog(),
-            self.questions(&upload.subject, &upload.test),
+            self.questions(&upload.subject_name, &upload.test_id),
             existing
         );
         let owner = owner?;
-        let student = Self::enrolled(&*roster?, &owner, Some(&upload.claimed))?;
-        let (subject, test) = (upload.subject, upload.test);
+        let student = Self::enrolled(&*roster?, &owner, Some(&upload.student_id))?;
+        let (subject, test) = (upload.subject_name, upload.test_id);
         let (meta, window) = self.open_test(&*catalog?, &student, &subject, &test)?;
         let questions = questions?;
         // Only the questions this student was given count (and are accepted).
         let given = variant::served(&meta.rules, &subject, &test, &owner, &questions);
-        let answers = validate_answers(&given, upload.answers, &test)?;
+        let answers = validate_answers(&given, upload.test_result, &test)?;
         let unanswered = given.len() - answers.len();
         let existing = existing?;
 
@@ -579,31 +579,13 @@ fn parse_test_query(
     Ok(((subject, test), claimed))
 }
 
-/// A parsed `POST /api/v1/test` body.
-struct UploadBody {
-    subject: SubjectName,
-    test: TestId,
-    claimed: StudentId,
-    answers: Vec<request::RawAnswer>,
-}
-
-fn parse_upload_body(body: &[u8]) -> Result<UploadBody, ApiError> {
-    let body = request::json_object(body)?;
-    Ok(UploadBody {
-        subject: request::required_id::<SubjectName>(&body, "subjectName")?,
-        test: request::required_id::<TestId>(&body, "testId")?,
-        claimed: request::required_id::<StudentId>(&body, "studentId")?,
-        answers: request::answers(&body)?,
-    })
-}
-
 /// Checks the answers against the questions the student was given: every question
 /// is one of them, answered once, in its shape (a list for a question with several
 /// answers, one answer otherwise), with options of the question, none twice.
 /// Unanswered questions are left out.
 pub fn validate_answers(
     questions: &[Question],
-    raw: Vec<request::RawAnswer>,
+    raw: Vec<contract::UploadAnswer>,
     test: &TestId,
 ) -> Result<Vec<GivenAnswer>, ApiError> {
     let mut seen = HashSet::new();

@@ -1,8 +1,9 @@
 //! Turning raw request parts into typed input, with a message a student can act on
 //! for every way it can be wrong.
 
+use super::contract::{UploadAnswer, UploadRequest};
 use super::error::ApiError;
-use crate::ids::{AnswerId, IdError, QuestionId};
+use crate::ids::{AnswerId, IdError, QuestionId, StudentId, SubjectName, TestId};
 use crate::model::Answer;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -66,22 +67,26 @@ pub fn optional_id<T: FromStr<Err = IdError>>(
     }
 }
 
-/// One answer as sent; `answer` is `None` when the student left it empty (`""`,
-/// `null` or `[]`). Whether its shape fits the question is checked against the test.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawAnswer {
-    pub question_id: QuestionId,
-    pub answer: Option<Answer>,
-}
-
 /// One answer id of `testResult[i]`.
 fn answer_id(s: &str, i: usize, question: &QuestionId) -> Result<AnswerId, ApiError> {
     AnswerId::parse(s.trim())
         .map_err(|e| ApiError::BadRequest(format!("testResult[{i}] (question {question}): {e}")))
 }
 
-/// Parses the `testResult` array.
-pub fn answers(map: &Map<String, Value>) -> Result<Vec<RawAnswer>, ApiError> {
+/// Parses a `POST /api/v1/test` body field by field, so each way it can be wrong
+/// gets its own message; the result is the type the client serialized.
+pub fn upload(body: &[u8]) -> Result<UploadRequest, ApiError> {
+    let body = json_object(body)?;
+    Ok(UploadRequest {
+        subject_name: required_id::<SubjectName>(&body, "subjectName")?,
+        test_id: required_id::<TestId>(&body, "testId")?,
+        student_id: required_id::<StudentId>(&body, "studentId")?,
+        test_result: answers(&body)?,
+    })
+}
+
+/// Parses the `testResult` array; an answer left empty (`""`, `null` or `[]`) is `None`.
+pub fn answers(map: &Map<String, Value>) -> Result<Vec<UploadAnswer>, ApiError> {
     let items = match map.get("testResult") {
         None | Some(Value::Null) => {
             return Err(ApiError::BadRequest("missing field `testResult`".into()))
@@ -135,7 +140,10 @@ pub fn answers(map: &Map<String, Value>) -> Result<Vec<RawAnswer>, ApiError> {
                     )))
                 }
             };
-            Ok(RawAnswer { question_id, answer })
+            Ok(UploadAnswer {
+                question_id,
+                answer,
+            })
         })
         .collect()
 }
@@ -192,6 +200,72 @@ mod tests {
         let parsed = answers(&map).unwrap();
         assert_eq!(parsed[0].answer, None);
         assert_eq!(parsed[1].answer.as_ref().unwrap().to_string(), "b");
+    }
+
+    fn upload_request(answers: &[(&str, Option<Answer>)]) -> UploadRequest {
+        UploadRequest {
+            subject_name: SubjectName::parse("operating-systems").unwrap(),
+            test_id: TestId::parse("test01").unwrap(),
+            student_id: StudentId::parse("student01").unwrap(),
+            test_result: answers
+                .iter()
+                .map(|(q, a)| UploadAnswer {
+                    question_id: QuestionId::parse(*q).unwrap(),
+                    answer: a.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn one(a: &str) -> Option<Answer> {
+        Some(Answer::One(AnswerId::parse(a).unwrap()))
+    }
+
+    fn many(list: &[&str]) -> Option<Answer> {
+        Some(Answer::Many(
+            list.iter().map(|a| AnswerId::parse(*a).unwrap()).collect(),
+        ))
+    }
+
+    #[test]
+    fn the_original_clients_body_is_exactly_what_the_contract_type_writes() {
+        // The bash client's body (scripts/bench/load.sh), byte for byte.
+        let bash = r#"{"subjectName":"operating-systems","testId":"test01","studentId":"student01","testResult":[{"questionId":"1","answer":"a"},{"questionId":"2","answer":"b"}]}"#;
+        let want = upload_request(&[("1", one("a")), ("2", one("b"))]);
+        assert_eq!(upload(bash.as_bytes()).unwrap(), want);
+        assert_eq!(serde_json::to_string(&want).unwrap(), bash);
+    }
+
+    #[test]
+    fn an_upload_request_round_trips_through_json_and_the_precise_parser() {
+        let request = upload_request(&[("1", one("b")), ("2", many(&["a", "c"])), ("3", None)]);
+        let body = serde_json::to_vec(&request).unwrap();
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json["testResult"],
+            serde_json::json!([
+                {"questionId": "1", "answer": "b"},
+                {"questionId": "2", "answer": ["a", "c"]},
+                {"questionId": "3", "answer": ""},
+            ])
+        );
+        assert_eq!(upload(&body).unwrap(), request);
+        // serde's reading of the same type agrees with the precise parser.
+        let derived: UploadRequest = serde_json::from_slice(&body).unwrap();
+        assert_eq!(derived, request);
+    }
+
+    #[test]
+    fn empty_answers_in_any_spelling_read_as_unanswered_both_ways() {
+        for empty in [r#""""#, r#"" ""#, "null", "[]"] {
+            let body = format!(
+                r#"{{"subjectName":"operating-systems","testId":"test01","studentId":"student01","testResult":[{{"questionId":"3","answer":{empty}}}]}}"#
+            );
+            let want = upload_request(&[("3", None)]);
+            assert_eq!(upload(body.as_bytes()).unwrap(), want, "{empty}");
+            let derived: UploadRequest = serde_json::from_str(&body).unwrap();
+            assert_eq!(derived, want, "{empty}");
+        }
     }
 
     #[test]
