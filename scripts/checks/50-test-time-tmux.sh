@@ -112,7 +112,7 @@ start first 120 "'$bin/test-time'"
 wait_for "API URL (from your trainer):"; type_line "$url"
 wait_for "API key (input hidden):"; type_line "$key"
 wait_for "Student id (e.g. student01):"; type_line "student01"
-wait_for "Welcome, student01!"
+wait_for "Welcome, Ada Student!"   # the roster's name for student01
 if [ "$subject_no" != 0 ]; then wait_for "Subject [1-"; type_line "$subject_no"; fi
 if [ "$test_no" != 0 ]; then wait_for "Test [1-"; type_line "$test_no"; fi
 wait_for "Question 1/$count"; type_line "zz"
