@@ -159,24 +159,23 @@ fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         columns.push(("Name", Align::Left));
     }
     columns.extend([("Points", Align::Right), ("Grade", Align::Right)]);
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(t, s)| {
-            let mut row = vec![
-                t.meta.subject.to_string(),
-                t.meta.test_id.to_string(),
-                s.student_id.to_string(),
-            ];
-            if named {
-                row.push(s.name.unwrap_or_default().to_owned());
-            }
-            row.push(format!("{}/{}", s.points, s.total));
-            row.push(format!("{}/{}", s.grade, s.max_grade));
-            row
-        })
-        .collect();
+    // One row's cells, made when needed: held for every row at once they would be
+    // most of the pass's memory at 100 000 submissions.
+    let cells = |(t, s): &(&ReportTest<'_>, &GradeRow<'_>)| {
+        let mut row = vec![
+            t.meta.subject.to_string(),
+            t.meta.test_id.to_string(),
+            s.student_id.to_string(),
+        ];
+        if named {
+            row.push(s.name.unwrap_or_default().to_owned());
+        }
+        row.push(format!("{}/{}", s.points, s.total));
+        row.push(format!("{}/{}", s.grade, s.max_grade));
+        row
+    };
     let _ = writeln!(text, "\nGrades");
-    let _ = text.write_str(&table::render("  ", &columns, &cells));
+    table::render_each(text, "  ", &columns, || rows.iter().map(cells));
     let _ = write!(
         html,
         "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr>"
@@ -190,7 +189,7 @@ fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         let _ = write!(html, "<th align=\"{side}\">{name}</th>");
     }
     let _ = html.write_str("</tr>\n");
-    for row in &cells {
+    for row in rows.iter().map(cells) {
         let _ = html.write_str("<tr>");
         for (cell, (_, align)) in row.iter().zip(&columns) {
             let side = if *align == Align::Right {

@@ -19,20 +19,34 @@ pub fn width(text: &str) -> usize {
 /// The table as lines, each starting with `indent`: the header row, then the rows.
 /// Line breaks and tabs inside a cell become spaces, so a cell is one line.
 pub fn render(indent: &str, columns: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    render_each(&mut out, indent, columns, || rows.iter().cloned());
+    out
+}
+
+/// [`render`] for a table too big to hold as strings (the grades of 100 000
+/// submissions would take ~50 MB of cells): `rows()` is called twice, once to
+/// measure the columns and once to write, and each row's cells live only while
+/// they are measured or written.
+pub fn render_each<I, F>(
+    out: &mut dyn std::fmt::Write,
+    indent: &str,
+    columns: &[(&str, Align)],
+    rows: F,
+) where
+    F: Fn() -> I,
+    I: Iterator<Item = Vec<String>>,
+{
     let clean = |cell: &str| cell.replace(['\n', '\r', '\t'], " ");
     let header: Vec<String> = columns.iter().map(|(h, _)| (*h).to_owned()).collect();
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| clean(c)).collect())
-        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-    for row in &body {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(width(cell));
+    for row in rows() {
+        for (w, cell) in widths.iter_mut().zip(&row) {
+            *w = (*w).max(width(&clean(cell)));
         }
     }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&body) {
+    let body = rows().map(|r| r.iter().map(|c| clean(c)).collect::<Vec<String>>());
+    for row in std::iter::once(header.clone()).chain(body) {
         let mut line = String::from(indent);
         for (i, ((cell, w), (_, align))) in row.iter().zip(&widths).zip(columns).enumerate() {
             if i > 0 {
@@ -50,10 +64,9 @@ pub fn render(indent: &str, columns: &[(&str, Align)], rows: &[Vec<String>]) -> 
                 }
             }
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        let _ = out.write_str(line.trim_end());
+        let _ = out.write_char('\n');
     }
-    out
 }
 
 #[cfg(test)]
