@@ -20,6 +20,9 @@ pub struct Counts {
     pub purge: AtomicU64,
     pub listed_keys: AtomicU64,
     pub mails: AtomicU64,
+    /// Bytes of the largest message (the trainer's report, in a big pass): SES v2
+    /// takes at most 40 MB.
+    pub largest_mail: AtomicU64,
 }
 
 impl Counts {
@@ -36,7 +39,7 @@ impl Counts {
     pub fn describe(&self) -> String {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "{} store requests (GET {}, PUT {}, conditional PUT {}, purges {} x 2, LIST pages {} for {} keys), {} emails",
+            "{} store requests (GET {}, PUT {}, conditional PUT {}, purges {} x 2, LIST pages {} for {} keys), {} emails (largest {:.1} MB)",
             self.total_store_requests(),
             l(&self.get),
             l(&self.put),
@@ -44,7 +47,8 @@ impl Counts {
             l(&self.purge),
             l(&self.list_pages),
             l(&self.listed_keys),
-            l(&self.mails)
+            l(&self.mails),
+            l(&self.largest_mail) as f64 / 1e6
         )
     }
 }
@@ -111,6 +115,9 @@ pub struct MeteredMailer {
 impl Mailer for MeteredMailer {
     async fn send(&self, to: &[String], raw: Vec<u8>) -> Result<String, MailError> {
         self.counts.mails.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .largest_mail
+            .fetch_max(raw.len() as u64, Ordering::Relaxed);
         self.inner.send(to, raw).await
     }
 }

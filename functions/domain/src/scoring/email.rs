@@ -7,7 +7,7 @@ use super::grading::Score;
 use super::items::ItemAnalysis;
 use super::items_render;
 use super::mime::{self, Base64, Count, Discard, QuotedPrintable, Sink};
-use super::report_body::report_body;
+use super::report_body::{missing_attached, report_body};
 use super::stats::TestStats;
 use crate::model::{Answer, Student, TestMeta};
 use chrono::{DateTime, Utc};
@@ -433,10 +433,23 @@ fn write_report<S: Sink>(
     out: &mut S,
 ) -> Result<(), RenderError> {
     let mut csv_failed = None;
-    mime::assemble(skeleton, nonce, &REPORT_PARTS, out, |part, out| {
+    let parts = if missing_attached(report) {
+        &REPORT_PARTS[..]
+    } else {
+        &REPORT_PARTS[..REPORT_PARTS.len() - 1]
+    };
+    mime::assemble(skeleton, nonce, parts, out, |part, out| {
         if part == "csv" {
             let mut w = Base64::new(out);
             if let Err(e) = write_csv(report, roster_email, &mut w) {
+                csv_failed = Some(e);
+            }
+            w.finish();
+            return;
+        }
+        if part == "missing" {
+            let mut w = Base64::new(out);
+            if let Err(e) = write_missing_csv(report, &mut w) {
                 csv_failed = Some(e);
             }
             w.finish();
@@ -460,7 +473,29 @@ fn write_report<S: Sink>(
     csv_failed.map_or(Ok(()), Err)
 }
 
-const REPORT_PARTS: [&str; 5] = ["text", "html", "csv", "items", "teststats"];
+/// In the message's order; `missing` only when the body cannot list them.
+const REPORT_PARTS: [&str; 6] = ["text", "html", "csv", "items", "teststats", "missing"];
+
+/// The enrolled students without a submission, when too many for the body.
+fn write_missing_csv(report: &Report, out: impl std::io::Write) -> Result<(), RenderError> {
+    let mut w = csv::Writer::from_writer(out);
+    let err = |e: csv::Error| RenderError::Build(e.to_string());
+    w.write_record(["subject", "test", "student", "email", "name"])
+        .map_err(err)?;
+    for t in &report.tests {
+        for m in &t.missing {
+            w.write_record([
+                t.meta.subject.as_str(),
+                t.meta.test_id.as_str(),
+                m.student_id.as_str(),
+                &m.email,
+                m.name.as_deref().unwrap_or_default(),
+            ])
+            .map_err(err)?;
+        }
+    }
+    w.flush().map_err(|e| RenderError::Build(e.to_string()))
+}
 
 /// The item analysis attachments (see [`items_render`]).
 fn write_items_csv<S: Sink>(part: &str, report: &Report, out: &mut S) -> Result<(), RenderError> {
@@ -487,7 +522,7 @@ fn report_skeleton(
     nonce: &str,
 ) -> Result<Vec<u8>, RenderError> {
     let qp = ContentTransferEncoding::QuotedPrintable;
-    let body = MultiPart::mixed()
+    let mut body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
             mime::placeholder("text", nonce, qp),
             mime::placeholder("html", nonce, qp),
@@ -504,6 +539,12 @@ fn report_skeleton(
             mime::placeholder("teststats", nonce, ContentTransferEncoding::Base64),
             csv_type()?,
         ));
+    if missing_attached(report) {
+        body = body.singlepart(Attachment::new("missing.csv".to_owned()).body(
+            mime::placeholder("missing", nonce, ContentTransferEncoding::Base64),
+            csv_type()?,
+        ));
+    }
     let message = Message::builder()
         .from(from.clone())
         .to(trainer.clone())

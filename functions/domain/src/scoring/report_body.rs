@@ -75,13 +75,34 @@ pub(super) fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn 
     }
     retried_list(text, html, report);
     failed_table(text, html, report);
-    let _ = text.write_str(ATTACHED);
-    let _ = writeln!(html, "<p>{}</p>", ATTACHED.trim());
+    let attached = if missing_attached(report) {
+        "grades.csv, missing.csv, item-analysis.csv and test-statistics.csv"
+    } else {
+        "grades.csv, item-analysis.csv and test-statistics.csv"
+    };
+    let _ = writeln!(text, "\nAttached: {attached}.");
+    let _ = writeln!(html, "<p>Attached: {attached}.</p>");
     let _ = html.write_str(HTML_TAIL);
 }
 
-pub(super) const ATTACHED: &str =
-    "\nAttached: grades.csv, item-analysis.csv and test-statistics.csv.\n";
+/// The most rows a table of the body lists. Beyond it the body gives the count and
+/// an attachment holds every row: at 100 000 grades the tables alone were 30 MB of
+/// text and HTML, which with `grades.csv` went over the 40 MB SES takes and held
+/// the scorer over its memory target, and nobody reads them in a mail client (Gmail
+/// clips an HTML body after 102 KB).
+pub(super) const BODY_ROWS: usize = 1000;
+
+/// The missing submissions go to `missing.csv` (the body has too many to list).
+pub(super) fn missing_attached(report: &Report) -> bool {
+    report.tests.iter().map(|t| t.missing.len()).sum::<usize>() > BODY_ROWS
+}
+
+/// What the body says instead of a table of `file`'s rows.
+fn too_many(text: &mut dyn Write, html: &mut dyn Write, lead: &str, file: &str) {
+    let line = format!("{lead} to list here: every one is in the attached {file}.");
+    let _ = writeln!(text, "  {line}");
+    let _ = writeln!(html, "<p>{}</p>", escape(&line));
+}
 
 /// One test's statistics and problems.
 fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, tz: Tz) {
@@ -149,6 +170,12 @@ fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         .iter()
         .flat_map(|t| t.scores.iter().map(move |s| (t, s)))
         .collect();
+    let _ = writeln!(text, "\nGrades");
+    let _ = writeln!(html, "<h2 style=\"font-size:16px;\">Grades</h2>");
+    if rows.len() > BODY_ROWS {
+        let lead = format!("{} grades, too many", rows.len());
+        return too_many(text, html, &lead, "grades.csv");
+    }
     let named = rows.iter().any(|(_, s)| s.name.is_some());
     let mut columns = vec![
         ("Subject", Align::Left),
@@ -174,12 +201,8 @@ fn grades_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         row.push(format!("{}/{}", s.grade, s.max_grade));
         row
     };
-    let _ = writeln!(text, "\nGrades");
     table::render_each(text, "  ", &columns, || rows.iter().map(cells));
-    let _ = write!(
-        html,
-        "<h2 style=\"font-size:16px;\">Grades</h2>\n{TABLE}<tr>"
-    );
+    let _ = write!(html, "{TABLE}<tr>");
     for (name, align) in &columns {
         let side = if *align == Align::Right {
             "right"
@@ -219,6 +242,9 @@ fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
     );
     if missing.is_empty() {
         return;
+    }
+    if missing.len() > BODY_ROWS {
+        return too_many(text, html, "Too many", "missing.csv");
     }
     let named = missing.iter().any(|(_, m)| m.name.is_some());
     let mut columns = vec![

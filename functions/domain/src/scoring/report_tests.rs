@@ -262,3 +262,140 @@ fn without_names_in_the_roster_the_name_column_is_left_out_of_the_text() {
     // No questions analysed (none read, no results): no per-question table.
     assert!(!text.contains("  Question  "), "{text}");
 }
+
+/// A test with `graded` results and `missing` students without a submission.
+fn big_report(students: &[Student], graded: usize) -> Report<'_> {
+    let due = utc("2026-11-30T22:00:00Z");
+    let (done, missing) = students.split_at(graded);
+    Report {
+        generated_at: due,
+        time_zone: crate::deadline::DEFAULT_TIME_ZONE,
+        max_grade: 5,
+        tests: vec![ReportTest {
+            meta: crate::model::TestMeta {
+                subject: crate::ids::SubjectName::parse("os").unwrap(),
+                test_id: crate::ids::TestId::parse("t1").unwrap(),
+                title: "Processes".into(),
+                published_at: due - Duration::days(7),
+                due_at: due,
+                windows: Default::default(),
+                rules: Default::default(),
+            },
+            rescored: false,
+            changes: vec![],
+            items: Default::default(),
+            open_windows: vec![],
+            scores: done.iter().map(|s| row(s, 5, 3)).collect(),
+            missing: missing.iter().collect(),
+            stats: TestStats::of(&vec![3; graded], students.len(), 5),
+            problems: vec![],
+        }],
+        failed: vec![],
+        retried: vec![],
+    }
+}
+
+#[test]
+fn beyond_a_thousand_rows_the_body_gives_the_count_and_the_attachments_hold_every_row() {
+    let students: Vec<Student> = (0..2002)
+        .map(|i| student(&format!("s{i:04}"), Some("Ada Lovelace")))
+        .collect();
+    let report = big_report(&students, 1001);
+    let from = email::parse_mailbox("a@example.com").unwrap();
+    let mail =
+        email::trainer_report(&from, &from, &report, |id| format!("{id}@example.com")).unwrap();
+    let parsed = inspect::parse(&mail.raw);
+    let text = parsed
+        .part("text/plain")
+        .unwrap()
+        .text()
+        .replace("\r\n", "\n");
+    let html = parsed.part("text/html").unwrap().text();
+
+    assert!(
+        text.contains("\nGrades\n  1001 grades, too many to list here: every one is in the attached grades.csv.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nMissing submissions: 1001\n  Too many to list here: every one is in the attached missing.csv.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Attached: grades.csv, missing.csv, item-analysis.csv and test-statistics.csv."
+        ),
+        "{text}"
+    );
+    assert!(
+        html.contains(
+            "<p>1001 grades, too many to list here: every one is in the attached grades.csv.</p>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<p>Too many to list here: every one is in the attached missing.csv.</p>"),
+        "{html}"
+    );
+    // No row of either table in the bodies.
+    for body in [&text, &html] {
+        assert!(!body.contains("s0000") && !body.contains("s2001"), "{body}");
+    }
+
+    let file = |name: &str| {
+        parsed
+            .parts
+            .iter()
+            .find(|p| {
+                p.header("content-disposition")
+                    .is_some_and(|d| d.contains(name))
+            })
+            .unwrap_or_else(|| panic!("no {name}"))
+            .text()
+    };
+    let grades = file("grades.csv");
+    assert_eq!(grades.lines().count(), 1 + 1001);
+    assert!(grades.contains("\nos,t1,s1000,s1000@example.com,5,10,50.0,3,5,Ada Lovelace\n"));
+    let missing = file("missing.csv");
+    let lines: Vec<&str> = missing.lines().collect();
+    assert_eq!(lines.len(), 1 + 1001);
+    assert_eq!(lines[0], "subject,test,student,email,name");
+    assert_eq!(lines[1], "os,t1,s1001,s1001@example.com,Ada Lovelace");
+    assert_eq!(lines[1001], "os,t1,s2001,s2001@example.com,Ada Lovelace");
+    // The message is its attachments (base64: 4/3) and a few kilobytes: no table in
+    // the bodies grows with the course, so SES's 40 MB holds ~250 000 submissions.
+    let attached = (grades.len() + missing.len()) * 4 / 3 * 78 / 76;
+    assert!(
+        mail.raw.len() < attached + 16 * 1024,
+        "{} vs {attached}",
+        mail.raw.len()
+    );
+}
+
+#[test]
+fn at_a_thousand_rows_the_body_still_lists_them_and_nothing_more_is_attached() {
+    let students: Vec<Student> = (0..2000)
+        .map(|i| student(&format!("s{i:04}"), None))
+        .collect();
+    let report = big_report(&students, 1000);
+    let from = email::parse_mailbox("a@example.com").unwrap();
+    let mail =
+        email::trainer_report(&from, &from, &report, |id| format!("{id}@example.com")).unwrap();
+    let parsed = inspect::parse(&mail.raw);
+    let text = parsed
+        .part("text/plain")
+        .unwrap()
+        .text()
+        .replace("\r\n", "\n");
+    assert!(
+        text.contains("\n  os       t1    s0999      5/10    3/5\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  os       t1    s1999    s1999@example.com\n"),
+        "{text}"
+    );
+    assert!(!text.contains("missing.csv"), "{text}");
+    assert!(parsed.parts.iter().all(|p| !p
+        .header("content-disposition")
+        .is_some_and(|d| d.contains("missing.csv"))));
+}
