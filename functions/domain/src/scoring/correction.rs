@@ -95,6 +95,12 @@ pub fn report_changes(text: &mut dyn Write, html: &mut dyn Write, changes: &[Gra
     if changed.is_empty() {
         return;
     }
+    if changed.len() > super::report_body::BODY_ROWS {
+        let line = "Too many to list here: the new grades are in the attached grades.csv.";
+        let _ = writeln!(text, "  {line}");
+        let _ = writeln!(html, "<p>{line}</p>");
+        return;
+    }
     let _ = writeln!(
         html,
         "<table cellpadding=\"4\" cellspacing=\"0\" border=\"1\" style=\"border-collapse:collapse;border-color:#ccc;\">\n\

@@ -146,16 +146,17 @@ pub fn open_windows(
     if open.is_empty() {
         return;
     }
-    let _ = writeln!(
-        text,
+    let heading = format!(
         "Open windows ({}; graded and reported once they close):",
         open.len()
     );
-    let _ = writeln!(
-        html,
-        "<p>Open windows ({}; graded and reported once they close):</p>\n<ul>",
-        open.len()
-    );
+    if open.len() > super::report_body::BODY_ROWS {
+        let _ = writeln!(text, "{heading} too many to list here.");
+        let _ = writeln!(html, "<p>{heading} too many to list here.</p>");
+        return;
+    }
+    let _ = writeln!(text, "{heading}");
+    let _ = writeln!(html, "<p>{heading}</p>\n<ul>");
     for (student, close) in open {
         let _ = writeln!(text, "  {student} until {}", display_in(*close, tz));
         let _ = writeln!(

@@ -85,8 +85,10 @@ pub(super) fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn 
     let _ = html.write_str(HTML_TAIL);
 }
 
-/// The most rows a table of the body lists. Beyond it the body gives the count and
-/// an attachment holds every row: at 100 000 grades the tables alone were 30 MB of
+/// The most rows a table or list of the body shows (grades, missing submissions,
+/// a rescore's changes, open windows). Beyond it the body gives the count, and
+/// `grades.csv` or `missing.csv` holds the rows (open windows are only counted; each
+/// is reported once it closes): at 100 000 grades the tables alone were 30 MB of
 /// text and HTML, which with `grades.csv` went over the 40 MB SES takes and held
 /// the scorer over its memory target, and nobody reads them in a mail client (Gmail
 /// clips an HTML body after 102 KB).

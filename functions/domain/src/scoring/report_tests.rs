@@ -101,33 +101,12 @@ fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct_o
     let wang = student("s22", Some("王小明"));
     let anon = student("s3", None);
     let late = student("s4", Some("José Ñúñez"));
-    let due = utc("2026-11-30T22:00:00Z");
-    let report = Report {
-        generated_at: due,
-        time_zone: crate::deadline::DEFAULT_TIME_ZONE,
-        max_grade: 5,
-        tests: vec![ReportTest {
-            meta: crate::model::TestMeta {
-                subject: crate::ids::SubjectName::parse("os").unwrap(),
-                test_id: crate::ids::TestId::parse("t1").unwrap(),
-                title: "Processes".into(),
-                published_at: due - Duration::days(7),
-                due_at: due,
-                windows: Default::default(),
-                rules: Default::default(),
-            },
-            rescored: false,
-            changes: vec![],
-            items: drawn_and_partial(),
-            open_windows: vec![],
-            scores: vec![row(&zoe, 7, 4), row(&wang, 10, 5), row(&anon, 0, 1)],
-            missing: vec![&late],
-            stats: TestStats::of(&[4, 5, 1], 4, 5),
-            problems: vec![],
-        }],
-        failed: vec![],
-        retried: vec![],
-    };
+    let report = one_test(
+        vec![row(&zoe, 7, 4), row(&wang, 10, 5), row(&anon, 0, 1)],
+        vec![&late],
+        TestStats::of(&[4, 5, 1], 4, 5),
+        drawn_and_partial(),
+    );
     let from = email::parse_mailbox("a@example.com").unwrap();
     let mail =
         email::trainer_report(&from, &from, &report, |id| format!("{id}@example.com")).unwrap();
@@ -219,33 +198,7 @@ fn the_text_report_aligns_names_with_accents_and_cjk_and_shows_percent_correct_o
 #[test]
 fn without_names_in_the_roster_the_name_column_is_left_out_of_the_text() {
     let a = student("s1", None);
-    let due = utc("2026-11-30T22:00:00Z");
-    let report = Report {
-        generated_at: due,
-        time_zone: crate::deadline::DEFAULT_TIME_ZONE,
-        max_grade: 5,
-        tests: vec![ReportTest {
-            meta: crate::model::TestMeta {
-                subject: crate::ids::SubjectName::parse("os").unwrap(),
-                test_id: crate::ids::TestId::parse("t1").unwrap(),
-                title: "Processes".into(),
-                published_at: due - Duration::days(7),
-                due_at: due,
-                windows: Default::default(),
-                rules: Default::default(),
-            },
-            rescored: false,
-            changes: vec![],
-            items: Default::default(),
-            open_windows: vec![],
-            scores: vec![row(&a, 5, 3)],
-            missing: vec![],
-            stats: TestStats::of(&[3], 1, 5),
-            problems: vec![],
-        }],
-        failed: vec![],
-        retried: vec![],
-    };
+    let report = big_report(std::slice::from_ref(&a), 1);
     let from = email::parse_mailbox("a@example.com").unwrap();
     let mail = email::trainer_report(&from, &from, &report, |_| String::new()).unwrap();
     let text = inspect::parse(&mail.raw)
@@ -263,10 +216,14 @@ fn without_names_in_the_roster_the_name_column_is_left_out_of_the_text() {
     assert!(!text.contains("  Question  "), "{text}");
 }
 
-/// A test with `graded` results and `missing` students without a submission.
-fn big_report(students: &[Student], graded: usize) -> Report<'_> {
+/// A report of one test, "os/t1", closed on 2026-11-30.
+fn one_test<'a>(
+    scores: Vec<GradeRow<'a>>,
+    missing: Vec<&'a Student>,
+    stats: TestStats,
+    items: ItemAnalysis,
+) -> Report<'a> {
     let due = utc("2026-11-30T22:00:00Z");
-    let (done, missing) = students.split_at(graded);
     Report {
         generated_at: due,
         time_zone: crate::deadline::DEFAULT_TIME_ZONE,
@@ -283,16 +240,42 @@ fn big_report(students: &[Student], graded: usize) -> Report<'_> {
             },
             rescored: false,
             changes: vec![],
-            items: Default::default(),
+            items,
             open_windows: vec![],
-            scores: done.iter().map(|s| row(s, 5, 3)).collect(),
-            missing: missing.iter().collect(),
-            stats: TestStats::of(&vec![3; graded], students.len(), 5),
+            scores,
+            missing,
+            stats,
             problems: vec![],
         }],
         failed: vec![],
         retried: vec![],
     }
+}
+
+/// The first `graded` students with a result (5 of 10 points, grade 3), the rest missing.
+fn big_report(students: &[Student], graded: usize) -> Report<'_> {
+    let (done, missing) = students.split_at(graded);
+    one_test(
+        done.iter().map(|s| row(s, 5, 3)).collect(),
+        missing.iter().collect(),
+        TestStats::of(&vec![3; graded], students.len(), 5),
+        ItemAnalysis::default(),
+    )
+}
+
+/// The report's message, parsed, with its text (`\n` line ends) and HTML parts.
+fn rendered(report: &Report) -> (email::RenderedMail, inspect::Parsed, String, String) {
+    let from = email::parse_mailbox("a@example.com").unwrap();
+    let mail =
+        email::trainer_report(&from, &from, report, |id| format!("{id}@example.com")).unwrap();
+    let parsed = inspect::parse(&mail.raw);
+    let text = parsed
+        .part("text/plain")
+        .unwrap()
+        .text()
+        .replace("\r\n", "\n");
+    let html = parsed.part("text/html").unwrap().text();
+    (mail, parsed, text, html)
 }
 
 #[test]
@@ -301,16 +284,7 @@ fn beyond_a_thousand_rows_the_body_gives_the_count_and_the_attachments_hold_ever
         .map(|i| student(&format!("s{i:04}"), Some("Ada Lovelace")))
         .collect();
     let report = big_report(&students, 1001);
-    let from = email::parse_mailbox("a@example.com").unwrap();
-    let mail =
-        email::trainer_report(&from, &from, &report, |id| format!("{id}@example.com")).unwrap();
-    let parsed = inspect::parse(&mail.raw);
-    let text = parsed
-        .part("text/plain")
-        .unwrap()
-        .text()
-        .replace("\r\n", "\n");
-    let html = parsed.part("text/html").unwrap().text();
+    let (mail, parsed, text, html) = rendered(&report);
 
     assert!(
         text.contains("\nGrades\n  1001 grades, too many to list here: every one is in the attached grades.csv.\n"),
@@ -377,15 +351,7 @@ fn at_a_thousand_rows_the_body_still_lists_them_and_nothing_more_is_attached() {
         .map(|i| student(&format!("s{i:04}"), None))
         .collect();
     let report = big_report(&students, 1000);
-    let from = email::parse_mailbox("a@example.com").unwrap();
-    let mail =
-        email::trainer_report(&from, &from, &report, |id| format!("{id}@example.com")).unwrap();
-    let parsed = inspect::parse(&mail.raw);
-    let text = parsed
-        .part("text/plain")
-        .unwrap()
-        .text()
-        .replace("\r\n", "\n");
+    let (_, parsed, text, _) = rendered(&report);
     assert!(
         text.contains("\n  os       t1    s0999      5/10    3/5\n"),
         "{text}"
@@ -398,4 +364,51 @@ fn at_a_thousand_rows_the_body_still_lists_them_and_nothing_more_is_attached() {
     assert!(parsed.parts.iter().all(|p| !p
         .header("content-disposition")
         .is_some_and(|d| d.contains("missing.csv"))));
+}
+
+#[test]
+fn beyond_a_thousand_the_changes_of_a_rescore_and_the_open_windows_are_counted_not_listed() {
+    let students: Vec<Student> = (0..1001)
+        .map(|i| student(&format!("s{i:04}"), None))
+        .collect();
+    let mut report = big_report(&students, 1001);
+    let close = utc("2026-12-02T22:00:00Z");
+    let test = &mut report.tests[0];
+    test.rescored = true;
+    test.changes = students
+        .iter()
+        .map(|s| super::correction::GradeChange {
+            student_id: &s.student_id,
+            old_points: 4.into(),
+            old_total: 10,
+            old_grade: 2,
+            points: 5.into(),
+            grade: 3,
+            total: 10,
+        })
+        .collect();
+    test.open_windows = students
+        .iter()
+        .map(|s| (s.student_id.clone(), close))
+        .collect();
+    let (_, _, text, html) = rendered(&report);
+    assert!(
+        text.contains("Grades changed by this rescore: 1001\n  Too many to list here: the new grades are in the attached grades.csv.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Open windows (1001; graded and reported once they close): too many to list here.\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        html.contains(
+            "<p>Too many to list here: the new grades are in the attached grades.csv.</p>"
+        ),
+        "{html}"
+    );
+    for body in [&text, &html] {
+        assert!(!body.contains("s0000") && !body.contains("s1000"), "{body}");
+    }
 }
