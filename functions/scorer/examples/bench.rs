@@ -19,7 +19,7 @@ use ework_adapters::s3::{s3_client, S3Store};
 use ework_adapters::ses::{ses_client, SesMailer};
 use ework_domain::deadline::GRADING_GRACE;
 use ework_domain::ports::{Mailer, ObjectStore};
-use ework_domain::scoring::sample::{self, SeedSpec};
+use ework_domain::scoring::sample::{self, SeedSpec, Shape};
 use ework_domain::scoring::{score_pass, RunOptions, ScoringConfig};
 use ework_domain::testing::{MemoryMailer, MemoryStore};
 use ework_scorer::metered::{Counts, MeteredMailer, MeteredStore};
@@ -62,6 +62,10 @@ struct Args {
     /// runs follow-up passes until one completes (as Lambda's retries would).
     #[arg(long)]
     budget_s: Option<u64>,
+    /// Tests of 2-point questions, half of them multiple-answer with partial credit,
+    /// the others with a wrong-answer penalty (default: one point, one answer each).
+    #[arg(long)]
+    depth: bool,
 }
 
 /// Counts the bytes the program holds, to tell its own memory (the peak heap) from
@@ -169,9 +173,14 @@ async fn run(args: Args) -> anyhow_free::Result {
         concurrency: 32,
     };
     let t = Instant::now();
-    sample::seed(store.as_ref(), &spec).await?;
+    let shape = if args.depth {
+        Shape::Depth
+    } else {
+        Shape::SingleAnswer
+    };
+    sample::seed_shaped(store.as_ref(), &spec, shape).await?;
     println!(
-        "seeded {} students x {} tests x {} questions on {} in {:.1?}",
+        "seeded {} students x {} tests x {} questions ({shape:?}) on {} in {:.1?}",
         args.students,
         args.tests,
         args.questions,

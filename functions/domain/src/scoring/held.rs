@@ -1,6 +1,7 @@
 //! The results a pass holds in memory: a test's results object with every result
-//! compact (grades as numbers, per-question detail packed into 8 bytes a question,
-//! ids and titles stored once per test), so 100 000 results take a few megabytes.
+//! compact (grades as numbers, per-question detail packed into 10 bytes a question,
+//! ids, titles and markings stored once per test), so 100 000 results take a few
+//! megabytes, partial credit and points included.
 //! A full [`Score`] exists only while a results object is written or an email
 //! rendered; a stored object is read into this form one result at a time.
 //!
@@ -25,13 +26,35 @@ use std::sync::Arc;
 type Slot = u16;
 const NONE: Slot = Slot::MAX;
 
-/// One question of a result: what was given, what the key said, whether it scored.
+/// One question of a result: what was given, what the key said, how it was
+/// marked, whether it scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Packed {
     question: Slot,
     given: Slot,
     correct: Slot,
+    marking: Slot,
     is_correct: bool,
+}
+
+/// What a question was worth and what it gave beyond right or wrong: the fraction
+/// earned and the penalty, as their bits, so a value like 1/3 comes back exactly.
+/// A test has few of them (its points and scheme), so they are stored once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Marking {
+    points: u32,
+    earned: Option<u64>,
+    penalty: Option<u64>,
+}
+
+impl Marking {
+    fn of(q: &QuestionResult) -> Self {
+        Self {
+            points: q.points,
+            earned: q.earned.map(f64::to_bits),
+            penalty: q.penalty.map(f64::to_bits),
+        }
+    }
 }
 
 /// Values stored once per test and referred to by slot.
@@ -128,6 +151,7 @@ pub struct HeldResults {
     questions: Interned<QuestionId>,
     answers: Interned<Answer>,
     titles: Interned<Arc<str>>,
+    markings: Interned<Marking>,
 }
 
 impl HeldResults {
@@ -148,6 +172,7 @@ impl HeldResults {
             questions: Interned::default(),
             answers: Interned::default(),
             titles: Interned::default(),
+            markings: Interned::default(),
         }
     }
 
@@ -214,12 +239,7 @@ impl HeldResults {
             && score.previous.is_none()
             && score.questions.iter().all(|q| {
                 q.question.is_empty() && q.given_text.is_none() && q.correct_text.is_none()
-            })
-            // Partial credit, points and penalties are rare enough to keep whole.
-            && score
-                .questions
-                .iter()
-                .all(|q| q.earned.is_none() && q.points == 1 && q.penalty.is_none());
+            });
         let packed = if fits { self.pack(&score) } else { None };
         let title = packed
             .as_ref()
@@ -243,6 +263,7 @@ impl HeldResults {
                     question: self.questions.slot(&q.question_id)?,
                     given: self.answers.optional(q.given.as_ref())?,
                     correct: self.answers.optional(q.correct.as_ref())?,
+                    marking: self.markings.slot(&Marking::of(q))?,
                     is_correct: q.is_correct,
                 })
             })
@@ -282,6 +303,7 @@ impl HeldResults {
         packed
             .iter()
             .filter_map(|p| {
+                let marking = self.markings.get(p.marking)?;
                 Some(QuestionResult {
                     question_id: self.questions.get(p.question)?.clone(),
                     question: String::new(),
@@ -290,9 +312,9 @@ impl HeldResults {
                     correct: answer(p.correct),
                     correct_text: None,
                     is_correct: p.is_correct,
-                    earned: None,
-                    points: 1,
-                    penalty: None,
+                    earned: marking.earned.map(f64::from_bits),
+                    points: marking.points,
+                    penalty: marking.penalty.map(f64::from_bits),
                 })
             })
             .collect()
@@ -573,7 +595,7 @@ mod tests {
     }
 
     #[test]
-    fn lists_of_answers_pack_and_partial_credit_stays_whole_both_written_back_exactly() {
+    fn lists_of_answers_points_partial_credit_and_penalties_pack_and_are_written_back_exactly() {
         let (s, t) = ids();
         let mut r = stored();
         let list = |l: &[&str]| {
@@ -584,22 +606,31 @@ mod tests {
         let mut listed = score("s3", &[Some("a")], 0);
         listed.questions[0].given = list(&["a", "c"]);
         listed.questions[0].correct = list(&["a", "c"]);
-        let mut partial = score("s4", &[Some("a"), Some("b")], 0);
+        // 0.5 of 3 points, then a wrong single answer worth 2 with a quarter off,
+        // then a third of a point: fractions that are not exact in binary.
+        let mut partial = score("s4", &[Some("a"), Some("b"), Some("b"), Some("a")], 0);
         partial.questions[1].given = list(&["a"]);
         partial.questions[1].correct = list(&["a", "c"]);
         partial.questions[1].earned = Some(0.5);
         partial.questions[1].points = 3;
+        partial.questions[2].points = 2;
+        partial.questions[2].penalty = Some(0.25);
+        partial.questions[3].earned = Some(1.0 / 3.0);
         partial.points = Points::of(5, 0.5);
         for sc in [listed, partial] {
             r.scores.insert(sc.student_id.clone(), Arc::new(sc));
         }
         let json = serde_json::to_vec(&r).unwrap();
         let held = HeldResults::from_json(&json, &s, &t).unwrap();
-        let detail = |id: &str| &held.scores[&StudentId::parse(id).unwrap()].detail;
-        assert!(matches!(detail("s3"), Detail::Packed(_)));
-        assert!(matches!(detail("s4"), Detail::Whole(_)));
+        assert!(held
+            .scores
+            .values()
+            .all(|h| matches!(h.detail, Detail::Packed(_))));
         assert_eq!(held.to_json().unwrap(), json);
         assert_eq!(held.to_results(), r);
+        let s4 = StudentId::parse("s4").unwrap();
+        let again = held.expand(&s4, &held.scores[&s4]);
+        assert_eq!(again, *r.scores[&s4]);
     }
 
     #[test]

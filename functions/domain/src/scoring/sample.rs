@@ -5,7 +5,8 @@
 use crate::ids::{AnswerId, QuestionId, StudentId, SubjectName, TestId};
 use crate::layout;
 use crate::model::{
-    AnswerOption, Catalog, GivenAnswer, KeyEntry, Question, Roster, Student, TestMeta,
+    Answer, AnswerOption, Catalog, GivenAnswer, KeyEntry, Question, Roster, Scoring, Student,
+    TestMeta, TestRules,
 };
 use crate::ports::{ObjectStore, StoreError};
 use crate::store_json;
@@ -24,6 +25,18 @@ pub struct SeedSpec {
     pub email_domain: String,
     /// Objects written at the same time.
     pub concurrency: usize,
+}
+
+/// What the seeded tests are like.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// One point a question, one answer each (the original format).
+    #[default]
+    SingleAnswer,
+    /// Every question worth 2 points; even questions multiple-answer (key `a, c`)
+    /// scored with partial credit, the others single-answer with a 0.25
+    /// wrong-answer penalty: the results carry fractions, points and penalties.
+    Depth,
 }
 
 /// The subject of test number `j` (two subjects, alternating).
@@ -67,6 +80,27 @@ pub fn answer_of(i: usize, j: usize, q: usize) -> Option<&'static str> {
     }
 }
 
+/// Whether question `q` of a [`Shape::Depth`] test is multiple-answer.
+fn multiple(shape: Shape, q: usize) -> bool {
+    shape == Shape::Depth && q.is_multiple_of(2)
+}
+
+/// What student `i` gives to question `q` of test `j`, in `shape`.
+fn given(shape: Shape, i: usize, j: usize, q: usize) -> Option<Answer> {
+    if !multiple(shape, q) {
+        return answer_of(i, j, q).map(|a| aid(a).into());
+    }
+    // All right, half right, half right and one wrong (0), one wrong, unanswered.
+    let chosen: &[&str] = match (i + j + q) % 5 {
+        0 => &["a", "c"],
+        1 => &["c"],
+        2 => &["a", "b"],
+        3 => &["d"],
+        _ => return None,
+    };
+    Some(Answer::Many(chosen.iter().map(|a| aid(a)).collect()))
+}
+
 /// The key's answer of question `q`.
 pub fn key_of(q: usize) -> &'static str {
     ["a", "b", "c", "d"][q % 4]
@@ -80,8 +114,19 @@ fn aid(a: &str) -> AnswerId {
     AnswerId::parse(a).unwrap_or_else(|_| unreachable_id())
 }
 
-/// Writes roster, catalog, questions, keys and submissions.
+/// Writes roster, catalog, questions, keys and submissions of single-answer tests.
 pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Result<(), StoreError> {
+    seed_shaped(store, spec, Shape::SingleAnswer).await
+}
+
+/// Writes roster, catalog, questions, keys and submissions of tests in `shape`.
+pub async fn seed_shaped(
+    store: &(impl ObjectStore + ?Sized),
+    spec: &SeedSpec,
+    shape: Shape,
+) -> Result<(), StoreError> {
+    let depth = shape == Shape::Depth;
+    let points = if depth { 2 } else { 1 };
     let roster = Roster(
         (0..spec.students)
             .map(|i| Student {
@@ -104,7 +149,16 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                 published_at: spec.due_at - Duration::days(7),
                 due_at: spec.due_at,
                 windows: Default::default(),
-                rules: Default::default(),
+                rules: if depth {
+                    TestRules {
+                        scoring: Scoring::Partial,
+                        wrong_answer_penalty: Some(0.25),
+                        points: u32::try_from(spec.questions * 2).ok(),
+                        ..Default::default()
+                    }
+                } else {
+                    TestRules::default()
+                },
             })
             .collect(),
     };
@@ -125,15 +179,19 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
                         answer_body: format!("Option {a} & more"),
                     })
                     .collect(),
-                points: 1,
+                points,
                 pool: None,
-                multiple: false,
+                multiple: multiple(shape, q),
             })
             .collect();
         let key: Vec<KeyEntry> = (0..spec.questions)
             .map(|q| KeyEntry {
                 question_id: qid(q),
-                answer: aid(key_of(q)).into(),
+                answer: if multiple(shape, q) {
+                    Answer::Many(vec![aid("a"), aid("c")])
+                } else {
+                    aid(key_of(q)).into()
+                },
                 weights: Default::default(),
             })
             .collect();
@@ -159,9 +217,9 @@ pub async fn seed(store: &(impl ObjectStore + ?Sized), spec: &SeedSpec) -> Resul
         .map(|(i, j)| async move {
             let answers: Vec<GivenAnswer> = (0..spec.questions)
                 .filter_map(|q| {
-                    answer_of(i, j, q).map(|a| GivenAnswer {
+                    given(shape, i, j, q).map(|answer| GivenAnswer {
                         question_id: qid(q),
-                        answer: aid(a).into(),
+                        answer,
                     })
                 })
                 .collect();

@@ -175,6 +175,57 @@ async fn a_full_run_scores_every_submission_and_emails_each_student_and_the_trai
     assert_eq!(csv.lines().count(), 9, "header + 8 grades:\n{csv}");
 }
 
+/// The bench's [`sample::Shape::Depth`] course, 6 students x 1 test x 4 questions
+/// of 2 points: 1 and 3 multiple-answer (key a, c) with partial credit, 2 and 4
+/// single-answer (keys b, d) with a quarter of the points off a wrong answer.
+///
+/// | student | 1         | 2          | 3         | 4     | total |
+/// |---------|-----------|------------|-----------|-------|-------|
+/// | 0001    | a,c → 2   | b → 2      | a,b → 0   | d → 2 | 6     |
+/// | 0002    | c → 1     | b → 2      | d → 0     | d → 2 | 5     |
+/// | 0006    | a,c → 2   | a → −0.5   | a,b → 0   | d → 2 | 3.5   |
+#[tokio::test]
+async fn a_pass_over_points_partial_credit_and_penalties_grades_as_worked_out_by_hand() {
+    let store = MemoryStore::new();
+    let spec = SeedSpec {
+        students: 6,
+        tests: 1,
+        questions: 4,
+        due_at: utc(DUE),
+        email_domain: "example.com".into(),
+        concurrency: 4,
+    };
+    sample::seed_shaped(&store, &spec, sample::Shape::Depth)
+        .await
+        .unwrap();
+    let mailer = MemoryMailer::default();
+    assert!(pass(&store, &mailer, after_deadline()).await.complete);
+    let (subject, test) = (sample::subject_of(0), sample::test_of(0));
+    let stored = store.snapshot()[&layout::results(&subject, &test).to_string()].clone();
+    let results = TestResults::load(&store, &subject, &test)
+        .await
+        .unwrap()
+        .unwrap();
+    for (i, points) in [(0, "6"), (1, "5"), (5, "3.5")] {
+        let score = &results.scores[&sample::student_of(i)];
+        assert_eq!((score.points.to_string(), score.total), (points.into(), 8));
+    }
+    let penalised = &results.scores[&sample::student_of(5)].questions[1];
+    assert_eq!((penalised.points, penalised.penalty), (2, Some(0.25)));
+    let half = &results.scores[&sample::student_of(1)].questions[0];
+    assert_eq!((half.earned, half.is_correct), (Some(0.5), false));
+
+    // A second pass reads the results back into its compact form and has nothing
+    // to do: no email, and the object is the same bytes.
+    let sent = mailer.sent().len();
+    assert!(pass(&store, &mailer, after_deadline()).await.complete);
+    assert_eq!(mailer.sent().len(), sent);
+    assert_eq!(
+        store.snapshot()[&layout::results(&subject, &test).to_string()],
+        stored
+    );
+}
+
 #[tokio::test]
 async fn a_second_run_sends_nothing_and_writes_nothing() {
     let store = seeded().await;
