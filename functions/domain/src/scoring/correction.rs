@@ -96,7 +96,7 @@ pub fn report_changes(text: &mut dyn Write, html: &mut dyn Write, changes: &[Gra
         return;
     }
     if changed.len() > super::report_body::BODY_ROWS {
-        let line = "Too many to list here: the new grades are in the attached grades.csv.";
+        let line = "Too many to list here: the attached grades.csv has every new grade; the old ones are in the earlier report.";
         let _ = writeln!(text, "  {line}");
         let _ = writeln!(html, "<p>{line}</p>");
         return;

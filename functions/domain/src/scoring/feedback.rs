@@ -151,8 +151,17 @@ pub fn open_windows(
         open.len()
     );
     if open.len() > super::report_body::BODY_ROWS {
-        let _ = writeln!(text, "{heading} too many to list here.");
-        let _ = writeln!(html, "<p>{heading} too many to list here.</p>");
+        let last = open
+            .iter()
+            .map(|(_, close)| *close)
+            .max()
+            .unwrap_or_default();
+        let line = format!(
+            "{heading} too many to list here; the last closes {}.",
+            display_in(last, tz)
+        );
+        let _ = writeln!(text, "{line}");
+        let _ = writeln!(html, "<p>{}</p>", escape(&line));
         return;
     }
     let _ = writeln!(text, "{heading}");

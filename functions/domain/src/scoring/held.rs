@@ -653,5 +653,15 @@ mod tests {
         assert!(!held.same_result(&a, &c));
         let kept = whole(score("s1", &[Some("a"), None], 1));
         assert!(held.same_result(&a, &kept), "across the two forms");
+        // The same answers marked differently (points, a penalty) are not.
+        let mut worth_two = score("s1", &[Some("a"), None], 0);
+        worth_two.questions[0].points = 2;
+        let mut penalised = score("s1", &[Some("a"), None], 0);
+        penalised.questions[1].penalty = Some(0.25);
+        let d = held.hold_graded(worth_two);
+        let e = held.hold_graded(penalised);
+        assert!(
+            !held.same_result(&a, &d) && !held.same_result(&a, &e) && !held.same_result(&d, &e)
+        );
     }
 }

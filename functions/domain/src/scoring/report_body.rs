@@ -76,7 +76,7 @@ pub(super) fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn 
     retried_list(text, html, report);
     failed_table(text, html, report);
     let attached = if missing_attached(report) {
-        "grades.csv, missing.csv, item-analysis.csv and test-statistics.csv"
+        "grades.csv, item-analysis.csv, test-statistics.csv and missing.csv"
     } else {
         "grades.csv, item-analysis.csv and test-statistics.csv"
     };
@@ -85,10 +85,11 @@ pub(super) fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn 
     let _ = html.write_str(HTML_TAIL);
 }
 
-/// The most rows a table or list of the body shows (grades, missing submissions,
-/// a rescore's changes, open windows). Beyond it the body gives the count, and
-/// `grades.csv` or `missing.csv` holds the rows (open windows are only counted; each
-/// is reported once it closes): at 100 000 grades the tables alone were 30 MB of
+/// The most rows a table or list of the body shows, so that none grows with the
+/// course. Beyond it the body gives the count: grades and missing submissions are
+/// then in `grades.csv` and `missing.csv`; a rescore's changes, open windows, retried
+/// and failed sends are only counted (failures by error); problems list the first
+/// ones. At 100 000 grades the tables alone were 30 MB of
 /// text and HTML, which with `grades.csv` went over the 40 MB SES takes and held
 /// the scorer over its memory target, and nobody reads them in a mail client (Gmail
 /// clips an HTML body after 102 KB).
@@ -154,13 +155,22 @@ fn test_statistics(text: &mut dyn Write, html: &mut dyn Write, t: &ReportTest, t
         super::correction::report_changes(text, html, &t.changes);
     }
     feedback::open_windows(text, html, &t.open_windows, tz);
-    for p in &t.problems {
+    for p in t.problems.iter().take(BODY_ROWS) {
         let _ = writeln!(text, "Problem: {p}");
         let _ = writeln!(
             html,
             "<p style=\"color:#b42318;\">Problem: {}</p>",
             escape(p)
         );
+    }
+    // Usually one kind, one per student (unreadable submissions): the first
+    // thousand show what to fix.
+    let more = t.problems.len().saturating_sub(BODY_ROWS);
+    if more > 0 {
+        let plural = if more == 1 { "" } else { "s" };
+        let line = format!("And {more} more problem{plural}, not listed.");
+        let _ = writeln!(text, "{line}");
+        let _ = writeln!(html, "<p>{line}</p>");
     }
 }
 
@@ -297,7 +307,15 @@ fn missing_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
 }
 
 fn retried_list(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
-    if !report.retried.is_empty() {
+    let n = report.retried.len();
+    if n > BODY_ROWS {
+        let line =
+            format!("Emails sent again after an earlier failure: {n}, too many to list here.");
+        let _ = writeln!(text, "\n{line}");
+        let _ = writeln!(html, "<h2 style=\"font-size:16px;\">{line}</h2>");
+        return;
+    }
+    if n > 0 {
         let _ = text.write_str("\nEmails sent again after an earlier failure:\n");
         let _ = html.write_str(
             "<h2 style=\"font-size:16px;\">Emails sent after an earlier failure</h2>\n<ul>\n",
@@ -317,11 +335,17 @@ fn failed_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
             "\nFailed sends (retried on the next run): {}",
             report.failed.len()
         );
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<h2 style=\"font-size:16px;color:#b42318;\">Failed sends ({}), retried on the next run</h2>\n{TABLE}\
-             <tr><th align=\"left\">To</th><th align=\"left\">Subject</th><th align=\"left\">Error</th></tr>\n",
+            "<h2 style=\"font-size:16px;color:#b42318;\">Failed sends ({}), retried on the next run</h2>",
             report.failed.len()
+        );
+        if report.failed.len() > BODY_ROWS {
+            return failures_by_error(text, html, report);
+        }
+        let _ = writeln!(
+            html,
+            "{TABLE}<tr><th align=\"left\">To</th><th align=\"left\">Subject</th><th align=\"left\">Error</th></tr>"
         );
         let cells: Vec<Vec<String>> = report
             .failed
@@ -346,3 +370,44 @@ fn failed_table(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
         let _ = html.write_str("</table>\n");
     }
 }
+
+/// Failed sends counted by error, most frequent first (an outage or throttling
+/// fails every send of a pass the same way): at most [`FAILURE_KINDS`] errors.
+fn failures_by_error(text: &mut dyn Write, html: &mut dyn Write, report: &Report) {
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for f in &report.failed {
+        *counts.entry(f.error.as_str()).or_default() += 1;
+    }
+    let mut kinds: Vec<(&str, usize)> = counts.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let others: usize = kinds.iter().skip(FAILURE_KINDS).map(|(_, n)| n).sum();
+    kinds.truncate(FAILURE_KINDS);
+    let _ = writeln!(text, "  Too many to list here; by error:");
+    let _ = writeln!(html, "<p>Too many to list here; by error:</p>");
+    let cells: Vec<Vec<String>> = kinds
+        .iter()
+        .map(|(error, n)| vec![n.to_string(), (*error).to_owned()])
+        .collect();
+    let columns = [("Sends", Align::Right), ("Error", Align::Left)];
+    let _ = text.write_str(&table::render("  ", &columns, &cells));
+    let _ = writeln!(
+        html,
+        "{TABLE}<tr><th align=\"right\">Sends</th><th align=\"left\">Error</th></tr>"
+    );
+    for (error, n) in &kinds {
+        let _ = writeln!(
+            html,
+            "<tr><td align=\"right\">{n}</td><td>{}</td></tr>",
+            escape(error)
+        );
+    }
+    let _ = html.write_str("</table>\n");
+    if others > 0 {
+        let line = format!("And {others} with other errors.");
+        let _ = writeln!(text, "  {line}");
+        let _ = writeln!(html, "<p>{line}</p>");
+    }
+}
+
+/// The most kinds of error the report counts failed sends by.
+const FAILURE_KINDS: usize = 10;
