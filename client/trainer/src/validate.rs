@@ -180,6 +180,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    for p in course.feedback_warnings() {
+        eprintln!("warning: {p}");
+    }
     match &opened {
         Some(opened) => {
             let published = course::load_published(opened.store.as_ref(), Some(&course)).await?;

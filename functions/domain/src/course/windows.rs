@@ -220,6 +220,53 @@ pub(super) fn check_extra_time(c: &mut FileCheck, obj: &Map<String, Value>, path
     }
 }
 
+impl super::Course {
+    /// Tests whose right/wrong, sent at each student's own close, gives away the
+    /// answer of a two-option question while other students may still submit. A
+    /// warning, not an error: the trainer may accept it, or have a reason.
+    pub fn feedback_warnings(&self) -> Vec<Problem> {
+        self.tests
+            .iter()
+            .filter(|t| t.publish && t.windows().feedback == Feedback::AtOwnClose)
+            .filter(|t| {
+                let w = t.windows();
+                let extra_time = self
+                    .roster
+                    .0
+                    .iter()
+                    .any(|s| s.extra_time.is_some() && s.takes(&t.subject));
+                !w.extensions.is_empty() || w.late.is_some() || extra_time
+            })
+            .filter_map(|t| {
+                let two: Vec<&str> = t
+                    .questions
+                    .iter()
+                    .filter(|q| !q.multiple && q.answers.len() == 2)
+                    .map(|q| q.question_id.as_str())
+                    .collect();
+                let (which, its) = match two.as_slice() {
+                    [] => return None,
+                    [one] => (format!("question {one} has"), "its"),
+                    many => (format!("questions {} have", many.join(", ")), "their"),
+                };
+                Some(Problem {
+                    file: format!(
+                        "{}/{}/{}/{}",
+                        super::files::SUBJECTS_DIR,
+                        t.subject,
+                        t.test_id,
+                        super::files::TEST_SETTINGS
+                    ),
+                    position: None,
+                    message: format!(
+                        "{which} two options and students close at different times (extensions, extra time or a late window): {its} right/wrong, sent at each student's own close, gives the answer away while others may still submit; write \"feedback\": \"at-last-close\" to send nothing before the last window closes"
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::course::fixtures::{course, utc, TZ};
@@ -234,6 +281,38 @@ mod tests {
         files.insert("studentsList.json", ROSTER);
         files.insert("subjects/os/t1/test.json", settings);
         files
+    }
+
+    #[test]
+    fn right_wrong_at_each_students_own_close_is_warned_about_when_it_gives_away_a_two_option_answer(
+    ) {
+        let warnings = |files: &crate::course::CourseFiles| -> Vec<String> {
+            let c = parse(files, TZ).unwrap();
+            c.feedback_warnings()
+                .iter()
+                .map(|p| p.to_string())
+                .collect()
+        };
+        // student02's extra time makes the windows differ; t1's one question has
+        // two options; t2 is a draft.
+        assert_eq!(
+            warnings(&with_settings(r#"{"due": "2026-11-30 23:00"}"#)),
+            ["subjects/os/t1/test.json: question 1 has two options and students close at different times (extensions, extra time or a late window): its right/wrong, sent at each student's own close, gives the answer away while others may still submit; write \"feedback\": \"at-last-close\" to send nothing before the last window closes"]
+        );
+        let quiet = [
+            with_settings(r#"{"due": "2026-11-30 23:00", "feedback": "at-last-close"}"#),
+            // Everyone closes at once: right/wrong comes when nobody can submit.
+            course(),
+        ];
+        for files in &quiet {
+            assert_eq!(warnings(files), Vec::<String>::new());
+        }
+        let mut late = course();
+        late.insert(
+            "subjects/os/t1/test.json",
+            r#"{"due": "2026-11-30 23:00", "late": {"until": "2026-12-01 23:00", "penalty": "10%/day"}}"#,
+        );
+        assert_eq!(warnings(&late).len(), 1);
     }
 
     #[test]
