@@ -52,6 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .map_err(|e| folder.locate_error(e))
     {
         Ok(report) => {
+            for p in &report.warnings {
+                eprintln!("warning: {p}");
+            }
             outln!("{report}")?;
             for line in submissions_note(opened.store.as_ref(), &report).await? {
                 outln!("{line}")?;

@@ -2,7 +2,7 @@
 //! (the shared catalog and roster only if unchanged since they were read), and
 //! `sync`, which plans again when another writer came first.
 
-use super::files::CourseFiles;
+use super::files::{CourseFiles, Problem};
 use super::parse::{parse, Course};
 use super::plan::{plan, Plan, PublishError, Published, StoredTest, SyncOptions, Versions};
 use crate::ids::{SubjectName, TestId};
@@ -99,6 +99,9 @@ pub struct SyncReport {
     /// How many times the store changed under the sync and it planned again (the
     /// plan shown is the last one; writes of earlier attempts are not counted).
     pub replanned: u32,
+    /// What is worth a second look but not refused (see
+    /// [`super::Course::feedback_warnings`]).
+    pub warnings: Vec<Problem>,
 }
 
 impl fmt::Display for SyncReport {
@@ -170,6 +173,7 @@ pub async fn sync(
     options: SyncOptions,
 ) -> Result<SyncReport, PublishError> {
     let course = parse(files, tz).map_err(PublishError::Invalid)?;
+    let warnings = course.feedback_warnings();
     let mut replanned = 0;
     loop {
         let published = load_published(store, Some(&course)).await?;
@@ -179,6 +183,7 @@ pub async fn sync(
                 plan,
                 applied: false,
                 replanned,
+                warnings,
             });
         }
         match apply(store, &plan).await {
@@ -187,6 +192,7 @@ pub async fn sync(
                     plan,
                     applied: true,
                     replanned,
+                    warnings,
                 })
             }
             Err(ApplyError::Store(e)) => return Err(e.into()),
