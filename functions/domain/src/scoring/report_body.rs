@@ -89,10 +89,10 @@ pub(super) fn report_body(report: &Report, text: &mut dyn Write, html: &mut dyn 
 /// course. Beyond it the body gives the count: grades and missing submissions are
 /// then in `grades.csv` and `missing.csv`; a rescore's changes, open windows, retried
 /// and failed sends are only counted (failures by error); problems list the first
-/// ones. At 100 000 grades the tables alone were 30 MB of
-/// text and HTML, which with `grades.csv` went over the 40 MB SES takes and held
-/// the scorer over its memory target, and nobody reads them in a mail client (Gmail
-/// clips an HTML body after 102 KB).
+/// ones. At 100 000 grades the tables alone were 30 MB of text and HTML, which with
+/// `grades.csv` went over the 40 MB SES takes and held the scorer over its memory
+/// target, and nobody reads them in a mail client (Gmail clips an HTML body after
+/// 102 KB).
 pub(super) const BODY_ROWS: usize = 1000;
 
 /// The missing submissions go to `missing.csv` (the body has too many to list).
