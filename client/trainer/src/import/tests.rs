@@ -1,7 +1,7 @@
 //! Import and export: GIFT and Aiken parsing (tables of inputs and hand-written
 //! expectations, errors with line:column), the course files they make, and round trips.
 
-use super::model::{Bank, Item, Key};
+use super::model::{Bank, Item, Key, SourceErrors};
 use super::*;
 
 /// A case name, its input, and each error's line, column and part of its message.
@@ -10,6 +10,24 @@ type ErrorCase = (
     &'static str,
     Vec<(usize, usize, &'static str)>,
 );
+
+/// Every case fails with exactly its errors, at their line and column.
+fn check_errors(cases: Vec<ErrorCase>, parse: impl Fn(&str) -> Result<(), SourceErrors>) {
+    for (name, text, want) in cases {
+        let errors = parse(text).expect_err(name).0;
+        let got: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        let want_at: Vec<(usize, usize)> = want.iter().map(|w| (w.0, w.1)).collect();
+        assert_eq!(got, want_at, "{name}: {errors:?}");
+        for (e, w) in errors.iter().zip(&want) {
+            assert!(
+                e.message.contains(w.2),
+                "{name}: {:?} lacks {:?}",
+                e.message,
+                w.2
+            );
+        }
+    }
+}
 
 fn item(text: &str, options: &[&str], key: Key) -> Item {
     Item {
@@ -168,20 +186,7 @@ fn gift_errors_name_their_line_and_column() {
             vec![(1, 4, "true/false"), (5, 4, "numeric")],
         ),
     ];
-    for (name, text, want) in cases {
-        let errors = gift::parse(text).expect_err(name).0;
-        let got: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
-        let want_at: Vec<(usize, usize)> = want.iter().map(|w| (w.0, w.1)).collect();
-        assert_eq!(got, want_at, "{name}: {errors:?}");
-        for (e, w) in errors.iter().zip(&want) {
-            assert!(
-                e.message.contains(w.2),
-                "{name}: {:?} lacks {:?}",
-                e.message,
-                w.2
-            );
-        }
-    }
+    check_errors(cases, |text| gift::parse(text).map(|_| ()));
 }
 
 #[test]
@@ -234,20 +239,7 @@ fn aiken_errors_name_their_line() {
         ),
         ("empty file", "\n\n", vec![(1, 1, "no questions")]),
     ];
-    for (name, text, want) in cases {
-        let errors = aiken::parse(text).expect_err(name).0;
-        let got: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
-        let want_at: Vec<(usize, usize)> = want.iter().map(|w| (w.0, w.1)).collect();
-        assert_eq!(got, want_at, "{name}: {errors:?}");
-        for (e, w) in errors.iter().zip(&want) {
-            assert!(
-                e.message.contains(w.2),
-                "{name}: {:?} lacks {:?}",
-                e.message,
-                w.2
-            );
-        }
-    }
+    check_errors(cases, |text| aiken::parse(text).map(|_| ()));
 }
 
 #[test]

@@ -108,6 +108,19 @@ pub fn sample_dir() -> PathBuf {
 }
 
 /// A writable copy of the sample course.
+/// Publishes the sample's draft test, whose question 2 has two options, with a late
+/// window: right/wrong at each student's own close would give its answer away.
+pub fn publish_the_two_option_draft_with_a_late_window(course: &Path) {
+    std::fs::write(
+        course.join("subjects/operating-systems/test02/test.json"),
+        r#"{"title": "Memory", "due": "2026-11-30 23:00", "late": {"until": "2026-12-02 23:00", "penalty": "10%/day"}}"#,
+    )
+    .unwrap();
+}
+
+/// What `trainer validate` and `trainer sync` warn about such a test.
+pub const TWO_OPTION_WARNING: &str = "warning: subjects/operating-systems/test02/test.json: question 2 has two options and students close at different times";
+
 pub fn copy_of_sample() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&sample_dir(), dir.path());

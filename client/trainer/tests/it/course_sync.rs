@@ -605,11 +605,7 @@ async fn a_data_dir_from_before_zones_were_recorded_adopts_the_zone_of_its_first
 #[test]
 fn sync_warns_when_right_wrong_at_each_close_would_give_away_a_two_option_answer() {
     let course = copy_of_sample();
-    std::fs::write(
-        course.path().join("subjects/operating-systems/test02/test.json"),
-        r#"{"title": "Memory", "due": "2026-11-30 23:00", "late": {"until": "2026-12-02 23:00", "penalty": "10%/day"}}"#,
-    )
-    .unwrap();
+    course_support::publish_the_two_option_draft_with_a_late_window(course.path());
     let data = tempfile::tempdir().unwrap();
     let out = run(trainer()
         .arg("sync")
@@ -619,9 +615,7 @@ fn sync_warns_when_right_wrong_at_each_close_would_give_away_a_two_option_answer
         .args(["--now", NOW, "--dry-run"]));
     assert!(out.ok, "{out:?}");
     assert!(
-        out.stderr.contains(
-            "warning: subjects/operating-systems/test02/test.json: question 2 has two options"
-        ),
+        out.stderr.contains(course_support::TWO_OPTION_WARNING),
         "{out:?}"
     );
 }

@@ -429,19 +429,14 @@ fn validate_warns_about_past_due_dates_without_a_target_but_passes() {
 #[test]
 fn validate_warns_when_right_wrong_at_each_close_would_give_away_a_two_option_answer() {
     let dir = copy_of_sample();
-    // The draft's question 2 has two options; published with a late window.
-    std::fs::write(
-        dir.path().join("subjects/operating-systems/test02/test.json"),
-        r#"{"title": "Memory", "due": "2026-11-30 23:00", "late": {"until": "2026-12-02 23:00", "penalty": "10%/day"}}"#,
-    )
-    .unwrap();
+    course_support::publish_the_two_option_draft_with_a_late_window(dir.path());
     let out = run(trainer()
         .arg("validate")
         .arg(dir.path())
         .args(["--now", course_support::NOW]));
     assert!(out.ok, "{out:?}");
     assert!(
-        out.stderr.contains("warning: subjects/operating-systems/test02/test.json: question 2 has two options and students close at different times"),
+        out.stderr.contains(course_support::TWO_OPTION_WARNING),
         "{out:?}"
     );
 }
